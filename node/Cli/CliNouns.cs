@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace Federation.Node.Cli;
+
+/// <summary>The list of nouns; each noun's verbs are defined in its own file.</summary>
+internal static class CliNouns
+{
+    public static IEnumerable<Command> All()
+    {
+        yield return VersionCommand.Create();
+    }
+}

@@ -1,0 +1,2 @@
+namespace Federation.Specialists.Interop;
+internal static class Placeholder { }

@@ -1,0 +1,2 @@
+namespace Federation.Specialists;
+internal static class Placeholder { }
