@@ -1,2 +1,0 @@
-namespace Federation.Specialists;
-internal static class Placeholder { }
