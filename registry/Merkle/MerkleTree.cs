@@ -83,7 +83,7 @@ public sealed class MerkleTree
     public byte[] Root(long size)
     {
         CheckSize(size, nameof(size));
-        return size == Size ? Root() : size == 0 ? MerkleHasher.EmptyRoot() : RangeHash(0, size);
+        return size == Size ? Root() : RootOf(_store, size);
     }
 
     /// <summary>RFC 9162 §2.1.3.1 PATH(m, D[0:n]): the inclusion proof of <paramref name="leafIndex"/> in the first <paramref name="treeSize"/> leaves.</summary>
@@ -92,8 +92,19 @@ public sealed class MerkleTree
         CheckSize(treeSize, nameof(treeSize));
         if (leafIndex < 0 || leafIndex >= treeSize)
             throw new ArgumentOutOfRangeException(nameof(leafIndex), $"leaf index {leafIndex} must be in [0, {treeSize}).");
+        return ProveInclusion(_store, leafIndex, treeSize);
+    }
+
+    /// <summary>
+    /// PATH(m, D[0:n]) read from <paramref name="store"/>, which must hold every complete subtree of the first
+    /// <paramref name="treeSize"/> leaves. Arguments are not range-checked against the store.
+    /// </summary>
+    public static InclusionProof ProveInclusion(IMerkleNodeStore store, long leafIndex, long treeSize)
+    {
+        if (leafIndex < 0 || leafIndex >= treeSize)
+            throw new ArgumentOutOfRangeException(nameof(leafIndex), $"leaf index {leafIndex} must be in [0, {treeSize}).");
         var path = new List<byte[]>(MerkleVerifier.InclusionPathLength(leafIndex, treeSize));
-        Path(leafIndex, 0, treeSize, path);
+        Path(store, leafIndex, 0, treeSize, path);
         return new InclusionProof(leafIndex, treeSize, path);
     }
 
@@ -103,9 +114,24 @@ public sealed class MerkleTree
         CheckSize(size2, nameof(size2));
         if (size1 < 0 || size1 > size2)
             throw new ArgumentOutOfRangeException(nameof(size1), $"size1 {size1} must be in [0, size2 = {size2}].");
+        return ProveConsistency(_store, size1, size2);
+    }
+
+    /// <summary>PROOF(m, D[n]) read from <paramref name="store"/>, which must hold every complete subtree of the first <paramref name="size2"/> leaves.</summary>
+    public static ConsistencyProof ProveConsistency(IMerkleNodeStore store, long size1, long size2)
+    {
+        if (size1 < 0 || size1 > size2)
+            throw new ArgumentOutOfRangeException(nameof(size1), $"size1 {size1} must be in [0, size2 = {size2}].");
         var path = new List<byte[]>(MerkleVerifier.ConsistencyPathLength(size1, size2));
-        if (size1 > 0 && size1 < size2) SubProof(size1, 0, size2, true, path);
+        if (size1 > 0 && size1 < size2) SubProof(store, size1, 0, size2, true, path);
         return new ConsistencyProof(size1, size2, path);
+    }
+
+    /// <summary>MTH(D[0:size]) read from <paramref name="store"/> (O(log size) node reads).</summary>
+    public static byte[] RootOf(IMerkleNodeStore store, long size)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(size);
+        return size == 0 ? MerkleHasher.EmptyRoot() : RangeHash(store, 0, size);
     }
 
     /// <summary>The leaf hash at <paramref name="index"/>.</summary>
@@ -125,14 +151,14 @@ public sealed class MerkleTree
 
     // Ranges that arise in the RFC recursion start at a multiple of the largest power of two not above their length,
     // so a power-of-two range is always one stored node.
-    private byte[] RangeHash(long start, long end)
+    private static byte[] RangeHash(IMerkleNodeStore store, long start, long end)
     {
         long len = end - start;
         var h = new byte[H];
         if ((len & (len - 1)) == 0)
         {
             int level = BitOperations.TrailingZeroCount(len);
-            _store.ReadNode(level, start >> level, h);
+            store.ReadNode(level, start >> level, h);
             return h;
         }
         // Fold the complete subtrees of [start, end) from the right: one read per set bit of len.
@@ -142,49 +168,49 @@ public sealed class MerkleTree
         {
             if (((len >> level) & 1) == 0) continue;
             long subStart = start + ((len >> (level + 1)) << (level + 1));
-            if (first) { _store.ReadNode(level, subStart >> level, h); first = false; }
-            else { _store.ReadNode(level, subStart >> level, left); MerkleHasher.HashChildren(left, h, h); }
+            if (first) { store.ReadNode(level, subStart >> level, h); first = false; }
+            else { store.ReadNode(level, subStart >> level, left); MerkleHasher.HashChildren(left, h, h); }
         }
         return h;
     }
 
     private static long LargestPowerOfTwoBelow(long n) => 1L << (63 - BitOperations.LeadingZeroCount((ulong)(n - 1)));
 
-    private void Path(long m, long start, long end, List<byte[]> path)
+    private static void Path(IMerkleNodeStore store, long m, long start, long end, List<byte[]> path)
     {
         long n = end - start;
         if (n <= 1) return;
         long k = LargestPowerOfTwoBelow(n);
         if (m < start + k)
         {
-            Path(m, start, start + k, path);
-            path.Add(RangeHash(start + k, end));
+            Path(store, m, start, start + k, path);
+            path.Add(RangeHash(store, start + k, end));
         }
         else
         {
-            Path(m, start + k, end, path);
-            path.Add(RangeHash(start, start + k));
+            Path(store, m, start + k, end, path);
+            path.Add(RangeHash(store, start, start + k));
         }
     }
 
-    private void SubProof(long m, long start, long end, bool complete, List<byte[]> path)
+    private static void SubProof(IMerkleNodeStore store, long m, long start, long end, bool complete, List<byte[]> path)
     {
         long n = end - start;
         if (m == end)
         {
-            if (!complete) path.Add(RangeHash(start, end));
+            if (!complete) path.Add(RangeHash(store, start, end));
             return;
         }
         long k = LargestPowerOfTwoBelow(n);
         if (m <= start + k)
         {
-            SubProof(m, start, start + k, complete, path);
-            path.Add(RangeHash(start + k, end));
+            SubProof(store, m, start, start + k, complete, path);
+            path.Add(RangeHash(store, start + k, end));
         }
         else
         {
-            SubProof(m, start + k, end, false, path);
-            path.Add(RangeHash(start, start + k));
+            SubProof(store, m, start + k, end, false, path);
+            path.Add(RangeHash(store, start, start + k));
         }
     }
 }
