@@ -115,8 +115,8 @@ public sealed class SqliteLedger : IAsyncDisposable, IDisposable
     public async Task<LedgerReceipt> AppendAsync(string type, JsonValue payload, CancellationToken cancellationToken = default)
     {
         var pending = Prepare([(type, payload)]);
-        await Enqueue(pending, cancellationToken);
-        return (await pending.Done.Task.WaitAsync(cancellationToken))[0];
+        await Enqueue(pending, cancellationToken).ConfigureAwait(false);
+        return (await pending.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false))[0];
     }
 
     /// <summary>Seals and appends several entries (signed in parallel) in order; completes once all are durable.</summary>
@@ -124,14 +124,14 @@ public sealed class SqliteLedger : IAsyncDisposable, IDisposable
     {
         if (entries.Count == 0) return [];
         var pending = Prepare(entries);
-        await Enqueue(pending, cancellationToken);
-        return await pending.Done.Task.WaitAsync(cancellationToken);
+        await Enqueue(pending, cancellationToken).ConfigureAwait(false);
+        return await pending.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask Enqueue(PendingAppend pending, CancellationToken ct)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        await _queue.Writer.WriteAsync(pending, ct);
+        await _queue.Writer.WriteAsync(pending, ct).ConfigureAwait(false);
     }
 
     private PendingAppend Prepare(IReadOnlyList<(string Type, JsonValue Payload)> entries)
@@ -158,7 +158,7 @@ public sealed class SqliteLedger : IAsyncDisposable, IDisposable
     {
         var reader = _queue.Reader;
         var batch = new List<PendingAppend>();
-        while (await reader.WaitToReadAsync())
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
             int count = 0;
@@ -520,7 +520,7 @@ public sealed class SqliteLedger : IAsyncDisposable, IDisposable
         if (_disposed) return;
         _disposed = true;
         _queue.Writer.TryComplete();
-        await _writerLoop;
+        await _writerLoop.ConfigureAwait(false);
         _insertEntry.Dispose();
         _maxIndex.Dispose();
         _writeStore.Dispose();
@@ -529,7 +529,7 @@ public sealed class SqliteLedger : IAsyncDisposable, IDisposable
     }
 
     /// <inheritdoc/>
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+    public void Dispose() => Task.Run(() => DisposeAsync().AsTask()).GetAwaiter().GetResult();
 
     private sealed class PendingAppend(int count)
     {
