@@ -9,5 +9,6 @@ internal static class CliNouns
     {
         yield return VersionCommand.Create();
         yield return KeysCommands.Create();
+        yield return MerkleCommands.Create();
     }
 }
