@@ -120,6 +120,7 @@ public sealed class AdapterAffinityScheduler<T> : IDisposable
         var items = new List<T>();
         var node = _queue.First;
         var passedOver = new List<Waiting>();
+        var skipped = new List<Waiting>();
         while (node is not null && items.Count < _maxGroup)
         {
             var next = node.Next;
@@ -127,10 +128,12 @@ public sealed class AdapterAffinityScheduler<T> : IDisposable
             {
                 items.Add(node.Value.Item);
                 _queue.Remove(node);
+                passedOver.AddRange(skipped);
+                skipped.Clear();
             }
             else
             {
-                passedOver.Add(node.Value);
+                skipped.Add(node.Value);
             }
             node = next;
         }

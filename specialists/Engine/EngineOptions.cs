@@ -47,8 +47,12 @@ public sealed record EngineOptions
     /// </summary>
     public bool BatchSequences { get; init; } = true;
 
-    /// <summary>Inputs embedded per decode call.</summary>
-    public int EmbeddingSequences { get; init; } = 8;
+    /// <summary>
+    /// Inputs embedded per decode call. 1 (default): each input is decoded alone, so its vector is bit-identical
+    /// whatever else is in the list. More: faster, but a vector then differs in the last bits with its batch neighbours
+    /// (several sequences share one unified KV cache and one graph).
+    /// </summary>
+    public int EmbeddingSequences { get; init; } = 1;
 
     /// <summary>Receives the engine's log and llama.cpp's native log (bridged). Null = silent.</summary>
     public ILogger? Logger { get; init; }

@@ -72,6 +72,10 @@ public sealed class SpecialistEngine : IDisposable
     /// <summary>Requests waiting for a context.</summary>
     public int QueueLength => _scheduler.Count;
 
+    /// <summary>Generation decode calls that carried more than one sequence (same adapter set batched together).</summary>
+    public long MultiSequenceDecodes => Interlocked.Read(ref _multiDecodes);
+    private long _multiDecodes;
+
     /// <summary>Adapter-set swaps performed on contexts so far.</summary>
     public long AdapterSwaps => Interlocked.Read(ref _swaps);
     private long _swaps;
@@ -323,6 +327,7 @@ public sealed class SpecialistEngine : IDisposable
                     batch.Clear();
                     foreach (var job in active) job.OutputIndex = batch.Add(job.PendingToken, job.Position, job.Sequence, output: true);
                     ctx.Decode(batch);
+                    if (active.Count > 1) Interlocked.Increment(ref engine._multiDecodes);
                     for (var i = 0; i < active.Count; i++) Step(active[i], active[i].OutputIndex);
                 }
                 else

@@ -100,16 +100,10 @@ public static unsafe class LlamaLibrary
             var tried = new List<string>();
             foreach (var dir in CandidateDirectories(explicitDir))
             {
-                var llamaPath = LlamaNames.Select(n => Path.Combine(dir, n)).FirstOrDefault(File.Exists);
-                if (llamaPath is null)
+                var (llamaPath, ggmlPath, reason) = Probe(dir);
+                if (llamaPath is null || ggmlPath is null)
                 {
-                    tried.Add($"{dir} (no {string.Join(" / ", LlamaNames)})");
-                    continue;
-                }
-                var ggmlPath = GgmlNames.Select(n => Path.Combine(dir, n)).FirstOrDefault(File.Exists);
-                if (ggmlPath is null)
-                {
-                    tried.Add($"{dir} (libllama present but no {string.Join(" / ", GgmlNames)})");
+                    tried.Add($"{dir} ({reason})");
                     continue;
                 }
                 try
@@ -128,12 +122,26 @@ public static unsafe class LlamaLibrary
                 Initialise(dir);
                 return dir;
             }
-            throw new LlamaException(
-                "llama.cpp native libraries not found. Paths tried:\n  " + string.Join("\n  ", tried) +
-                $"\nInstall them with '{SetupCommand}' (it runs 'npm install @node-llama-cpp/linux-x64@3.22.1' into .native/), " +
-                $"or set {LibDirVariable} to the folder that holds libllama.v0.5.0.so.");
+            throw NotFound(tried);
         }
     }
+
+    /// <summary>Which library files a directory holds; the reason says what is missing.</summary>
+    internal static (string? Llama, string? Ggml, string Reason) Probe(string dir)
+    {
+        if (!Directory.Exists(dir)) return (null, null, "no such directory");
+        var llamaPath = LlamaNames.Select(n => Path.Combine(dir, n)).FirstOrDefault(File.Exists);
+        if (llamaPath is null) return (null, null, $"no {string.Join(" / ", LlamaNames)}");
+        var ggmlPath = GgmlNames.Select(n => Path.Combine(dir, n)).FirstOrDefault(File.Exists);
+        if (ggmlPath is null) return (llamaPath, null, $"libllama present but no {string.Join(" / ", GgmlNames)}");
+        return (llamaPath, ggmlPath, "ok");
+    }
+
+    /// <summary>The error for a failed search: every path tried and the command that installs the libraries.</summary>
+    internal static LlamaException NotFound(IReadOnlyList<string> tried) => new(
+        "llama.cpp native libraries not found. Paths tried:\n  " + string.Join("\n  ", tried) +
+        $"\nInstall them with '{SetupCommand}' (it runs 'npm install @node-llama-cpp/linux-x64@3.22.1' into .native/), " +
+        $"or set {LibDirVariable} to the folder that holds libllama.v0.5.0.so.");
 
     private static nint Resolve(string name, Assembly assembly, DllImportSearchPath? path) => name switch
     {
