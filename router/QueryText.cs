@@ -8,7 +8,7 @@ public readonly record struct WordSpan(int Start, int Length);
 
 /// <summary>
 /// Query normalisation shared by the classifier and the policy loader (so rule patterns and queries meet in the same form):
-/// truncate to a character budget, Unicode NFKC, invariant lower case, whitespace runs collapsed to one space and trimmed.
+/// truncate to a character budget, Unicode NFKC (frozen tables, see <c>Unicode/Nfkc.cs</c>), invariant lower case, whitespace runs collapsed to one space and trimmed.
 /// Words are maximal runs of letters, digits, combining marks and '_'. Pure and culture-independent.
 /// </summary>
 public static class QueryText
@@ -24,7 +24,7 @@ public static class QueryText
             text = text[..cut];
         }
         if (!Ascii.IsValid(text))
-            text = text.Normalize(NormalizationForm.FormKC);
+            text = Unicode.Nfkc.Normalize(text);
 
         // One pass: lower-case, collapse whitespace, trim.
         var sb = new StringBuilder(text.Length);

@@ -8,5 +8,7 @@ internal static class CliNouns
     public static IEnumerable<Command> All()
     {
         yield return VersionCommand.Create();
+        yield return RouteCommands.Create();
+        yield return PolicyCommands.Create();
     }
 }
