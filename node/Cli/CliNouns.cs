@@ -12,5 +12,6 @@ internal static class CliNouns
         yield return MerkleCommands.Create();
         yield return RouteCommands.Create();
         yield return PolicyCommands.Create();
+        yield return InitCommands.Create();
     }
 }
