@@ -42,7 +42,8 @@ public sealed class ReviewQueue
             CREATE TABLE IF NOT EXISTS reviews(
               id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, status TEXT NOT NULL, topic TEXT NOT NULL,
               query TEXT NOT NULL, draft TEXT NOT NULL, route_json TEXT NOT NULL, final_answer TEXT,
-              reviewer TEXT, comment TEXT, decided_at INTEGER, ledger_index INTEGER);
+              reviewer TEXT, comment TEXT, decided_at INTEGER, ledger_index INTEGER,
+              entry_json TEXT NOT NULL DEFAULT '{}', decision_envelope TEXT);
             CREATE INDEX IF NOT EXISTS reviews_status ON reviews(status, created_at);
             """;
         cmd.ExecuteNonQuery();
@@ -55,19 +56,20 @@ public sealed class ReviewQueue
         return c;
     }
 
-    public ReviewItem Enqueue(string topic, string query, string draft, string routeJson)
+    public ReviewItem Enqueue(string topic, string query, string draft, string routeJson, string entryJson)
     {
         var id = "rev_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(10));
         var now = _time.GetUtcNow();
         using var c = Open();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "INSERT INTO reviews(id,created_at,status,topic,query,draft,route_json) VALUES($id,$t,'pending',$topic,$q,$d,$r)";
+        cmd.CommandText = "INSERT INTO reviews(id,created_at,status,topic,query,draft,route_json,entry_json) VALUES($id,$t,'pending',$topic,$q,$d,$r,$e)";
         cmd.Parameters.AddWithValue("$id", id);
         cmd.Parameters.AddWithValue("$t", now.ToUnixTimeMilliseconds());
         cmd.Parameters.AddWithValue("$topic", topic);
         cmd.Parameters.AddWithValue("$q", query);
         cmd.Parameters.AddWithValue("$d", draft);
         cmd.Parameters.AddWithValue("$r", routeJson);
+        cmd.Parameters.AddWithValue("$e", entryJson);
         cmd.ExecuteNonQuery();
         return Get(id)!;
     }
@@ -111,6 +113,8 @@ public sealed class ReviewQueue
                 """;
             cmd.Parameters.AddWithValue("$s", approve ? "approved" : "rejected");
             cmd.Parameters.AddWithValue("$a", approve ? (object?)editedAnswer ?? DBNull.Value : DBNull.Value);
+            // an approval without an edit releases the draft as it is
+            if (approve && editedAnswer is null) cmd.CommandText = cmd.CommandText.Replace("final_answer=$a", "final_answer=draft", StringComparison.Ordinal);
             cmd.Parameters.AddWithValue("$rv", reviewer);
             cmd.Parameters.AddWithValue("$c", (object?)comment ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$t", now.ToUnixTimeMilliseconds());
@@ -121,20 +125,30 @@ public sealed class ReviewQueue
                 throw new InvalidOperationException($"review '{id}' was already {StatusText(existing.Status)} by {existing.Reviewer}; a decision is final");
             }
         }
-        var item = Get(id)!;
-        if (approve && item.FinalAnswer is null) item = SetFinalAnswer(id, item.Draft);
-        return item;
+        return Get(id)!;
     }
 
-    private ReviewItem SetFinalAnswer(string id, string answer)
+    /// <summary>Stores the reviewer's signed decision (an envelope JSON) on a decided item.</summary>
+    public void SetDecisionEnvelope(string id, string envelopeJson)
     {
         using var c = Open();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "UPDATE reviews SET final_answer=$a WHERE id=$id";
-        cmd.Parameters.AddWithValue("$a", answer);
+        cmd.CommandText = "UPDATE reviews SET decision_envelope=$e WHERE id=$id";
+        cmd.Parameters.AddWithValue("$e", envelopeJson);
         cmd.Parameters.AddWithValue("$id", id);
         cmd.ExecuteNonQuery();
-        return Get(id)!;
+    }
+
+    /// <summary>Decided items whose ledger entry is not written yet (a crash, or a CLI decision while the node ran).</summary>
+    public IReadOnlyList<(ReviewItem Item, string EntryJson, string? DecisionEnvelope)> DecidedUnledgered()
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT " + Columns + ", entry_json, decision_envelope FROM reviews WHERE status<>'pending' AND ledger_index IS NULL ORDER BY decided_at, id";
+        using var r = cmd.ExecuteReader();
+        var list = new List<(ReviewItem, string, string?)>();
+        while (r.Read()) list.Add((Read(r), r.GetString(12), r.IsDBNull(13) ? null : r.GetString(13)));
+        return list;
     }
 
     /// <summary>Stores the ledger index of the decision entry and wakes anyone waiting on the item.</summary>
@@ -180,7 +194,8 @@ public sealed class ReviewQueue
 
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
 
-    private const string Select = "SELECT id,created_at,status,topic,query,draft,route_json,final_answer,reviewer,comment,decided_at,ledger_index FROM reviews";
+    private const string Columns = "id,created_at,status,topic,query,draft,route_json,final_answer,reviewer,comment,decided_at,ledger_index";
+    private const string Select = "SELECT " + Columns + " FROM reviews";
 
     private static string StatusText(ReviewStatus s) => s switch
     {
