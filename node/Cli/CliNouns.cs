@@ -10,6 +10,7 @@ internal static class CliNouns
         yield return VersionCommand.Create();
         yield return KeysCommands.Create();
         yield return ServeCommand.Create();
+        yield return ReviewCommands.Create();
         yield return MerkleCommands.Create();
         yield return RouteCommands.Create();
         yield return PolicyCommands.Create();
