@@ -532,7 +532,7 @@ public static class PolicyLoader
         try
         {
             why = null;
-            return new Regex(pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant, Regex.InfiniteMatchTimeout);
+            return new Regex(pattern, RegexOptions.NonBacktracking | RegexOptions.CultureInvariant | RegexOptions.IgnoreCase, Regex.InfiniteMatchTimeout);
         }
         catch (ArgumentException e)
         {
