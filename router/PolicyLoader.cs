@@ -456,9 +456,9 @@ public static class PolicyLoader
 
         private string? Str(YamlNode n, string what)
         {
-            if (n is YamlScalarNode s && s.Value is not null && !(s.Style == ScalarStyle.Plain && s.Value is "" or "~" or "null"))
+            if (n is YamlScalarNode s && !string.IsNullOrEmpty(s.Value) && !(s.Style == ScalarStyle.Plain && s.Value is "~" or "null"))
                 return s.Value;
-            Error(n, $"expected {what} to be a text value, found {Describe(n)}");
+            Error(n, $"expected {what} to be a non-empty text value, found {Describe(n)}");
             return null;
         }
 
@@ -500,7 +500,7 @@ public static class PolicyLoader
 
         private static string Describe(YamlNode n) => n switch
         {
-            YamlScalarNode s when s.Style == ScalarStyle.Plain && s.Value is "" or "~" or "null" => "nothing (null)",
+            YamlScalarNode s when string.IsNullOrEmpty(s.Value) || (s.Style == ScalarStyle.Plain && s.Value is "~" or "null") => "nothing (an empty or null value)",
             YamlScalarNode s => $"'{s.Value}'",
             YamlSequenceNode => "a list",
             YamlMappingNode => "a mapping",

@@ -343,3 +343,18 @@ public class PolicyLoaderEdgeTests
         Assert.Contains(errors, e => e.Message.Contains("reserved for model names", StringComparison.Ordinal));
     }
 }
+
+public class PolicyLoaderEmptyValueTests
+{
+    [Theory]
+    [InlineData("champion: coder\n", "champion: ''\n")]
+    [InlineData("champion: coder\n", "champion:\n")]
+    [InlineData("adapter: coder }", "adapter: \"\" }")]
+    [InlineData("keyword: python", "keyword: ~")]
+    public void Empty_or_null_values_are_reported(string old, string replacement)
+    {
+        var text = TestPolicies.Mutate(TestPolicies.Small, old, replacement);
+        var errors = TestPolicies.Errors(text);
+        Assert.Contains(errors, e => e.Message.Contains("non-empty text value, found nothing", StringComparison.Ordinal));
+    }
+}
