@@ -33,11 +33,20 @@ public class RouteJsonTests
         Assert.False(string.IsNullOrEmpty((string?)json["error"]!["message"]));
     }
 
-    [Fact]
-    public void Regex_rules_are_case_insensitive()
+    [Theory]
+    [InlineData(@"\d+\s*[A-Z]", 7)]
+    [InlineData("Main", 0)]
+    public void Regex_with_upper_case_literals_is_rejected_with_the_offset(string pattern, int offset)
     {
-        var p = Parse(Mutate(Small, @"regex: '[a-z]+\(\)'", @"regex: 'MAIN\(\)'"));
-        var c = QueryClassifier.Classify("Main() crashed", p);
-        Assert.Contains(c.Trace, m => m.RuleId == "call" && m.Text == "main()");
+        Assert.Equal(offset, PolicyLoader.FirstUpperCaseLiteral(pattern));
+        var errors = Errors(Mutate(Small, @"regex: '[a-z]+\(\)'", $"regex: '{pattern}'"));
+        Assert.Contains(errors, e => e.Message.Contains($"at offset {offset}; write it in lower case", StringComparison.Ordinal));
     }
+
+    [Theory]
+    [InlineData(@"\D\W\S\B\p{Lu}\P{Ll}")]
+    [InlineData(@"(?<Name>x)\k<Name>")]
+    [InlineData(@"(?<=a)b(?<!c)")]
+    public void Upper_case_in_escapes_and_group_names_is_allowed(string pattern) =>
+        Assert.Null(PolicyLoader.FirstUpperCaseLiteral(pattern));
 }
