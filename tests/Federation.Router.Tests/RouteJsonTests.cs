@@ -50,3 +50,41 @@ public class RouteJsonTests
     public void Upper_case_in_escapes_and_group_names_is_allowed(string pattern) =>
         Assert.Null(PolicyLoader.FirstUpperCaseLiteral(pattern));
 }
+
+public class RouteJsonRequestTests
+{
+    [Fact]
+    public void Federation_object_is_read_into_a_requested_route()
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse("""{"specialists":["a","b"],"required_provenance":{"lineages":["olmo"],"jurisdictions":["EU","US"]},"panel_size":2}""");
+        Assert.Null(RouteJson.TryReadRequest("federation/legal", node, out var req));
+        Assert.Equal("federation/legal", req.Model);
+        Assert.Equal(["a", "b"], req.Specialists!);
+        Assert.Equal(["olmo"], req.RequiredProvenance!.Lineages!);
+        Assert.Equal(["EU", "US"], req.RequiredProvenance.Jurisdictions!);
+        Assert.Equal(2, req.PanelSize);
+    }
+
+    [Fact]
+    public void Missing_model_and_object_mean_auto_route()
+    {
+        Assert.Null(RouteJson.TryReadRequest(null, null, out var req));
+        Assert.Equal(new RequestedRoute(), req);
+    }
+
+    [Theory]
+    [InlineData("""{"panel":3}""", "federation.panel")]
+    [InlineData("""{"panel_size":"3"}""", "federation.panel_size")]
+    [InlineData("""{"specialists":"a"}""", "federation.specialists")]
+    [InlineData("""{"specialists":[1]}""", "federation.specialists")]
+    [InlineData("""{"required_provenance":{"country":["EU"]}}""", "federation.required_provenance.country")]
+    [InlineData("""[1]""", "federation")]
+    public void Bad_federation_objects_are_400_naming_the_field(string json, string param)
+    {
+        var r = RouteJson.TryReadRequest("federation", System.Text.Json.Nodes.JsonNode.Parse(json), out _);
+        Assert.NotNull(r);
+        Assert.Equal(400, r.HttpStatus);
+        Assert.Equal("router.invalid_request", r.Code);
+        Assert.Equal(param, r.Param);
+    }
+}
