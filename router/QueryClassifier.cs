@@ -124,9 +124,10 @@ internal sealed class ClassifierIndex
         var span = text.AsSpan();
 
         // First-match position per rule; -1 = not matched. A rule counts once however often it matches.
-        var start = new int[_rules.Length];
-        var length = new int[_rules.Length];
-        Array.Fill(start, -1);
+        int[]? rentedStart = null, rentedLength = null;
+        Span<int> start = _rules.Length <= 1024 ? stackalloc int[_rules.Length] : (rentedStart = System.Buffers.ArrayPool<int>.Shared.Rent(_rules.Length)).AsSpan(0, _rules.Length);
+        Span<int> length = _rules.Length <= 1024 ? stackalloc int[_rules.Length] : (rentedLength = System.Buffers.ArrayPool<int>.Shared.Rent(_rules.Length)).AsSpan(0, _rules.Length);
+        start.Fill(-1);
         int matchedCount = 0;
 
         for (int i = 0; i < words.Count; i++)
@@ -185,6 +186,9 @@ internal sealed class ClassifierIndex
             if (r.Priority > bestRulePriority[t]) bestRulePriority[t] = r.Priority;
             trace[ti++] = new RuleMatch(_topics[t].Id, r.Id, r.Kind, r.Pattern, r.Weight, start[g], length[g], text.Substring(start[g], length[g]));
         }
+
+        if (rentedStart is not null) System.Buffers.ArrayPool<int>.Shared.Return(rentedStart);
+        if (rentedLength is not null) System.Buffers.ArrayPool<int>.Shared.Return(rentedLength);
 
         int best = -1, second = -1;
         for (int t = 0; t < _topics.Length; t++)

@@ -176,7 +176,7 @@ public static class RoutePlanner
         }
 
         int size = request.PanelSize ?? (topic.Class == VerificationClass.C ? policy.PanelSize : 1);
-        var pool = CandidatePool(topic, policy.Specialists).ToList();
+        var pool = policy.CandidatesByTopic[topic.Id];
         var eligible = pool.Where(s => tier.Allows(s) && (required is null || required.Allows(s))).ToList();
 
         // Exploration (seed §9.9 "guaranteed exploration budget"): deterministic from (policy CID, query hash).

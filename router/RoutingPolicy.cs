@@ -133,7 +133,11 @@ public sealed class RoutingPolicy
         TopicsById = topics.ToDictionary(t => t.Id, StringComparer.Ordinal);
         SpecialistsById = specialists.ToDictionary(s => s.Id, StringComparer.Ordinal);
         Index = new ClassifierIndex(this);
+        CandidatesByTopic = topics.ToDictionary(t => t.Id, t => (IReadOnlyList<SpecialistRef>)RoutePlanner.CandidatePool(t, specialists).ToArray(), StringComparer.Ordinal);
     }
+
+    /// <summary>Per topic, the specialists that may serve it in preference order (see <see cref="RoutePlanner.CandidatePool"/>), computed once.</summary>
+    internal IReadOnlyDictionary<string, IReadOnlyList<SpecialistRef>> CandidatesByTopic { get; }
 
     /// <summary>Lowercase hex SHA-256 of the policy file's exact bytes (see docs/routing.md); recorded with every decision.</summary>
     public string Cid { get; }

@@ -297,3 +297,64 @@ public class PolicyLoaderTests
         Assert.StartsWith("bad.yaml:1:1: expected UTF-8", ex.Errors[0].ToString(), StringComparison.Ordinal);
     }
 }
+
+public class PolicyLoaderEdgeTests
+{
+    [Fact]
+    public void Duplicate_key_in_a_mapping_is_reported_at_a_position()
+    {
+        var text = TestPolicies.Mutate(TestPolicies.Small, "default_topic: general\n", "default_topic: general\ndefault_topic: code\n");
+        var errors = TestPolicies.Errors(text);
+        var e = Assert.Single(errors);
+        Assert.Contains("default_topic", e.ToString(), StringComparison.Ordinal);
+        Assert.True(e.Position.Line is 2 or 3, e.ToString());
+    }
+
+    [Fact]
+    public void Empty_file_is_reported()
+    {
+        var errors = TestPolicies.Errors("");
+        Assert.Single(errors);
+        Assert.Equal(1, errors[0].Position.Line);
+    }
+
+    [Fact]
+    public void Scalar_root_is_reported_as_not_a_mapping()
+    {
+        var e = Assert.Single(TestPolicies.Errors("just text\n"));
+        Assert.Contains("expected the policy to be a mapping", e.Message, StringComparison.Ordinal);
+        Assert.Equal((1, 1), (e.Position.Line, e.Position.Column));
+    }
+
+    [Fact]
+    public void Empty_allow_list_is_rejected_because_it_would_forbid_everyone()
+    {
+        var text = TestPolicies.Mutate(TestPolicies.Small, "T3: { lineages: [mistral, olmo]", "T3: { lineages: []");
+        var errors = TestPolicies.Errors(text);
+        Assert.Contains(errors, e => e.Message.Contains("non-empty list", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Specialist_id_starting_with_federation_is_rejected()
+    {
+        var text = TestPolicies.Mutate(TestPolicies.Small, "{ id: gen,", "{ id: federation-gen,");
+        text = text.Replace("champion: gen\n", "champion: federation-gen\n", StringComparison.Ordinal);
+        var errors = TestPolicies.Errors(text);
+        Assert.Contains(errors, e => e.Message.Contains("reserved for model names", StringComparison.Ordinal));
+    }
+}
+
+public class PolicyLoaderEmptyValueTests
+{
+    [Theory]
+    [InlineData("champion: coder\n", "champion: ''\n")]
+    [InlineData("champion: coder\n", "champion:\n")]
+    [InlineData("adapter: coder }", "adapter: \"\" }")]
+    [InlineData("keyword: python", "keyword: ~")]
+    public void Empty_or_null_values_are_reported(string old, string replacement)
+    {
+        var text = TestPolicies.Mutate(TestPolicies.Small, old, replacement);
+        var errors = TestPolicies.Errors(text);
+        Assert.Contains(errors, e => e.Message.Contains("non-empty text value, found nothing", StringComparison.Ordinal));
+    }
+}

@@ -190,3 +190,21 @@ public class QueryClassifierTests
         Assert.Equal("general", QueryClassifier.Classify("Tell me a story about a cat", p).Topic.Id);
     }
 }
+
+public class QueryTextTests
+{
+    [Fact]
+    public void Truncation_never_splits_a_surrogate_pair()
+    {
+        var s = "ab\U0001F600cd";              // a, b, high, low, c, d
+        Assert.Equal("ab", QueryText.Normalize(s, 3));
+        Assert.Equal("ab\U0001F600", QueryText.Normalize(s, 4));
+    }
+
+    [Fact]
+    public void Whitespace_only_query_normalises_to_empty_and_has_no_words()
+    {
+        Assert.Equal("", QueryText.Normalize(" \t\r\n\u00a0 "));
+        Assert.Empty(QueryText.Words(""));
+    }
+}
