@@ -195,7 +195,13 @@ public static class CanonicalJson
                 WriteString(w, s.Value);
                 break;
             case JsonInt i:
-                WriteInt(w, i.Value);
+                if (i.TryGetInt64(out var small))
+                {
+                    var span64 = w.GetSpan(20);
+                    small.TryFormat(span64, out var written, default, CultureInfo.InvariantCulture);
+                    w.Advance(written);
+                }
+                else WriteAscii(w, Encoding.ASCII.GetBytes(i.Value.ToString(CultureInfo.InvariantCulture)));
                 break;
             case JsonObject o:
                 if (depth >= MaxDepth) throw TooDeep();
@@ -248,18 +254,6 @@ public static class CanonicalJson
     {
         bytes.CopyTo(w.GetSpan(bytes.Length));
         w.Advance(bytes.Length);
-    }
-
-    private static void WriteInt(IBufferWriter<byte> w, BigInteger v)
-    {
-        if (v >= long.MinValue && v <= long.MaxValue)
-        {
-            var span = w.GetSpan(20);
-            ((long)v).TryFormat(span, out var n, default, CultureInfo.InvariantCulture);
-            w.Advance(n);
-            return;
-        }
-        WriteAscii(w, Encoding.ASCII.GetBytes(v.ToString(CultureInfo.InvariantCulture)));
     }
 
     private static ReadOnlySpan<byte> Hex => "0123456789abcdef"u8;

@@ -94,6 +94,12 @@ public static class JsonReader
 
         public readonly JsonParseException Error(string what, int at)
         {
+            var found = at >= _s.Length ? "the end of the input" : Describe(_s[at]);
+            return ErrorAt($"{what}, found {found}.", at);
+        }
+
+        public readonly JsonParseException ErrorAt(string message, int at)
+        {
             var line = 1;
             var col = 1;
             for (var i = 0; i < at && i < _s.Length; i++)
@@ -105,8 +111,7 @@ public static class JsonReader
                 }
                 else col++;
             }
-            var found = at >= _s.Length ? "the end of the input" : Describe(_s[at]);
-            return new JsonParseException($"line {line}, column {col} (offset {at}): {what}, found {found}.", at, line, col);
+            return new JsonParseException($"line {line}, column {col} (offset {at}): {message}", at, line, col);
         }
 
         private static string Describe(char c) =>
@@ -184,9 +189,7 @@ public static class JsonReader
                 return new JsonFloat(double.Parse(token, NumberStyles.Float, CultureInfo.InvariantCulture));
             }
             if (intEnd - intStart > MaxIntegerDigits)
-                throw new JsonParseException(
-                    $"offset {start}: integer with {intEnd - intStart} digits exceeds the limit of {MaxIntegerDigits} digits (Python's default); send it as a string.",
-                    start, 1, start + 1);
+                throw ErrorAt($"integer with {intEnd - intStart} digits exceeds the limit of {MaxIntegerDigits} digits (Python's default); send it as a string.", start);
             if (token.Length <= 18) return new JsonInt(long.Parse(token, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture));
             return new JsonInt(BigInteger.Parse(token, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture));
         }

@@ -146,19 +146,44 @@ public sealed class JsonBool : JsonValue
 }
 
 /// <summary>A JSON integer (a number token without <c>.</c>, <c>e</c> or <c>E</c>), of any size.</summary>
-public sealed class JsonInt(BigInteger value) : JsonValue
+public sealed class JsonInt : JsonValue
 {
+    // Most integers fit in 64 bits; keeping them as a long avoids BigInteger work on the hot write path.
+    private readonly long _small;
+    private readonly BigInteger? _big;
+
+    /// <summary>An integer that fits in 64 bits.</summary>
+    public JsonInt(long value) => _small = value;
+
+    /// <summary>An integer of any size.</summary>
+    public JsonInt(BigInteger value)
+    {
+        if (value >= long.MinValue && value <= long.MaxValue) _small = (long)value;
+        else _big = value;
+    }
+
     /// <summary>The integer.</summary>
-    public BigInteger Value { get; } = value;
+    public BigInteger Value => _big ?? _small;
+
+    /// <summary>True when the value fits in a long (then <see cref="TryGetInt64"/> succeeds).</summary>
+    public bool FitsInt64 => _big is null;
+
+    /// <summary>The value as a long, if it fits.</summary>
+    public bool TryGetInt64(out long value)
+    {
+        value = _small;
+        return _big is null;
+    }
 
     /// <inheritdoc/>
     public override JsonKind Kind => JsonKind.Int;
 
     /// <inheritdoc/>
-    public override bool Equals(JsonValue? other) => other is JsonInt i && i.Value == Value;
+    public override bool Equals(JsonValue? other) =>
+        other is JsonInt i && (_big is null ? i._big is null && i._small == _small : i._big is { } b && b == _big.Value);
 
     /// <inheritdoc/>
-    public override int GetHashCode() => Value.GetHashCode();
+    public override int GetHashCode() => _big?.GetHashCode() ?? _small.GetHashCode();
 }
 
 /// <summary>A JSON float (a number token with <c>.</c>, <c>e</c> or <c>E</c>, or NaN/Infinity), as an IEEE-754 double.</summary>
