@@ -102,6 +102,19 @@ public sealed class SignedEnvelope
             : new EnvelopeCheck(EnvelopeFailure.SignatureInvalid, $"signature by {Signer} does not verify: {sig.Message}", sig);
     }
 
+    /// <summary>
+    /// An envelope from stored parts (e.g. database columns). Like <see cref="FromJson"/>, this checks only the shape:
+    /// call <see cref="Verify"/> before trusting it.
+    /// </summary>
+    public static SignedEnvelope FromParts(string type, JsonValue payload, NodeId signer, ReadOnlySpan<byte> signature, Cid id)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+        ArgumentNullException.ThrowIfNull(payload);
+        if (signature.Length != NodeKey.SignatureLength)
+            throw new ArgumentException($"an Ed25519 signature is {NodeKey.SignatureLength} bytes, found {signature.Length}.", nameof(signature));
+        return new SignedEnvelope(type, payload, signer, signature.ToArray(), id);
+    }
+
     /// <summary>The envelope as a JSON object <c>{"id","payload","signature","signer","type"}</c>.</summary>
     public JsonObject ToJson() => new()
     {

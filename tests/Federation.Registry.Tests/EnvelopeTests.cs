@@ -94,3 +94,33 @@ public class EnvelopeTests
         Assert.Contains(reason, e.Message, StringComparison.Ordinal);
     }
 }
+
+public class EnvelopeFrozenFormatTests
+{
+    // Frozen: an envelope sealed by RFC 8032 key 1 has these exact bytes, id and signature. If this test fails, the
+    // signed format changed and every stored envelope would stop verifying.
+    [Fact]
+    public void Envelope_format_is_frozen()
+    {
+        using var key = NodeKey.FromSeedHex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+        var env = SignedEnvelope.Seal("fed.test", new JsonObject { ["b"] = 1.0, ["a"] = new JsonArray(1, "\u00e9") }, key);
+        Assert.Equal(
+            "{\"id\":\"" + env.Id + "\",\"payload\":{\"a\":[1,\"\\u00e9\"],\"b\":1.0},\"signature\":\"" + env.Signature +
+            "\",\"signer\":\"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a\",\"type\":\"fed.test\"}",
+            Encoding.ASCII.GetString(env.ToCanonicalBytes()));
+        Assert.Equal(FrozenId, env.Id.ToString());
+        Assert.Equal(FrozenSignature, env.Signature);
+    }
+
+    [Fact]
+    public void Envelope_from_stored_parts_verifies()
+    {
+        using var key = NodeKey.FromSeedHex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+        var env = SignedEnvelope.FromParts("fed.test", CanonicalJson.Parse("{\"a\":[1,\"\\u00e9\"],\"b\":1.0}"), key.Id,
+            Convert.FromHexString(FrozenSignature), Cid.Parse(FrozenId));
+        Assert.True(env.Verify().IsValid);
+    }
+
+    private const string FrozenId = "4ecb5823b8da5f25ed3665c03af8cfc292afbba43b07af152e14be7870a5790b"; // also computed with Python hashlib
+    private const string FrozenSignature = "eb63bd4ab02a744f8b8b520da8785f79323056fed4faab49ce04a37199b1edc5c7224f2e1000e10c5a5391a3faf03ecf9e30a7dc64aec45dd879b6a273d1ba00";
+}

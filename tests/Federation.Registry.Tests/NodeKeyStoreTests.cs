@@ -107,3 +107,27 @@ public sealed class NodeKeyStoreTests : IDisposable
         Assert.Contains("fed init", e.Message, StringComparison.Ordinal);
     }
 }
+
+public sealed class NodeKeyStoreFrozenFormatTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "fed-keyfmt-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    // Frozen: a node.key written by hand in the documented format (hex seed + newline, mode 0600) loads as that identity.
+    [Fact]
+    public void Key_file_format_is_frozen()
+    {
+        var idDir = Path.Combine(_dir, "identity");
+        Directory.CreateDirectory(idDir);
+        var keyPath = Path.Combine(idDir, "node.key");
+        File.WriteAllText(keyPath, "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(keyPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        using var key = new NodeKeyStore(_dir).Load();
+        Assert.Equal("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", key.Id.ToString());
+        Assert.Equal("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a\n", File.ReadAllText(Path.Combine(idDir, "node_id")));
+    }
+}
