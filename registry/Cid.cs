@@ -40,7 +40,12 @@ public readonly record struct Cid
     }
 
     /// <summary>The CID of the canonical JSON of <paramref name="value"/>.</summary>
-    public static Cid Of(JsonValue value) => Of(CanonicalJson.Serialize(value));
+    public static Cid Of(JsonValue value)
+    {
+        Span<byte> h = stackalloc byte[ByteLength];
+        CanonicalJson.HashSha256(value, h);
+        return new Cid(h);
+    }
 
     /// <summary>Parses 64 lowercase hex characters.</summary>
     /// <exception cref="FormatException">Wrong length, upper-case or non-hex characters; the message says which.</exception>

@@ -21,12 +21,53 @@ public static class CanonicalJson
     /// <summary>The deepest nesting the reader and writer accept (Python's recursion limit is about 1000).</summary>
     public const int MaxDepth = 1000;
 
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_scratch;
+
     /// <summary>The canonical bytes of <paramref name="value"/>.</summary>
     public static byte[] Serialize(JsonValue value)
     {
-        var w = new ArrayBufferWriter<byte>(256);
-        Write(w, value);
-        return w.WrittenSpan.ToArray();
+        var w = RentScratch();
+        try
+        {
+            Write(w, value);
+            return w.WrittenSpan.ToArray();
+        }
+        finally
+        {
+            ReturnScratch(w);
+        }
+    }
+
+    /// <summary>SHA-256 of the canonical bytes of <paramref name="value"/>, without materialising them as an array.</summary>
+    internal static void HashSha256(JsonValue value, Span<byte> destination)
+    {
+        var w = RentScratch();
+        try
+        {
+            Write(w, value);
+            System.Security.Cryptography.SHA256.HashData(w.WrittenSpan, destination);
+        }
+        finally
+        {
+            ReturnScratch(w);
+        }
+    }
+
+    // One reusable buffer per thread (the writer never calls out, so it is never re-entered); a buffer that grew past
+    // 1 MiB is dropped rather than kept alive.
+    private static ArrayBufferWriter<byte> RentScratch()
+    {
+        var w = t_scratch ?? new ArrayBufferWriter<byte>(1024);
+        t_scratch = null;
+        return w;
+    }
+
+    private static void ReturnScratch(ArrayBufferWriter<byte> w)
+    {
+        if (w.Capacity > 1 << 20) return;
+        w.ResetWrittenCount();
+        t_scratch = w;
     }
 
     /// <summary>The canonical text of <paramref name="value"/> (ASCII, so identical to the bytes).</summary>
@@ -68,9 +109,25 @@ public static class CanonicalJson
     /// Converts a System.Text.Json element. A number is an integer when its raw token has no <c>.</c>, <c>e</c> or
     /// <c>E</c>, and a float otherwise, so the int/float distinction of the original text survives.
     /// </summary>
-    public static JsonValue FromElement(JsonElement element, int depth = 0)
+    public static JsonValue FromElement(JsonElement element) => FromElement(element, 0);
+
+    private static JsonValue FromElement(JsonElement element, int depth)
     {
         if (depth > MaxDepth) throw new InvalidOperationException($"JSON nesting deeper than {MaxDepth} levels.");
+        try
+        {
+            return FromElementCore(element, depth);
+        }
+        catch (InvalidOperationException) when (element.ValueKind is JsonValueKind.String or JsonValueKind.Object)
+        {
+            // System.Text.Json refuses to materialise lone surrogates (\ud800) that Python and our reader keep:
+            // read that string or object from its raw text instead.
+            return JsonReader.Parse(element.GetRawText());
+        }
+    }
+
+    private static JsonValue FromElementCore(JsonElement element, int depth)
+    {
         switch (element.ValueKind)
         {
             case JsonValueKind.Null: return JsonValue.Null;
@@ -95,7 +152,9 @@ public static class CanonicalJson
     /// Converts a System.Text.Json node. Numbers parsed from text keep their token's int/float kind; numbers set from
     /// CLR values are floats for <c>double</c>/<c>float</c>/<c>Half</c>/<c>decimal</c> and integers for integral types.
     /// </summary>
-    public static JsonValue FromNode(System.Text.Json.Nodes.JsonNode? node, int depth = 0)
+    public static JsonValue FromNode(System.Text.Json.Nodes.JsonNode? node) => FromNode(node, 0);
+
+    private static JsonValue FromNode(System.Text.Json.Nodes.JsonNode? node, int depth)
     {
         if (depth > MaxDepth) throw new InvalidOperationException($"JSON nesting deeper than {MaxDepth} levels.");
         switch (node)

@@ -143,3 +143,30 @@ public class JsonWriterTests
         }
     }
 }
+
+public class JsonInteropTests
+{
+    [Fact]
+    public void Lone_surrogates_survive_conversion_from_system_text_json()
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse("{\"\\ud800\":[\"\\udfff\",1.5],\"a\":\"\\ud800\"}");
+        Assert.Equal("{\"a\":\"\\ud800\",\"\\ud800\":[\"\\udfff\",1.5]}", CanonicalJson.FromElement(doc.RootElement).ToString());
+    }
+
+    [Fact]
+    public void Cid_of_value_equals_cid_of_its_canonical_bytes()
+    {
+        var v = CanonicalJson.Parse("{\"b\":[1,2.0,\"\\u00e9\"],\"a\":null}");
+        Assert.Equal(Cid.Of(CanonicalJson.Serialize(v)), Cid.Of(v));
+    }
+
+    [Fact]
+    public void Concurrent_serialization_gives_identical_bytes()
+    {
+        var v = CanonicalJson.Parse("{\"k\":[" + string.Join(",", Enumerable.Range(0, 500)) + "],\"f\":0.1}");
+        var want = CanonicalJson.Serialize(v);
+        var results = new byte[64][];
+        Parallel.For(0, results.Length, i => results[i] = CanonicalJson.Serialize(v));
+        Assert.All(results, r => Assert.Equal(want, r));
+    }
+}

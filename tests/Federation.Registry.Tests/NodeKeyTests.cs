@@ -65,4 +65,23 @@ public class NodeKeyTests
     [Fact]
     public void Wrong_seed_length_is_rejected() =>
         Assert.Throws<ArgumentException>(() => NodeKey.FromSeed(new byte[31]));
+
+    [Fact]
+    public void Signing_and_verifying_from_many_threads_gives_the_same_results()
+    {
+        using var key = NodeKey.FromSeedHex(Seed1);
+        var messages = Enumerable.Range(0, 64).Select(i => System.Text.Encoding.ASCII.GetBytes($"{{\"i\":{i}}}")).ToArray();
+        var serial = messages.Select(m => Convert.ToHexStringLower(key.Sign(m))).ToArray();
+        var parallel = new string[messages.Length];
+        var valid = new bool[messages.Length];
+        Parallel.For(0, messages.Length, i =>
+        {
+            var sig = key.Sign(messages[i]);
+            parallel[i] = Convert.ToHexStringLower(sig);
+            valid[i] = Ed25519Verifier.Verify(key.Id, messages[i], sig).IsValid
+                && !Ed25519Verifier.Verify(key.Id, messages[(i + 1) % messages.Length], sig).IsValid;
+        });
+        Assert.Equal(serial, parallel);
+        Assert.All(valid, Assert.True);
+    }
 }
