@@ -81,8 +81,8 @@ public sealed class SignedEnvelope
     public static SignedEnvelope Seal(string type, JsonValue payload, NodeKey key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var bytes = SigningBytes(type, payload, key.Id);
-        var env = new SignedEnvelope(type, payload, key.Id, key.Sign(bytes), Cid.Of(bytes));
+        var bytes = SigningBytes(type, payload, key.NodeId);
+        var env = new SignedEnvelope(type, payload, key.NodeId, key.Sign(bytes), Cid.Of(bytes));
         env._signedBytes = bytes;
         return env;
     }
