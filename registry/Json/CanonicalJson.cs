@@ -320,38 +320,43 @@ public static class CanonicalJson
     /// <summary>Writes a quoted string with Python's ensure_ascii escaping (one UTF-16 unit at a time, so pairs become two escapes).</summary>
     private static void WriteString(IBufferWriter<byte> w, string s)
     {
-        // Worst case 6 bytes per UTF-16 unit plus quotes.
-        var span = w.GetSpan(s.Length * 6 + 2);
-        var n = 0;
-        span[n++] = (byte)'"';
-        foreach (var c in s)
+        WriteByte(w, (byte)'"');
+        // Chunks bound the buffer request (worst case 6 bytes per UTF-16 unit) for very long strings.
+        const int Chunk = 4096;
+        for (var start = 0; start < s.Length; start += Chunk)
         {
-            if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\')
+            var part = s.AsSpan(start, Math.Min(Chunk, s.Length - start));
+            var span = w.GetSpan(part.Length * 6);
+            var n = 0;
+            foreach (var c in part)
             {
-                span[n++] = (byte)c;
-                continue;
+                if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\')
+                {
+                    span[n++] = (byte)c;
+                    continue;
+                }
+                span[n++] = (byte)'\\';
+                switch (c)
+                {
+                    case '"': span[n++] = (byte)'"'; break;
+                    case '\\': span[n++] = (byte)'\\'; break;
+                    case '\n': span[n++] = (byte)'n'; break;
+                    case '\r': span[n++] = (byte)'r'; break;
+                    case '\t': span[n++] = (byte)'t'; break;
+                    case '\b': span[n++] = (byte)'b'; break;
+                    case '\f': span[n++] = (byte)'f'; break;
+                    default:
+                        span[n++] = (byte)'u';
+                        span[n++] = Hex[(c >> 12) & 0xF];
+                        span[n++] = Hex[(c >> 8) & 0xF];
+                        span[n++] = Hex[(c >> 4) & 0xF];
+                        span[n++] = Hex[c & 0xF];
+                        break;
+                }
             }
-            span[n++] = (byte)'\\';
-            switch (c)
-            {
-                case '"': span[n++] = (byte)'"'; break;
-                case '\\': span[n++] = (byte)'\\'; break;
-                case '\n': span[n++] = (byte)'n'; break;
-                case '\r': span[n++] = (byte)'r'; break;
-                case '\t': span[n++] = (byte)'t'; break;
-                case '\b': span[n++] = (byte)'b'; break;
-                case '\f': span[n++] = (byte)'f'; break;
-                default:
-                    span[n++] = (byte)'u';
-                    span[n++] = Hex[(c >> 12) & 0xF];
-                    span[n++] = Hex[(c >> 8) & 0xF];
-                    span[n++] = Hex[(c >> 4) & 0xF];
-                    span[n++] = Hex[c & 0xF];
-                    break;
-            }
+            w.Advance(n);
         }
-        span[n++] = (byte)'"';
-        w.Advance(n);
+        WriteByte(w, (byte)'"');
     }
 
     /// <summary>

@@ -170,3 +170,14 @@ public class JsonInteropTests
         Assert.All(results, r => Assert.Equal(want, r));
     }
 }
+
+public class JsonLongStringTests
+{
+    [Fact]
+    public void Long_string_spanning_several_chunks_is_escaped_throughout()
+    {
+        var s = string.Concat(Enumerable.Repeat("a\u00e9\"\U0001F680", 5000));
+        var want = "\"" + string.Concat(Enumerable.Repeat("a\\u00e9\\\"\\ud83d\\ude80", 5000)) + "\"";
+        Assert.Equal(want, CanonicalJson.SerializeToString(new JsonString(s)));
+    }
+}
