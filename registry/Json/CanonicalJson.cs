@@ -265,13 +265,13 @@ public static class CanonicalJson
             case JsonObject o:
                 if (depth >= MaxDepth) throw TooDeep();
                 WriteByte(w, (byte)'{');
-                var keys = o.GetSortedKeys();
-                for (var k = 0; k < keys.Length; k++)
+                var members = o.GetSortedMembers();
+                for (var k = 0; k < members.Length; k++)
                 {
                     if (k > 0) WriteByte(w, (byte)',');
-                    WriteString(w, keys[k]);
+                    WriteString(w, members[k].Key);
                     WriteByte(w, (byte)':');
-                    WriteValue(w, o[keys[k]], depth + 1);
+                    WriteValue(w, members[k].Value, depth + 1);
                 }
                 WriteByte(w, (byte)'}');
                 break;

@@ -310,6 +310,7 @@ public sealed class JsonObject : JsonValue, IEnumerable<KeyValuePair<string, Jso
     private readonly Dictionary<string, JsonValue> _map;
     private readonly List<string> _order;
     private string[]? _sorted;
+    private KeyValuePair<string, JsonValue>[]? _sortedMembers;
 
     /// <summary>An empty object.</summary>
     public JsonObject()
@@ -345,6 +346,7 @@ public sealed class JsonObject : JsonValue, IEnumerable<KeyValuePair<string, Jso
                 _order.Add(key);
                 _sorted = null;
             }
+            _sortedMembers = null;
             _map[key] = value ?? JsonNull.Instance;
         }
     }
@@ -364,6 +366,7 @@ public sealed class JsonObject : JsonValue, IEnumerable<KeyValuePair<string, Jso
         if (!_map.Remove(key)) return false;
         _order.Remove(key);
         _sorted = null;
+        _sortedMembers = null;
         return true;
     }
 
@@ -380,6 +383,20 @@ public sealed class JsonObject : JsonValue, IEnumerable<KeyValuePair<string, Jso
             _sorted = s;
         }
         return s;
+    }
+
+    /// <summary>Members sorted by key code point, cached until the object changes (the writer's hot path: no lookups).</summary>
+    internal KeyValuePair<string, JsonValue>[] GetSortedMembers()
+    {
+        var m = _sortedMembers;
+        if (m is null)
+        {
+            var keys = GetSortedKeys();
+            m = new KeyValuePair<string, JsonValue>[keys.Length];
+            for (var i = 0; i < keys.Length; i++) m[i] = new KeyValuePair<string, JsonValue>(keys[i], _map[keys[i]]);
+            _sortedMembers = m;
+        }
+        return m;
     }
 
     /// <summary>A shallow copy (members in the same order) without the listed keys, e.g. to drop <c>id</c> and <c>signature</c> before hashing.</summary>

@@ -181,3 +181,19 @@ public class JsonLongStringTests
         Assert.Equal(want, CanonicalJson.SerializeToString(new JsonString(s)));
     }
 }
+
+public class JsonObjectCacheTests
+{
+    [Fact]
+    public void Changing_an_object_after_writing_it_changes_the_next_output()
+    {
+        var o = new JsonObject { ["b"] = 1, ["a"] = 2 };
+        Assert.Equal("{\"a\":2,\"b\":1}", o.ToString());
+        o["a"] = 3.0;
+        Assert.Equal("{\"a\":3.0,\"b\":1}", o.ToString());
+        o["0"] = null!;
+        Assert.Equal("{\"0\":null,\"a\":3.0,\"b\":1}", o.ToString());
+        o.Remove("a");
+        Assert.Equal("{\"0\":null,\"b\":1}", o.ToString());
+    }
+}
