@@ -66,6 +66,9 @@ public sealed class NodeKey : IDisposable
     /// <summary>This key's node id (the public key).</summary>
     public NodeId NodeId { get; }
 
+    /// <summary>Same as <see cref="NodeId"/> (kept because code merged early uses this name).</summary>
+    public NodeId Id => NodeId;
+
     /// <summary>The 32-byte public key.</summary>
     public ReadOnlySpan<byte> PublicKey => _publicKey;
 
