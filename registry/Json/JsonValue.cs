@@ -89,16 +89,22 @@ public abstract class JsonValue : IEquatable<JsonValue>
     private InvalidOperationException WrongKind(JsonKind expected) =>
         new($"expected a JSON {expected.ToString().ToLowerInvariant()}, found a {Kind.ToString().ToLowerInvariant()}.");
 
+    /// <summary>A string (null becomes JSON null).</summary>
     public static implicit operator JsonValue(string? value) => value is null ? JsonNull.Instance : new JsonString(value);
 
+    /// <summary>A boolean.</summary>
     public static implicit operator JsonValue(bool value) => value ? JsonBool.TrueValue : JsonBool.FalseValue;
 
+    /// <summary>An integer.</summary>
     public static implicit operator JsonValue(int value) => new JsonInt(value);
 
+    /// <summary>An integer.</summary>
     public static implicit operator JsonValue(long value) => new JsonInt(value);
 
+    /// <summary>An integer.</summary>
     public static implicit operator JsonValue(ulong value) => new JsonInt(value);
 
+    /// <summary>An integer of any size.</summary>
     public static implicit operator JsonValue(BigInteger value) => new JsonInt(value);
 
     /// <summary>A double always becomes a float, written with a fraction or exponent (<c>1.0</c>, never <c>1</c>).</summary>
