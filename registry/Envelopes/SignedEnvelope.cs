@@ -35,8 +35,6 @@ public readonly record struct EnvelopeCheck(EnvelopeFailure Failure, string Mess
 /// </summary>
 public sealed class SignedEnvelope
 {
-    private byte[]? _signedBytes;
-
     private SignedEnvelope(string type, JsonValue payload, NodeId signer, byte[] signature, Cid id)
     {
         Type = type;
@@ -82,16 +80,14 @@ public sealed class SignedEnvelope
     {
         ArgumentNullException.ThrowIfNull(key);
         var bytes = SigningBytes(type, payload, key.NodeId);
-        var env = new SignedEnvelope(type, payload, key.NodeId, key.Sign(bytes), Cid.Of(bytes));
-        env._signedBytes = bytes;
-        return env;
+        return new SignedEnvelope(type, payload, key.NodeId, key.Sign(bytes), Cid.Of(bytes));
     }
 
     /// <summary>Recomputes the id from the content and checks the signature. Nothing in the envelope is trusted before this passes.</summary>
     public EnvelopeCheck Verify()
     {
-        // Recompute from the content every time for envelopes read from outside; cached bytes exist only for sealed ones.
-        var bytes = _signedBytes ?? SigningBytes(Type, Payload, Signer);
+        // Always recomputed from the current content (never cached), so a payload changed after sealing is caught.
+        var bytes = SigningBytes(Type, Payload, Signer);
         var actual = Cid.Of(bytes);
         if (actual != Id)
             return new EnvelopeCheck(EnvelopeFailure.IdMismatch,

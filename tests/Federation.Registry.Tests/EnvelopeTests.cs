@@ -124,3 +124,17 @@ public class EnvelopeFrozenFormatTests
     private const string FrozenId = "4ecb5823b8da5f25ed3665c03af8cfc292afbba43b07af152e14be7870a5790b"; // also computed with Python hashlib
     private const string FrozenSignature = "eb63bd4ab02a744f8b8b520da8785f79323056fed4faab49ce04a37199b1edc5c7224f2e1000e10c5a5391a3faf03ecf9e30a7dc64aec45dd879b6a273d1ba00";
 }
+
+public class EnvelopeMutationTests
+{
+    [Fact]
+    public void Payload_changed_after_sealing_no_longer_verifies()
+    {
+        using var key = NodeKey.Generate();
+        var payload = new JsonObject { ["n"] = 1 };
+        var env = SignedEnvelope.Seal("t", payload, key);
+        Assert.True(env.Verify().IsValid);
+        payload["n"] = 2;
+        Assert.Equal(EnvelopeFailure.IdMismatch, env.Verify().Failure);
+    }
+}
