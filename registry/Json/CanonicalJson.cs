@@ -317,24 +317,37 @@ public static class CanonicalJson
 
     private static ReadOnlySpan<byte> Hex => "0123456789abcdef"u8;
 
+    // Characters written as themselves: printable ASCII except '"' and '\\'.
+    private static readonly SearchValues<char> Unescaped = SearchValues.Create(
+        " !#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~");
+
     /// <summary>Writes a quoted string with Python's ensure_ascii escaping (one UTF-16 unit at a time, so pairs become two escapes).</summary>
     private static void WriteString(IBufferWriter<byte> w, string s)
     {
-        WriteByte(w, (byte)'"');
-        // Chunks bound the buffer request (worst case 6 bytes per UTF-16 unit) for very long strings.
+        // Chunks bound the buffer request (worst case 6 bytes per UTF-16 unit, plus both quotes) for very long strings;
+        // a short string is written with a single GetSpan/Advance, quotes included.
         const int Chunk = 4096;
-        for (var start = 0; start < s.Length; start += Chunk)
+        var start = 0;
+        var span = w.GetSpan(Math.Min(Chunk, s.Length) * 6 + 2);
+        span[0] = (byte)'"';
+        var n = 1;
+        while (true)
         {
             var part = s.AsSpan(start, Math.Min(Chunk, s.Length - start));
-            var span = w.GetSpan(part.Length * 6);
-            var n = 0;
-            foreach (var c in part)
+            var i = 0;
+            while (i < part.Length)
             {
-                if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\')
+                // Vectorised fast path: copy the longest run that needs no escaping (hex ids, ASCII text) in one go.
+                var run = part[i..].IndexOfAnyExcept(Unescaped);
+                if (run < 0) run = part.Length - i;
+                if (run > 0)
                 {
-                    span[n++] = (byte)c;
-                    continue;
+                    System.Text.Ascii.FromUtf16(part.Slice(i, run), span[n..], out var copied);
+                    n += copied;
+                    i += run;
+                    if (i == part.Length) break;
                 }
+                var c = part[i++];
                 span[n++] = (byte)'\\';
                 switch (c)
                 {
@@ -354,9 +367,14 @@ public static class CanonicalJson
                         break;
                 }
             }
+            start += part.Length;
+            if (start >= s.Length) break;
             w.Advance(n);
+            span = w.GetSpan(Math.Min(Chunk, s.Length - start) * 6 + 1);
+            n = 0;
         }
-        WriteByte(w, (byte)'"');
+        span[n++] = (byte)'"';
+        w.Advance(n);
     }
 
     /// <summary>
