@@ -18,7 +18,7 @@ namespace Federation.Registry.Json;
 /// </remarks>
 public static class CanonicalJson
 {
-    /// <summary>The deepest nesting the reader and writer accept (Python's recursion limit is about 1000).</summary>
+    /// <summary>The deepest nesting the reader and writer accept. Python 3.11 stops at about 993 levels (its recursion limit is 1000), so values between 994 and 1000 levels deep are canonical here but not loadable there.</summary>
     public const int MaxDepth = 1000;
 
     [ThreadStatic]
