@@ -31,14 +31,14 @@ internal static class InitCommands
                 {
                     CliCommon.WriteJson(p, new Dictionary<string, object>
                     {
-                        ["node_id"] = key.Id.ToString(),
+                        ["node_id"] = key.NodeId.ToString(),
                         ["data_dir"] = dataDir,
                         ["created"] = created,
                     });
                 }
                 else
                 {
-                    CliCommon.WriteLine(p, key.Id.ToString());
+                    CliCommon.WriteLine(p, key.NodeId.ToString());
                     CliCommon.WriteError(p, created
                         ? $"created a new node identity in {dataDir}"
                         : $"kept the existing node identity in {dataDir}");
