@@ -8,5 +8,7 @@ internal static class CliNouns
     public static IEnumerable<Command> All()
     {
         yield return VersionCommand.Create();
+        yield return ModelCommands.Create();
+        yield return AdapterCommands.Create();
     }
 }
