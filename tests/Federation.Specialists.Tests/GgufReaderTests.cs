@@ -172,6 +172,27 @@ public class GgufReaderTests
     }
 
     [Fact]
+    public void A_gigabyte_model_is_inspected_without_reading_its_data()
+    {
+        using var dir = new TempDir();
+        const ulong elements = 1UL << 28;            // 1 GiB of F32
+        var header = Assemble(shape: [elements], dataBytes: 0);
+        var path = dir.File("big.gguf");
+        using (var fs = new FileStream(path, FileMode.CreateNew))
+        {
+            fs.Write(header);
+            fs.SetLength(header.Length + (long)elements * 4);   // sparse: no data is written
+        }
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+        var f = GgufFile.Read(path);
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+
+        Assert.Equal(elements * 4, f.Tensors.Single().ByteSize);
+        Assert.Equal(elements, f.ParameterCount);
+        Assert.True(allocated < 1 << 20, $"reading the header allocated {allocated} bytes");
+    }
+
+    [Fact]
     public void Missing_file_says_so()
     {
         var e = Assert.Throws<FileNotFoundException>(() => GgufFile.Read("/nonexistent/x.gguf"));
