@@ -15,5 +15,7 @@ internal static class CliNouns
         yield return RouteCommands.Create();
         yield return PolicyCommands.Create();
         yield return InitCommands.Create();
+        yield return ModelCommands.Create();
+        yield return AdapterCommands.Create();
     }
 }
