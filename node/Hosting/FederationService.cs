@@ -126,7 +126,8 @@ public sealed class FederationService(RuntimeHolder holder, ReviewQueue reviews,
         await foreach (var d in rt.Engine.StreamAsync(ToGeneration(req, decision.Specialists[0]), ct))
         {
             if (d.Result is not null) result = d.Result;
-            else yield return (d, null);
+            // the last delta may carry text too (a held-back incomplete UTF-8 tail, flushed as U+FFFD)
+            if (d.Text.Length > 0 || d.Result is null) yield return (d with { Result = null, FinishReason = null }, null);
         }
         if (result is null || result.FinishReason == FinishReason.Cancelled)
         {
