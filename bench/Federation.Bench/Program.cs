@@ -4,6 +4,7 @@ internal static class Program
     private static int Main(string[] args) => args switch
     {
         ["router", .. var rest] => RouterBench.Run(rest),
+        ["gateway", .. var rest] => GatewayBench.Run(rest),
         _ => 0,
     };
 }
