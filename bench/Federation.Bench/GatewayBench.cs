@@ -19,8 +19,15 @@ internal static class GatewayBench
     public static int Run(string[] args)
     {
         var n = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 200;
+        Once(n, "FULL");
+        Once(n, "NORMAL");
+        return 0;
+    }
+
+    private static void Once(int n, string sync)
+    {
         var dir = Path.Combine(Path.GetTempPath(), "fed-bench-gw-" + Guid.NewGuid().ToString("N")[..8]);
-        var app = NodeHost.Build(new NodeOptions { DataDir = dir, Urls = "http://127.0.0.1:0" }, l => l.AddFilter(_ => false));
+        var app = NodeHost.Build(new NodeOptions { DataDir = dir, Urls = "http://127.0.0.1:0", LedgerSync = sync }, l => l.AddFilter(_ => false));
         app.StartAsync().GetAwaiter().GetResult();
         try
         {
@@ -64,12 +71,11 @@ internal static class GatewayBench
                 gatewayMs.Add(sw.Elapsed.TotalMilliseconds);
             }
             var overhead = gatewayMs.Zip(directMs, (g, d) => g - d).ToList();
-            Console.WriteLine($"gateway overhead ({n} interleaved requests, {maxTokens} tokens, tiny model, durable ledger append each)");
+            Console.WriteLine($"gateway overhead ({n} interleaved requests, {maxTokens} tokens, tiny model, ledger append each, ledger sync {sync})");
             Console.WriteLine($"  direct engine   p50 {P(directMs, 50):0.000} ms  p99 {P(directMs, 99):0.000} ms  (baseline)");
             Console.WriteLine($"  via gateway     p50 {P(gatewayMs, 50):0.000} ms  p99 {P(gatewayMs, 99):0.000} ms  ratio p50 {P(gatewayMs, 50) / P(directMs, 50):0.00}x");
             Console.WriteLine($"  overhead        p50 {P(overhead, 50):0.000} ms  p99 {P(overhead, 99):0.000} ms  goal p50 < 2 ms: {(P(overhead, 50) < 2 ? "met" : "NOT met")}");
             Console.WriteLine($"  ledger size after run: {rt.Ledger.Size}; verify: {(rt.Ledger.VerifyAll(rt.Key.Id).IsValid ? "ok" : "FAILED")}");
-            return 0;
         }
         finally
         {

@@ -16,9 +16,11 @@ internal static class ServeCommand
         var threads = new Option<int>("--threads") { Description = "Generation threads per context (1 is fastest on small busy machines).", DefaultValueFactory = _ => 1 };
         var contexts = new Option<int>("--contexts") { Description = "Engine contexts (different adapter sets run in parallel on different contexts).", DefaultValueFactory = _ => 2 };
         var maxQueue = new Option<int>("--max-queue") { Description = "Requests in flight before new ones get 429.", DefaultValueFactory = _ => 64 };
+        var ledgerSync = new Option<string>("--ledger-sync") { Description = "full: fsync every ledger commit (survives power loss); normal: survives a killed process only, faster.", DefaultValueFactory = _ => "full" };
+        ledgerSync.AcceptOnlyFromAmong("full", "normal");
         var cmd = new Command("serve", "Run the node: OpenAI-compatible API, federation API, T3 review page.")
         {
-            urls, policy, reviewWait, storeBodies, threads, contexts, maxQueue,
+            urls, policy, reviewWait, storeBodies, threads, contexts, maxQueue, ledgerSync,
         };
         cmd.SetAction(async (p, ct) =>
         {
@@ -32,6 +34,7 @@ internal static class ServeCommand
                 Threads = p.GetValue(threads),
                 Contexts = p.GetValue(contexts),
                 MaxQueue = p.GetValue(maxQueue),
+                LedgerSync = p.GetValue(ledgerSync)!.ToUpperInvariant(),
             };
             WebApplication app;
             try

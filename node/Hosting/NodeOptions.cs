@@ -29,6 +29,12 @@ public sealed class NodeOptions
 
     public int MaxTokensLimit { get; init; } = 1024;
 
+    /// <summary>
+    /// SQLite synchronous mode of the ledger: FULL (default) fsyncs every commit, so an acknowledged answer survives
+    /// power loss; NORMAL survives a killed process (kill -9) but not an OS crash, and saves the fsync per answer.
+    /// </summary>
+    public string LedgerSync { get; init; } = "FULL";
+
     /// <summary>Largest accepted request body in bytes (413 above it).</summary>
     public long MaxRequestBytes { get; init; } = 1 << 20;
 
@@ -41,6 +47,7 @@ public sealed class NodeOptions
                 errors.Add($"--urls: '{u}' is not an http(s) URL such as {DefaultUrl}");
         if (Threads is < 1 or > 256) errors.Add($"--threads must be 1..256; found {Threads}");
         if (Contexts is < 1 or > 64) errors.Add($"--contexts must be 1..64; found {Contexts}");
+        if (LedgerSync is not ("FULL" or "NORMAL")) errors.Add($"--ledger-sync must be full or normal; found {LedgerSync}");
         if (MaxQueue < 1) errors.Add($"--max-queue must be at least 1; found {MaxQueue}");
         if (ReviewWait < TimeSpan.Zero) errors.Add("--review-wait must not be negative");
         if (PolicyPath is not null && !File.Exists(PolicyPath)) errors.Add($"--policy: file '{PolicyPath}' does not exist");

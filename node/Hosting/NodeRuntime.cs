@@ -61,7 +61,7 @@ public sealed class NodeRuntime : IAsyncDisposable
             logger.LogInformation("created embedded default base model {Path}", basePath);
         }
 
-        var ledger = SqliteLedger.Open(Path.Combine(options.DataDir, "ledger.db"), key);
+        var ledger = SqliteLedger.Open(Path.Combine(options.DataDir, "ledger.db"), key, new LedgerOptions { Synchronous = options.LedgerSync });
         SpecialistEngine? engine = null;
         try
         {
