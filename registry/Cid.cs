@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Federation.Registry.Json;
 
 namespace Federation.Registry;
@@ -9,7 +11,8 @@ namespace Federation.Registry;
 /// A content identifier: the SHA-256 of some bytes, written as 64 lowercase hex characters (Spore-compatible).
 /// For structured data the bytes are the canonical JSON (<see cref="CanonicalJson"/>). Equality is by value.
 /// </summary>
-public readonly record struct Cid
+[JsonConverter(typeof(CidJsonConverter))]
+public readonly record struct Cid : IComparable<Cid>
 {
     /// <summary>Length of a CID in bytes.</summary>
     public const int ByteLength = 32;
@@ -40,7 +43,12 @@ public readonly record struct Cid
     }
 
     /// <summary>The CID of the canonical JSON of <paramref name="value"/>.</summary>
-    public static Cid Of(JsonValue value) => Of(CanonicalJson.Serialize(value));
+    public static Cid Of(JsonValue value)
+    {
+        Span<byte> h = stackalloc byte[ByteLength];
+        CanonicalJson.HashSha256(value, h);
+        return new Cid(h);
+    }
 
     /// <summary>Parses 64 lowercase hex characters.</summary>
     /// <exception cref="FormatException">Wrong length, upper-case or non-hex characters; the message says which.</exception>
@@ -86,6 +94,35 @@ public readonly record struct Cid
         WriteTo(b);
         return Convert.ToHexStringLower(b);
     }
+
+    /// <summary>Orders CIDs by their bytes (the same order as their hex strings).</summary>
+    public int CompareTo(Cid other)
+    {
+        var c = _w0.CompareTo(other._w0);
+        if (c == 0) c = _w1.CompareTo(other._w1);
+        if (c == 0) c = _w2.CompareTo(other._w2);
+        if (c == 0) c = _w3.CompareTo(other._w3);
+        return c;
+    }
+
+    public static bool operator <(Cid left, Cid right) => left.CompareTo(right) < 0;
+
+    public static bool operator <=(Cid left, Cid right) => left.CompareTo(right) <= 0;
+
+    public static bool operator >(Cid left, Cid right) => left.CompareTo(right) > 0;
+
+    public static bool operator >=(Cid left, Cid right) => left.CompareTo(right) >= 0;
+}
+
+/// <summary>Writes a <see cref="Cid"/> as its hex string in System.Text.Json (a record struct would otherwise serialize as <c>{}</c>).</summary>
+public sealed class CidJsonConverter : JsonConverter<Cid>
+{
+    /// <inheritdoc/>
+    public override Cid Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        Cid.TryParse(reader.GetString(), out var cid, out var error) ? cid : throw new JsonException(error);
+
+    /// <inheritdoc/>
+    public override void Write(Utf8JsonWriter writer, Cid value, JsonSerializerOptions options) => writer.WriteStringValue(value.ToString());
 }
 
 /// <summary>Strict lowercase hex decoding shared by ids (Spore ids are lowercase; upper case is refused, not normalised).</summary>

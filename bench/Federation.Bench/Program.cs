@@ -1,2 +1,10 @@
 namespace Federation.Bench;
-internal static class Program { private static int Main() => 0; }
+internal static class Program
+{
+    private static int Main(string[] args) => args switch
+    {
+        ["router", .. var rest] => RouterBench.Run(rest),
+        ["gateway", .. var rest] => GatewayBench.Run(rest),
+        _ => 0,
+    };
+}

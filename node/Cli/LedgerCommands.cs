@@ -50,7 +50,7 @@ internal static class LedgerCommands
             catch (FormatException e) { throw new CliException($"{p.GetValue(json)}: the payload is not valid JSON: {e.Message}", ExitCodes.Usage); }
             int n = p.GetValue(count);
             if (n < 1) throw new CliException($"--count must be at least 1; got {n}.", ExitCodes.Usage);
-            using var ledger = OpenLedger(p);
+            using var ledger = OpenLedger(p, write: true);
             var t = p.GetValue(type)!;
             var output = p.InvocationConfiguration.Output;
             var gate = new object();
@@ -92,9 +92,18 @@ internal static class LedgerCommands
         var cmd = new Command("sth", "Print the latest signed tree head, signing a new one first when the log has grown since.");
         cmd.SetAction(p => Guard(() =>
         {
-            using var ledger = OpenLedger(p);
-            var sth = ledger.LatestSth();
-            if (sth is null || sth.TreeSize != ledger.Size) sth = ledger.SignTreeHead();
+            SignedTreeHead? sth;
+            bool current;
+            using (var reader = OpenLedger(p))
+            {
+                sth = reader.LatestSth();
+                current = sth is not null && sth.TreeSize == reader.Size;
+            }
+            if (!current || sth is null)
+            {
+                using var writer = OpenLedger(p, write: true);
+                sth = writer.SignTreeHead();
+            }
             if (CliCommon.IsJson(p)) CliCommon.WriteJson(p, sth.ToJson());
             else
             {
@@ -172,8 +181,8 @@ internal static class LedgerCommands
         var cmd = new Command("verify", "Re-check every entry's signature, every leaf, the root and the latest STH; exit 3 on any problem.");
         cmd.SetAction(p => Guard(() =>
         {
-            using var ledger = OpenLedger(p);
-            var v = ledger.VerifyAll();
+            using var ledger = OpenLedger(p, write: false, out var nodeId);
+            var v = ledger.VerifyAll(nodeId);
             if (CliCommon.IsJson(p))
             {
                 var issues = new JsonArray();
@@ -202,7 +211,11 @@ internal static class LedgerCommands
     }
 
     /// <summary>Loads the node key (failing with the 'fed init' hint) and opens <c>&lt;data-dir&gt;/ledger.db</c>.</summary>
-    private static SqliteLedger OpenLedger(ParseResult p)
+    /// <remarks>Only appending and signing take the single-writer lock; the read verbs open the ledger read-only, so they
+    /// also work while <c>fed serve</c> holds it, and still check signatures against this node's key.</remarks>
+    private static SqliteLedger OpenLedger(ParseResult p, bool write = false) => OpenLedger(p, write, out _);
+
+    private static SqliteLedger OpenLedger(ParseResult p, bool write, out NodeId nodeId)
     {
         var dataDir = CliCommon.ResolveDataDir(p);
         var store = new NodeKeyStore(dataDir);
@@ -211,7 +224,10 @@ internal static class LedgerCommands
         NodeKey key;
         try { key = store.Load(); }
         catch (NodeKeyStoreException e) { throw new CliException(e.Message); }
-        return SqliteLedger.Open(Path.Combine(dataDir, "ledger.db"), key);
+        nodeId = key.Id;
+        if (!write) key.Dispose();
+        try { return SqliteLedger.Open(Path.Combine(dataDir, "ledger.db"), write ? key : null); }
+        catch (LedgerLockedException e) { throw new CliException(e.Message); }
     }
 
     // Range errors are the user's: print the message without the "(Parameter 'x')" tail, as a usage error.

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Federation.Registry.Crypto;
 
@@ -7,6 +9,7 @@ namespace Federation.Registry.Crypto;
 /// A node's identity: its 32-byte Ed25519 public key, written as 64 lowercase hex characters (Spore §1 <c>node_id</c>).
 /// Holding a NodeId says nothing about the key's validity; <see cref="Ed25519Verifier"/> checks that per signature.
 /// </summary>
+[JsonConverter(typeof(NodeIdJsonConverter))]
 public readonly record struct NodeId
 {
     /// <summary>Length of a public key in bytes.</summary>
@@ -69,4 +72,15 @@ public readonly record struct NodeId
         WriteTo(b);
         return Convert.ToHexStringLower(b);
     }
+}
+
+/// <summary>Writes a <see cref="NodeId"/> as its hex string in System.Text.Json (a record struct would otherwise serialize as <c>{}</c>).</summary>
+public sealed class NodeIdJsonConverter : JsonConverter<NodeId>
+{
+    /// <inheritdoc/>
+    public override NodeId Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        NodeId.TryParse(reader.GetString(), out var id, out var error) ? id : throw new JsonException(error);
+
+    /// <inheritdoc/>
+    public override void Write(Utf8JsonWriter writer, NodeId value, JsonSerializerOptions options) => writer.WriteStringValue(value.ToString());
 }

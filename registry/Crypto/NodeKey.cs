@@ -27,7 +27,7 @@ public sealed class NodeKey : IDisposable
         _seed = seed;
         _publicKey = new byte[NodeId.ByteLength];
         Rfc8032.GeneratePublicKey(_seed, 0, _publicKey, 0);
-        Id = new NodeId(_publicKey);
+        NodeId = new NodeId(_publicKey);
     }
 
     /// <summary>The key for a 32-byte seed (copied).</summary>
@@ -64,7 +64,10 @@ public sealed class NodeKey : IDisposable
     }
 
     /// <summary>This key's node id (the public key).</summary>
-    public NodeId Id { get; }
+    public NodeId NodeId { get; }
+
+    /// <summary>Same as <see cref="NodeId"/> (kept because code merged early uses this name).</summary>
+    public NodeId Id => NodeId;
 
     /// <summary>The 32-byte public key.</summary>
     public ReadOnlySpan<byte> PublicKey => _publicKey;

@@ -82,17 +82,17 @@ public sealed class NodeKeyStore
         if (File.Exists(NodeIdPath))
         {
             var recorded = File.ReadAllText(NodeIdPath, Encoding.ASCII).Trim();
-            if (recorded != key.Id.ToString())
+            if (recorded != key.NodeId.ToString())
             {
                 key.Dispose();
                 throw new NodeKeyStoreException(
-                    $"{NodeIdPath} says {recorded} but {KeyPath} derives {key.Id}; one of them was replaced. " +
+                    $"{NodeIdPath} says {recorded} but {KeyPath} derives {key.NodeId}; one of them was replaced. " +
                     "Restore the right key, or delete node_id to have it rewritten from the key.");
             }
         }
         else
         {
-            WriteAtomically(NodeIdPath, key.Id + "\n", null, overwrite: true);
+            WriteAtomically(NodeIdPath, key.NodeId + "\n", null, overwrite: true);
         }
         return key;
     }
@@ -124,7 +124,7 @@ public sealed class NodeKeyStore
             if (given is null) key.Dispose();
             return (Load(), false);
         }
-        WriteAtomically(NodeIdPath, key.Id + "\n", null, overwrite: true);
+        WriteAtomically(NodeIdPath, key.NodeId + "\n", null, overwrite: true);
         return (key, true);
     }
 

@@ -35,8 +35,6 @@ public readonly record struct EnvelopeCheck(EnvelopeFailure Failure, string Mess
 /// </summary>
 public sealed class SignedEnvelope
 {
-    private byte[]? _signedBytes;
-
     private SignedEnvelope(string type, JsonValue payload, NodeId signer, byte[] signature, Cid id)
     {
         Type = type;
@@ -81,17 +79,15 @@ public sealed class SignedEnvelope
     public static SignedEnvelope Seal(string type, JsonValue payload, NodeKey key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var bytes = SigningBytes(type, payload, key.Id);
-        var env = new SignedEnvelope(type, payload, key.Id, key.Sign(bytes), Cid.Of(bytes));
-        env._signedBytes = bytes;
-        return env;
+        var bytes = SigningBytes(type, payload, key.NodeId);
+        return new SignedEnvelope(type, payload, key.NodeId, key.Sign(bytes), Cid.Of(bytes));
     }
 
     /// <summary>Recomputes the id from the content and checks the signature. Nothing in the envelope is trusted before this passes.</summary>
     public EnvelopeCheck Verify()
     {
-        // Recompute from the content every time for envelopes read from outside; cached bytes exist only for sealed ones.
-        var bytes = _signedBytes ?? SigningBytes(Type, Payload, Signer);
+        // Always recomputed from the current content (never cached), so a payload changed after sealing is caught.
+        var bytes = SigningBytes(Type, Payload, Signer);
         var actual = Cid.Of(bytes);
         if (actual != Id)
             return new EnvelopeCheck(EnvelopeFailure.IdMismatch,
@@ -100,6 +96,19 @@ public sealed class SignedEnvelope
         return sig.IsValid
             ? new EnvelopeCheck(EnvelopeFailure.None, "envelope verified", sig)
             : new EnvelopeCheck(EnvelopeFailure.SignatureInvalid, $"signature by {Signer} does not verify: {sig.Message}", sig);
+    }
+
+    /// <summary>
+    /// An envelope from stored parts (e.g. database columns). Like <see cref="FromJson"/>, this checks only the shape:
+    /// call <see cref="Verify"/> before trusting it.
+    /// </summary>
+    public static SignedEnvelope FromParts(string type, JsonValue payload, NodeId signer, ReadOnlySpan<byte> signature, Cid id)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+        ArgumentNullException.ThrowIfNull(payload);
+        if (signature.Length != NodeKey.SignatureLength)
+            throw new ArgumentException($"an Ed25519 signature is {NodeKey.SignatureLength} bytes, found {signature.Length}.", nameof(signature));
+        return new SignedEnvelope(type, payload, signer, signature.ToArray(), id);
     }
 
     /// <summary>The envelope as a JSON object <c>{"id","payload","signature","signer","type"}</c>.</summary>

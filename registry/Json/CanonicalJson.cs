@@ -18,15 +18,56 @@ namespace Federation.Registry.Json;
 /// </remarks>
 public static class CanonicalJson
 {
-    /// <summary>The deepest nesting the reader and writer accept (Python's recursion limit is about 1000).</summary>
+    /// <summary>The deepest nesting the reader and writer accept. Python 3.11 stops at about 993 levels (its recursion limit is 1000), so values between 994 and 1000 levels deep are canonical here but not loadable there.</summary>
     public const int MaxDepth = 1000;
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_scratch;
 
     /// <summary>The canonical bytes of <paramref name="value"/>.</summary>
     public static byte[] Serialize(JsonValue value)
     {
-        var w = new ArrayBufferWriter<byte>(256);
-        Write(w, value);
-        return w.WrittenSpan.ToArray();
+        var w = RentScratch();
+        try
+        {
+            Write(w, value);
+            return w.WrittenSpan.ToArray();
+        }
+        finally
+        {
+            ReturnScratch(w);
+        }
+    }
+
+    /// <summary>SHA-256 of the canonical bytes of <paramref name="value"/>, without materialising them as an array.</summary>
+    internal static void HashSha256(JsonValue value, Span<byte> destination)
+    {
+        var w = RentScratch();
+        try
+        {
+            Write(w, value);
+            System.Security.Cryptography.SHA256.HashData(w.WrittenSpan, destination);
+        }
+        finally
+        {
+            ReturnScratch(w);
+        }
+    }
+
+    // One reusable buffer per thread (the writer never calls out, so it is never re-entered); a buffer that grew past
+    // 1 MiB is dropped rather than kept alive.
+    private static ArrayBufferWriter<byte> RentScratch()
+    {
+        var w = t_scratch ?? new ArrayBufferWriter<byte>(1024);
+        t_scratch = null;
+        return w;
+    }
+
+    private static void ReturnScratch(ArrayBufferWriter<byte> w)
+    {
+        if (w.Capacity > 1 << 20) return;
+        w.ResetWrittenCount();
+        t_scratch = w;
     }
 
     /// <summary>The canonical text of <paramref name="value"/> (ASCII, so identical to the bytes).</summary>
@@ -68,9 +109,25 @@ public static class CanonicalJson
     /// Converts a System.Text.Json element. A number is an integer when its raw token has no <c>.</c>, <c>e</c> or
     /// <c>E</c>, and a float otherwise, so the int/float distinction of the original text survives.
     /// </summary>
-    public static JsonValue FromElement(JsonElement element, int depth = 0)
+    public static JsonValue FromElement(JsonElement element) => FromElement(element, 0);
+
+    private static JsonValue FromElement(JsonElement element, int depth)
     {
         if (depth > MaxDepth) throw new InvalidOperationException($"JSON nesting deeper than {MaxDepth} levels.");
+        try
+        {
+            return FromElementCore(element, depth);
+        }
+        catch (InvalidOperationException) when (element.ValueKind is JsonValueKind.String or JsonValueKind.Object)
+        {
+            // System.Text.Json refuses to materialise lone surrogates (\ud800) that Python and our reader keep:
+            // read that string or object from its raw text instead.
+            return JsonReader.Parse(element.GetRawText());
+        }
+    }
+
+    private static JsonValue FromElementCore(JsonElement element, int depth)
+    {
         switch (element.ValueKind)
         {
             case JsonValueKind.Null: return JsonValue.Null;
@@ -95,7 +152,9 @@ public static class CanonicalJson
     /// Converts a System.Text.Json node. Numbers parsed from text keep their token's int/float kind; numbers set from
     /// CLR values are floats for <c>double</c>/<c>float</c>/<c>Half</c>/<c>decimal</c> and integers for integral types.
     /// </summary>
-    public static JsonValue FromNode(System.Text.Json.Nodes.JsonNode? node, int depth = 0)
+    public static JsonValue FromNode(System.Text.Json.Nodes.JsonNode? node) => FromNode(node, 0);
+
+    private static JsonValue FromNode(System.Text.Json.Nodes.JsonNode? node, int depth)
     {
         if (depth > MaxDepth) throw new InvalidOperationException($"JSON nesting deeper than {MaxDepth} levels.");
         switch (node)
@@ -195,18 +254,24 @@ public static class CanonicalJson
                 WriteString(w, s.Value);
                 break;
             case JsonInt i:
-                WriteInt(w, i.Value);
+                if (i.TryGetInt64(out var small))
+                {
+                    var span64 = w.GetSpan(20);
+                    small.TryFormat(span64, out var written, default, CultureInfo.InvariantCulture);
+                    w.Advance(written);
+                }
+                else WriteAscii(w, Encoding.ASCII.GetBytes(i.Value.ToString(CultureInfo.InvariantCulture)));
                 break;
             case JsonObject o:
                 if (depth >= MaxDepth) throw TooDeep();
                 WriteByte(w, (byte)'{');
-                var keys = o.GetSortedKeys();
-                for (var k = 0; k < keys.Length; k++)
+                var members = o.GetSortedMembers();
+                for (var k = 0; k < members.Length; k++)
                 {
                     if (k > 0) WriteByte(w, (byte)',');
-                    WriteString(w, keys[k]);
+                    WriteString(w, members[k].Key);
                     WriteByte(w, (byte)':');
-                    WriteValue(w, o[keys[k]], depth + 1);
+                    WriteValue(w, members[k].Value, depth + 1);
                 }
                 WriteByte(w, (byte)'}');
                 break;
@@ -250,52 +315,63 @@ public static class CanonicalJson
         w.Advance(bytes.Length);
     }
 
-    private static void WriteInt(IBufferWriter<byte> w, BigInteger v)
-    {
-        if (v >= long.MinValue && v <= long.MaxValue)
-        {
-            var span = w.GetSpan(20);
-            ((long)v).TryFormat(span, out var n, default, CultureInfo.InvariantCulture);
-            w.Advance(n);
-            return;
-        }
-        WriteAscii(w, Encoding.ASCII.GetBytes(v.ToString(CultureInfo.InvariantCulture)));
-    }
-
     private static ReadOnlySpan<byte> Hex => "0123456789abcdef"u8;
+
+    // Characters written as themselves: printable ASCII except '"' and '\\'.
+    private static readonly SearchValues<char> Unescaped = SearchValues.Create(
+        " !#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~");
 
     /// <summary>Writes a quoted string with Python's ensure_ascii escaping (one UTF-16 unit at a time, so pairs become two escapes).</summary>
     private static void WriteString(IBufferWriter<byte> w, string s)
     {
-        // Worst case 6 bytes per UTF-16 unit plus quotes.
-        var span = w.GetSpan(s.Length * 6 + 2);
-        var n = 0;
-        span[n++] = (byte)'"';
-        foreach (var c in s)
+        // Chunks bound the buffer request (worst case 6 bytes per UTF-16 unit, plus both quotes) for very long strings;
+        // a short string is written with a single GetSpan/Advance, quotes included.
+        const int Chunk = 4096;
+        var start = 0;
+        var span = w.GetSpan(Math.Min(Chunk, s.Length) * 6 + 2);
+        span[0] = (byte)'"';
+        var n = 1;
+        while (true)
         {
-            if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\')
+            var part = s.AsSpan(start, Math.Min(Chunk, s.Length - start));
+            var i = 0;
+            while (i < part.Length)
             {
-                span[n++] = (byte)c;
-                continue;
+                // Vectorised fast path: copy the longest run that needs no escaping (hex ids, ASCII text) in one go.
+                var run = part[i..].IndexOfAnyExcept(Unescaped);
+                if (run < 0) run = part.Length - i;
+                if (run > 0)
+                {
+                    System.Text.Ascii.FromUtf16(part.Slice(i, run), span[n..], out var copied);
+                    n += copied;
+                    i += run;
+                    if (i == part.Length) break;
+                }
+                var c = part[i++];
+                span[n++] = (byte)'\\';
+                switch (c)
+                {
+                    case '"': span[n++] = (byte)'"'; break;
+                    case '\\': span[n++] = (byte)'\\'; break;
+                    case '\n': span[n++] = (byte)'n'; break;
+                    case '\r': span[n++] = (byte)'r'; break;
+                    case '\t': span[n++] = (byte)'t'; break;
+                    case '\b': span[n++] = (byte)'b'; break;
+                    case '\f': span[n++] = (byte)'f'; break;
+                    default:
+                        span[n++] = (byte)'u';
+                        span[n++] = Hex[(c >> 12) & 0xF];
+                        span[n++] = Hex[(c >> 8) & 0xF];
+                        span[n++] = Hex[(c >> 4) & 0xF];
+                        span[n++] = Hex[c & 0xF];
+                        break;
+                }
             }
-            span[n++] = (byte)'\\';
-            switch (c)
-            {
-                case '"': span[n++] = (byte)'"'; break;
-                case '\\': span[n++] = (byte)'\\'; break;
-                case '\n': span[n++] = (byte)'n'; break;
-                case '\r': span[n++] = (byte)'r'; break;
-                case '\t': span[n++] = (byte)'t'; break;
-                case '\b': span[n++] = (byte)'b'; break;
-                case '\f': span[n++] = (byte)'f'; break;
-                default:
-                    span[n++] = (byte)'u';
-                    span[n++] = Hex[(c >> 12) & 0xF];
-                    span[n++] = Hex[(c >> 8) & 0xF];
-                    span[n++] = Hex[(c >> 4) & 0xF];
-                    span[n++] = Hex[c & 0xF];
-                    break;
-            }
+            start += part.Length;
+            if (start >= s.Length) break;
+            w.Advance(n);
+            span = w.GetSpan(Math.Min(Chunk, s.Length - start) * 6 + 1);
+            n = 0;
         }
         span[n++] = (byte)'"';
         w.Advance(n);

@@ -39,7 +39,10 @@ public static class JsonReader
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    /// <summary>Parses UTF-8 bytes (a leading UTF-8 byte-order mark is skipped, as Python does for bytes).</summary>
+    /// <summary>
+    /// Parses UTF-8 bytes. As Python's <c>json.loads(bytes)</c> does, a leading UTF-8 byte-order mark is skipped and
+    /// UTF-8-encoded surrogates are accepted as surrogates ('surrogatepass').
+    /// </summary>
     public static JsonValue Parse(ReadOnlySpan<byte> utf8)
     {
         if (utf8.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) utf8 = utf8[3..];
@@ -48,12 +51,40 @@ public static class JsonReader
         {
             text = StrictUtf8.GetString(utf8);
         }
-        catch (DecoderFallbackException e)
+        catch (DecoderFallbackException)
         {
-            var at = Math.Max(0, e.Index);
-            throw new JsonParseException($"invalid UTF-8 at byte {at}: JSON bytes must be UTF-8; re-encode the input.", at, 1, at + 1);
+            text = DecodeSurrogatePass(utf8);
         }
         return Parse(text);
+    }
+
+    /// <summary>
+    /// Python decodes JSON bytes with the 'surrogatepass' handler: a UTF-8-style encoding of a surrogate (ED A0..BF xx)
+    /// becomes that surrogate. Anything else that is not UTF-8 is an error at its byte offset.
+    /// </summary>
+    private static string DecodeSurrogatePass(ReadOnlySpan<byte> utf8)
+    {
+        var sb = new StringBuilder(utf8.Length);
+        var i = 0;
+        while (i < utf8.Length)
+        {
+            var status = System.Text.Rune.DecodeFromUtf8(utf8[i..], out var rune, out var consumed);
+            if (status == System.Buffers.OperationStatus.Done)
+            {
+                if (rune.IsBmp) sb.Append((char)rune.Value);
+                else sb.Append(rune.ToString());
+                i += consumed;
+                continue;
+            }
+            if (i + 2 < utf8.Length && utf8[i] == 0xED && utf8[i + 1] is >= 0xA0 and <= 0xBF && utf8[i + 2] is >= 0x80 and <= 0xBF)
+            {
+                sb.Append((char)(0xD000 | ((utf8[i + 1] & 0x3F) << 6) | (utf8[i + 2] & 0x3F)));
+                i += 3;
+                continue;
+            }
+            throw new JsonParseException($"invalid UTF-8 at byte {i}: JSON bytes must be UTF-8; re-encode the input.", i, 1, i + 1);
+        }
+        return sb.ToString();
     }
 
     /// <summary>Parses a string of JSON text.</summary>
@@ -94,6 +125,12 @@ public static class JsonReader
 
         public readonly JsonParseException Error(string what, int at)
         {
+            var found = at >= _s.Length ? "the end of the input" : Describe(_s[at]);
+            return ErrorAt($"{what}, found {found}.", at);
+        }
+
+        public readonly JsonParseException ErrorAt(string message, int at)
+        {
             var line = 1;
             var col = 1;
             for (var i = 0; i < at && i < _s.Length; i++)
@@ -105,8 +142,7 @@ public static class JsonReader
                 }
                 else col++;
             }
-            var found = at >= _s.Length ? "the end of the input" : Describe(_s[at]);
-            return new JsonParseException($"line {line}, column {col} (offset {at}): {what}, found {found}.", at, line, col);
+            return new JsonParseException($"line {line}, column {col} (offset {at}): {message}", at, line, col);
         }
 
         private static string Describe(char c) =>
@@ -184,9 +220,7 @@ public static class JsonReader
                 return new JsonFloat(double.Parse(token, NumberStyles.Float, CultureInfo.InvariantCulture));
             }
             if (intEnd - intStart > MaxIntegerDigits)
-                throw new JsonParseException(
-                    $"offset {start}: integer with {intEnd - intStart} digits exceeds the limit of {MaxIntegerDigits} digits (Python's default); send it as a string.",
-                    start, 1, start + 1);
+                throw ErrorAt($"integer with {intEnd - intStart} digits exceeds the limit of {MaxIntegerDigits} digits (Python's default); send it as a string.", start);
             if (token.Length <= 18) return new JsonInt(long.Parse(token, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture));
             return new JsonInt(BigInteger.Parse(token, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture));
         }

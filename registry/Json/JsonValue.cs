@@ -89,16 +89,22 @@ public abstract class JsonValue : IEquatable<JsonValue>
     private InvalidOperationException WrongKind(JsonKind expected) =>
         new($"expected a JSON {expected.ToString().ToLowerInvariant()}, found a {Kind.ToString().ToLowerInvariant()}.");
 
+    /// <summary>A string (null becomes JSON null).</summary>
     public static implicit operator JsonValue(string? value) => value is null ? JsonNull.Instance : new JsonString(value);
 
+    /// <summary>A boolean.</summary>
     public static implicit operator JsonValue(bool value) => value ? JsonBool.TrueValue : JsonBool.FalseValue;
 
+    /// <summary>An integer.</summary>
     public static implicit operator JsonValue(int value) => new JsonInt(value);
 
+    /// <summary>An integer.</summary>
     public static implicit operator JsonValue(long value) => new JsonInt(value);
 
+    /// <summary>An integer.</summary>
     public static implicit operator JsonValue(ulong value) => new JsonInt(value);
 
+    /// <summary>An integer of any size.</summary>
     public static implicit operator JsonValue(BigInteger value) => new JsonInt(value);
 
     /// <summary>A double always becomes a float, written with a fraction or exponent (<c>1.0</c>, never <c>1</c>).</summary>
@@ -146,19 +152,44 @@ public sealed class JsonBool : JsonValue
 }
 
 /// <summary>A JSON integer (a number token without <c>.</c>, <c>e</c> or <c>E</c>), of any size.</summary>
-public sealed class JsonInt(BigInteger value) : JsonValue
+public sealed class JsonInt : JsonValue
 {
+    // Most integers fit in 64 bits; keeping them as a long avoids BigInteger work on the hot write path.
+    private readonly long _small;
+    private readonly BigInteger? _big;
+
+    /// <summary>An integer that fits in 64 bits.</summary>
+    public JsonInt(long value) => _small = value;
+
+    /// <summary>An integer of any size.</summary>
+    public JsonInt(BigInteger value)
+    {
+        if (value >= long.MinValue && value <= long.MaxValue) _small = (long)value;
+        else _big = value;
+    }
+
     /// <summary>The integer.</summary>
-    public BigInteger Value { get; } = value;
+    public BigInteger Value => _big ?? _small;
+
+    /// <summary>True when the value fits in a long (then <see cref="TryGetInt64"/> succeeds).</summary>
+    public bool FitsInt64 => _big is null;
+
+    /// <summary>The value as a long, if it fits.</summary>
+    public bool TryGetInt64(out long value)
+    {
+        value = _small;
+        return _big is null;
+    }
 
     /// <inheritdoc/>
     public override JsonKind Kind => JsonKind.Int;
 
     /// <inheritdoc/>
-    public override bool Equals(JsonValue? other) => other is JsonInt i && i.Value == Value;
+    public override bool Equals(JsonValue? other) =>
+        other is JsonInt i && (_big is null ? i._big is null && i._small == _small : i._big is { } b && b == _big.Value);
 
     /// <inheritdoc/>
-    public override int GetHashCode() => Value.GetHashCode();
+    public override int GetHashCode() => _big?.GetHashCode() ?? _small.GetHashCode();
 }
 
 /// <summary>A JSON float (a number token with <c>.</c>, <c>e</c> or <c>E</c>, or NaN/Infinity), as an IEEE-754 double.</summary>
@@ -285,6 +316,7 @@ public sealed class JsonObject : JsonValue, IEnumerable<KeyValuePair<string, Jso
     private readonly Dictionary<string, JsonValue> _map;
     private readonly List<string> _order;
     private string[]? _sorted;
+    private KeyValuePair<string, JsonValue>[]? _sortedMembers;
 
     /// <summary>An empty object.</summary>
     public JsonObject()
@@ -320,6 +352,7 @@ public sealed class JsonObject : JsonValue, IEnumerable<KeyValuePair<string, Jso
                 _order.Add(key);
                 _sorted = null;
             }
+            _sortedMembers = null;
             _map[key] = value ?? JsonNull.Instance;
         }
     }
@@ -339,6 +372,7 @@ public sealed class JsonObject : JsonValue, IEnumerable<KeyValuePair<string, Jso
         if (!_map.Remove(key)) return false;
         _order.Remove(key);
         _sorted = null;
+        _sortedMembers = null;
         return true;
     }
 
@@ -355,6 +389,20 @@ public sealed class JsonObject : JsonValue, IEnumerable<KeyValuePair<string, Jso
             _sorted = s;
         }
         return s;
+    }
+
+    /// <summary>Members sorted by key code point, cached until the object changes (the writer's hot path: no lookups).</summary>
+    internal KeyValuePair<string, JsonValue>[] GetSortedMembers()
+    {
+        var m = _sortedMembers;
+        if (m is null)
+        {
+            var keys = GetSortedKeys();
+            m = new KeyValuePair<string, JsonValue>[keys.Length];
+            for (var i = 0; i < keys.Length; i++) m[i] = new KeyValuePair<string, JsonValue>(keys[i], _map[keys[i]]);
+            _sortedMembers = m;
+        }
+        return m;
     }
 
     /// <summary>A shallow copy (members in the same order) without the listed keys, e.g. to drop <c>id</c> and <c>signature</c> before hashing.</summary>

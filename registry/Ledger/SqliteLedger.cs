@@ -96,8 +96,19 @@ public sealed class SqliteLedger : IAsyncDisposable, IDisposable
     {
         var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-        return new SqliteLedger(path, key, options ?? new LedgerOptions());
+        var writerLock = key is null ? null : LedgerWriterLock.Acquire(System.IO.Path.GetFullPath(path));
+        try
+        {
+            return new SqliteLedger(path, key, options ?? new LedgerOptions()) { _writerLock = writerLock };
+        }
+        catch
+        {
+            writerLock?.Dispose();
+            throw;
+        }
     }
+
+    private LedgerWriterLock? _writerLock;
 
     /// <summary>The database file.</summary>
     public string Path { get; }
@@ -525,6 +536,7 @@ public sealed class SqliteLedger : IAsyncDisposable, IDisposable
         _maxIndex.Dispose();
         _writeStore.Dispose();
         _writer.Dispose();
+        _writerLock?.Dispose();
         lock (_readLock) _reader.Dispose();
     }
 

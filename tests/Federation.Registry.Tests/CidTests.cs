@@ -40,3 +40,27 @@ public class CidTests
         Assert.Equal(Cid.Of("x"u8).GetHashCode(), Cid.Of("x"u8).GetHashCode());
     }
 }
+
+public class CidSerializationTests
+{
+    private sealed record Holder(Cid Id, Federation.Registry.Crypto.NodeId Signer);
+
+    [Fact]
+    public void Cid_and_node_id_serialize_as_hex_strings_in_system_text_json()
+    {
+        var h = new Holder(Cid.Of("abc"u8), Federation.Registry.Crypto.NodeId.Parse("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"));
+        var json = System.Text.Json.JsonSerializer.Serialize(h);
+        Assert.Equal("{\"Id\":\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\",\"Signer\":\"d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a\"}", json);
+        Assert.Equal(h, System.Text.Json.JsonSerializer.Deserialize<Holder>(json));
+        Assert.Throws<System.Text.Json.JsonException>(() => System.Text.Json.JsonSerializer.Deserialize<Holder>(json.Replace("ba78", "BA78", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Cids_order_like_their_hex_strings()
+    {
+        var cids = Enumerable.Range(0, 50).Select(i => Cid.Of(BitConverter.GetBytes(i))).ToList();
+        var byValue = cids.Order().Select(c => c.ToString()).ToList();
+        var byHex = cids.Select(c => c.ToString()).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(byHex, byValue);
+    }
+}

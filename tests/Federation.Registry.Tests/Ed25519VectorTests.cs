@@ -20,7 +20,7 @@ public class Ed25519VectorTests
             using var key = NodeKey.FromSeedHex(c.GetProperty("secret_key").GetString()!);
             var msg = Convert.FromHexString(c.GetProperty("message").GetString()!);
             var wantSig = c.GetProperty("signature").GetString();
-            if (key.Id.ToString() != c.GetProperty("public_key").GetString()) failures.Add($"{desc}: public key {key.Id}");
+            if (key.NodeId.ToString() != c.GetProperty("public_key").GetString()) failures.Add($"{desc}: public key {key.NodeId}");
             var sig = key.Sign(msg);
             if (Convert.ToHexStringLower(sig) != wantSig) failures.Add($"{desc}: signature {Convert.ToHexStringLower(sig)}");
             var check = Ed25519Verifier.Verify(key.PublicKey, msg, sig);

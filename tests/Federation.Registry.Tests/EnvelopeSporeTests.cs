@@ -21,7 +21,7 @@ public class EnvelopeSporeTests
         var bytes = CanonicalJson.Serialize(Case(index));
         Assert.Equal(id, Cid.Of(bytes).ToString());
         Assert.Equal(signature, Convert.ToHexStringLower(key.Sign(bytes)));
-        Assert.True(Ed25519Verifier.Verify(key.Id, bytes, Convert.FromHexString(signature)).IsValid);
+        Assert.True(Ed25519Verifier.Verify(key.NodeId, bytes, Convert.FromHexString(signature)).IsValid);
     }
 
     [Fact]

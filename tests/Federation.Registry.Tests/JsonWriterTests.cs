@@ -143,3 +143,57 @@ public class JsonWriterTests
         }
     }
 }
+
+public class JsonInteropTests
+{
+    [Fact]
+    public void Lone_surrogates_survive_conversion_from_system_text_json()
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse("{\"\\ud800\":[\"\\udfff\",1.5],\"a\":\"\\ud800\"}");
+        Assert.Equal("{\"a\":\"\\ud800\",\"\\ud800\":[\"\\udfff\",1.5]}", CanonicalJson.FromElement(doc.RootElement).ToString());
+    }
+
+    [Fact]
+    public void Cid_of_value_equals_cid_of_its_canonical_bytes()
+    {
+        var v = CanonicalJson.Parse("{\"b\":[1,2.0,\"\\u00e9\"],\"a\":null}");
+        Assert.Equal(Cid.Of(CanonicalJson.Serialize(v)), Cid.Of(v));
+    }
+
+    [Fact]
+    public void Concurrent_serialization_gives_identical_bytes()
+    {
+        var v = CanonicalJson.Parse("{\"k\":[" + string.Join(",", Enumerable.Range(0, 500)) + "],\"f\":0.1}");
+        var want = CanonicalJson.Serialize(v);
+        var results = new byte[64][];
+        Parallel.For(0, results.Length, i => results[i] = CanonicalJson.Serialize(v));
+        Assert.All(results, r => Assert.Equal(want, r));
+    }
+}
+
+public class JsonLongStringTests
+{
+    [Fact]
+    public void Long_string_spanning_several_chunks_is_escaped_throughout()
+    {
+        var s = string.Concat(Enumerable.Repeat("a\u00e9\"\U0001F680", 5000));
+        var want = "\"" + string.Concat(Enumerable.Repeat("a\\u00e9\\\"\\ud83d\\ude80", 5000)) + "\"";
+        Assert.Equal(want, CanonicalJson.SerializeToString(new JsonString(s)));
+    }
+}
+
+public class JsonObjectCacheTests
+{
+    [Fact]
+    public void Changing_an_object_after_writing_it_changes_the_next_output()
+    {
+        var o = new JsonObject { ["b"] = 1, ["a"] = 2 };
+        Assert.Equal("{\"a\":2,\"b\":1}", o.ToString());
+        o["a"] = 3.0;
+        Assert.Equal("{\"a\":3.0,\"b\":1}", o.ToString());
+        o["0"] = null!;
+        Assert.Equal("{\"0\":null,\"a\":3.0,\"b\":1}", o.ToString());
+        o.Remove("a");
+        Assert.Equal("{\"0\":null,\"b\":1}", o.ToString());
+    }
+}

@@ -19,8 +19,8 @@ public sealed class NodeKeyStoreTests : IDisposable
         var (k2, created2) = store.LoadOrCreate();
         Assert.True(created1);
         Assert.False(created2);
-        Assert.Equal(k1.Id, k2.Id);
-        Assert.Equal(k1.Id + "\n", File.ReadAllText(store.NodeIdPath));
+        Assert.Equal(k1.NodeId, k2.NodeId);
+        Assert.Equal(k1.NodeId + "\n", File.ReadAllText(store.NodeIdPath));
         Assert.Matches("^[0-9a-f]{64}\n$", File.ReadAllText(store.KeyPath));
         if (!OperatingSystem.IsWindows())
         {
@@ -56,9 +56,9 @@ public sealed class NodeKeyStoreTests : IDisposable
     public void Missing_node_id_file_is_rewritten_from_the_key()
     {
         var store = new NodeKeyStore(_dir);
-        var id = store.LoadOrCreate().Key.Id;
+        var id = store.LoadOrCreate().Key.NodeId;
         File.Delete(store.NodeIdPath);
-        Assert.Equal(id, store.Load().Id);
+        Assert.Equal(id, store.Load().NodeId);
         Assert.Equal(id + "\n", File.ReadAllText(store.NodeIdPath));
     }
 
@@ -77,9 +77,9 @@ public sealed class NodeKeyStoreTests : IDisposable
     public void Create_never_overwrites_an_existing_key()
     {
         var store = new NodeKeyStore(_dir);
-        var id = store.Create().Id;
+        var id = store.Create().NodeId;
         Assert.Throws<NodeKeyStoreException>(() => store.Create());
-        Assert.Equal(id, store.Load().Id);
+        Assert.Equal(id, store.Load().NodeId);
     }
 
     [Fact]
@@ -88,16 +88,16 @@ public sealed class NodeKeyStoreTests : IDisposable
         var store = new NodeKeyStore(_dir);
         using var key = NodeKey.FromSeedHex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
         store.Create(key);
-        Assert.Equal("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", store.Load().Id.ToString());
+        Assert.Equal("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", store.Load().NodeId.ToString());
     }
 
     [Fact]
     public void Concurrent_initialisation_ends_with_one_identity()
     {
         var ids = new NodeId[8];
-        Parallel.For(0, ids.Length, i => ids[i] = new NodeKeyStore(_dir).LoadOrCreate().Key.Id);
+        Parallel.For(0, ids.Length, i => ids[i] = new NodeKeyStore(_dir).LoadOrCreate().Key.NodeId);
         Assert.Single(ids.Distinct());
-        Assert.Equal(ids[0], new NodeKeyStore(_dir).Load().Id);
+        Assert.Equal(ids[0], new NodeKeyStore(_dir).Load().NodeId);
     }
 
     [Fact]
@@ -105,5 +105,29 @@ public sealed class NodeKeyStoreTests : IDisposable
     {
         var e = Assert.Throws<NodeKeyStoreException>(() => new NodeKeyStore(_dir).Load());
         Assert.Contains("fed init", e.Message, StringComparison.Ordinal);
+    }
+}
+
+public sealed class NodeKeyStoreFrozenFormatTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "fed-keyfmt-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    // Frozen: a node.key written by hand in the documented format (hex seed + newline, mode 0600) loads as that identity.
+    [Fact]
+    public void Key_file_format_is_frozen()
+    {
+        var idDir = Path.Combine(_dir, "identity");
+        Directory.CreateDirectory(idDir);
+        var keyPath = Path.Combine(idDir, "node.key");
+        File.WriteAllText(keyPath, "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(keyPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        using var key = new NodeKeyStore(_dir).Load();
+        Assert.Equal("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", key.NodeId.ToString());
+        Assert.Equal("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a\n", File.ReadAllText(Path.Combine(idDir, "node_id")));
     }
 }

@@ -12,9 +12,9 @@ public class NodeKeyTests
     public void Node_id_is_the_hex_public_key()
     {
         using var key = NodeKey.FromSeedHex(Seed1);
-        Assert.Equal("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", key.Id.ToString());
-        Assert.Equal(key.PublicKey.ToArray(), key.Id.ToArray());
-        Assert.Equal(key.Id, NodeId.Parse(key.Id.ToString()));
+        Assert.Equal("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", key.NodeId.ToString());
+        Assert.Equal(key.PublicKey.ToArray(), key.NodeId.ToArray());
+        Assert.Equal(key.NodeId, NodeId.Parse(key.NodeId.ToString()));
     }
 
     [Fact]
@@ -30,8 +30,8 @@ public class NodeKeyTests
         using var b = NodeKey.Generate(Seeded());
         using var c = NodeKey.Generate();
         using var d = NodeKey.Generate();
-        Assert.Equal(a.Id, b.Id);
-        Assert.NotEqual(c.Id, d.Id);
+        Assert.Equal(a.NodeId, b.NodeId);
+        Assert.NotEqual(c.NodeId, d.NodeId);
     }
 
     [Fact]
@@ -40,9 +40,9 @@ public class NodeKeyTests
         using var key = NodeKey.Generate();
         var msg = "{\"a\":1}"u8.ToArray();
         var sig = key.Sign(msg);
-        Assert.True(Ed25519Verifier.Verify(key.Id, msg, sig).IsValid);
+        Assert.True(Ed25519Verifier.Verify(key.NodeId, msg, sig).IsValid);
         msg[0] ^= 1;
-        Assert.Equal(SignatureFailure.Mismatch, Ed25519Verifier.Verify(key.Id, msg, sig).Failure);
+        Assert.Equal(SignatureFailure.Mismatch, Ed25519Verifier.Verify(key.NodeId, msg, sig).Failure);
     }
 
     [Fact]
@@ -65,4 +65,23 @@ public class NodeKeyTests
     [Fact]
     public void Wrong_seed_length_is_rejected() =>
         Assert.Throws<ArgumentException>(() => NodeKey.FromSeed(new byte[31]));
+
+    [Fact]
+    public void Signing_and_verifying_from_many_threads_gives_the_same_results()
+    {
+        using var key = NodeKey.FromSeedHex(Seed1);
+        var messages = Enumerable.Range(0, 64).Select(i => System.Text.Encoding.ASCII.GetBytes($"{{\"i\":{i}}}")).ToArray();
+        var serial = messages.Select(m => Convert.ToHexStringLower(key.Sign(m))).ToArray();
+        var parallel = new string[messages.Length];
+        var valid = new bool[messages.Length];
+        Parallel.For(0, messages.Length, i =>
+        {
+            var sig = key.Sign(messages[i]);
+            parallel[i] = Convert.ToHexStringLower(sig);
+            valid[i] = Ed25519Verifier.Verify(key.NodeId, messages[i], sig).IsValid
+                && !Ed25519Verifier.Verify(key.NodeId, messages[(i + 1) % messages.Length], sig).IsValid;
+        });
+        Assert.Equal(serial, parallel);
+        Assert.All(valid, Assert.True);
+    }
 }

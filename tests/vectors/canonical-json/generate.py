@@ -98,6 +98,10 @@ def numbers():
     for t in floats:
         c.append(ok(f"float {t}", t))
     c.append(ok("sum 0.1+0.2 written by Python", repr(0.1 + 0.2)))
+    c.append(ok("float literal with 800 digits", "0." + "3" * 800))
+    c.append(ok("float literal with long integer part", "1" * 400 + ".5"))
+    c.append(ok("exponent with many digits", "1e0000000000000000000000000000000005"))
+    c.append(ok("negative exponent overflowing to zero", "1e-99999999999999999999"))
     c.append(ok("NaN literal", "NaN"))
     c.append(ok("Infinity literal", "Infinity"))
     c.append(ok("-Infinity literal", "-Infinity"))
@@ -162,6 +166,33 @@ def structures():
     return c
 
 
+def random_documents():
+    """Random nested documents whose keys mix ASCII, BMP, astral and lone-surrogate characters."""
+    rng = random.Random(4242)
+    alphabet = ["a", "b", "Z", "_", "0", " ", "\"", "\\", "\n", "\x00", "\x1f", "\x7f", "\u00e9", "\u4e2d", "\ud7ff",
+                "\ue000", "\uffff", "\U00010000", "\U0001F680", "\U0010FFFF", "\ud800", "\udfff", "\u2028"]
+
+    def text():
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 4)))
+
+    def value(depth):
+        r = rng.random()
+        if depth > 3 or r < 0.35:
+            return rng.choice([None, True, False, rng.randint(-10 ** 20, 10 ** 20), rng.randint(-5, 5),
+                               rng.uniform(-1e6, 1e6), rng.random() * 10 ** rng.randint(-8, 20), float(rng.randint(0, 100)),
+                               text()])
+        if r < 0.6:
+            return [value(depth + 1) for _ in range(rng.randint(0, 4))]
+        return {text(): value(depth + 1) for _ in range(rng.randint(0, 6))}
+
+    cases = []
+    for i in range(120):
+        doc = {text(): value(1) for _ in range(rng.randint(1, 6))}
+        # Unsorted keys, default separators, escapes for everything non-ASCII (so lone surrogates survive in the file).
+        cases.append(ok(f"random document {i}", json.dumps(doc, ensure_ascii=True)))
+    return cases
+
+
 def spore():
     rec = {
         "agent_model": "none", "code_cid": "caf026f25d7140209f98072605307a438914b9ce6f3c14b23d15d9667241de52",
@@ -189,5 +220,6 @@ write("strings.json", "String escaping: ensure_ascii, lowercase \\u hex, DEL, su
 write("numbers.json", "Integers vs floats, Python float repr layout, NaN/Infinity, errors.", numbers())
 write("floats-random.json", "Random doubles and decimal strings: shortest round-trip digits in Python layout.", random_floats())
 write("structures.json", "Objects, arrays, key order by code point, duplicates, whitespace, errors.", structures())
+write("documents-random.json", "Random nested documents: key order by code point with astral and lone-surrogate keys.", random_documents())
 write("spore.json", "Spore worked examples from notes/spore-protocol.md 3.3 and 4.3.", spore())
 print("ok")

@@ -1,0 +1,367 @@
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading.Channels;
+using Federation.Specialists.Interop;
+using Microsoft.Extensions.Logging;
+
+namespace Federation.Specialists.Engine;
+
+/// <summary>
+/// A frozen base model with hot-swapped LoRA adapters: registration, generation (whole or streamed), embeddings.
+/// The base is loaded once and never modified; adapters load lazily into an LRU pool. Requests are queued to an
+/// <see cref="AdapterAffinityScheduler{T}"/> and run on a pool of contexts, one worker thread per context. Greedy
+/// requests are bit-reproducible: the same request gives the same bytes whatever ran before or beside it.
+/// </summary>
+public sealed class SpecialistEngine : IDisposable
+{
+    private readonly LlamaModel _model;
+    private readonly EngineOptions _options;
+    private readonly AdapterAffinityScheduler<GenerationJob> _scheduler;
+    private readonly List<Thread> _workers = [];
+    private readonly Lock _embedGate = new();
+    private LlamaContext? _embedContext;
+    private volatile bool _disposed;
+
+    private SpecialistEngine(EngineOptions options, LlamaModel model, string baseCid)
+    {
+        _options = options;
+        _model = model;
+        BaseCid = baseCid;
+        Adapters = new AdapterPool(model, options.MaxResidentAdapters);
+        Chat = new ChatTemplate(model.ChatTemplate);
+        _scheduler = new AdapterAffinityScheduler<GenerationJob>(options.SequencesPerContext, options.MaxBypass);
+        for (var i = 0; i < options.Contexts; i++)
+        {
+            var ctx = LlamaContext.Create(model, new LlamaContextSettings
+            {
+                ContextPerSequence = options.ContextSize,
+                Sequences = options.SequencesPerContext,
+                BatchSize = Math.Max(options.PromptChunk, options.SequencesPerContext),
+                Threads = options.Threads,
+                BatchThreads = options.BatchThreads,
+            });
+            var worker = new ContextWorker(this, i, ctx);
+            var t = new Thread(worker.Run) { IsBackground = true, Name = $"llama-context-{i}" };
+            _workers.Add(t);
+            t.Start();
+        }
+    }
+
+    /// <summary>Lowercase hex SHA-256 of the base model file.</summary>
+    public string BaseCid { get; }
+
+    /// <summary>Path of the base model.</summary>
+    public string BaseModelPath => _model.Path;
+
+    /// <summary>The adapter registry and LRU pool.</summary>
+    public AdapterPool Adapters { get; }
+
+    /// <summary>The chat formatter (model template or the plain one).</summary>
+    public ChatTemplate Chat { get; }
+
+    /// <summary>Size of the base's embedding vectors.</summary>
+    public int EmbeddingSize => _model.EmbeddingSize;
+
+    /// <summary>Number of tokens in the base's vocabulary.</summary>
+    public int VocabSize => _model.VocabSize;
+
+    /// <summary>Parameters of the base model.</summary>
+    public ulong ParameterCount => _model.ParameterCount;
+
+    /// <summary>Requests waiting for a context.</summary>
+    public int QueueLength => _scheduler.Count;
+
+    /// <summary>Generation decode calls that carried more than one sequence (same adapter set batched together).</summary>
+    public long MultiSequenceDecodes => Interlocked.Read(ref _multiDecodes);
+    private long _multiDecodes;
+
+    /// <summary>Adapter-set swaps performed on contexts so far.</summary>
+    public long AdapterSwaps => Interlocked.Read(ref _swaps);
+    private long _swaps;
+
+    /// <summary>Loads the native library (if needed) and the base model, and starts the context workers.</summary>
+    /// <exception cref="LlamaException">The native library is missing or does not match the pinned version.</exception>
+    /// <exception cref="EngineException">The base model cannot be loaded.</exception>
+    public static SpecialistEngine Open(EngineOptions options)
+    {
+        options.Validate();
+        if (options.Logger is { } log)
+        {
+            LlamaLibrary.LogSink = (level, line) => log.Log(level switch
+            {
+                NativeLogLevel.Error => LogLevel.Error,
+                NativeLogLevel.Warning => LogLevel.Warning,
+                NativeLogLevel.Information => LogLevel.Debug,
+                _ => LogLevel.Trace,
+            }, new EventId(3000, "llama.native"), "{NativeLine}", line);
+        }
+        LlamaLibrary.EnsureLoaded(options.NativeLibraryDirectory);
+        if (!File.Exists(options.BaseModelPath))
+            throw new EngineException($"base model '{options.BaseModelPath}' does not exist; give the path of a GGUF model.");
+        string cid;
+        using (var f = File.OpenRead(options.BaseModelPath)) cid = Convert.ToHexStringLower(SHA256.HashData(f));
+        LlamaModel model;
+        try
+        {
+            model = LlamaModel.Load(Path.GetFullPath(options.BaseModelPath), options.GpuLayers);
+        }
+        catch (LlamaException e)
+        {
+            throw new EngineException($"base model rejected: {e.Message}", e);
+        }
+        try
+        {
+            var engine = new SpecialistEngine(options, model, cid);
+            options.Logger?.LogInformation("Engine ready: base {Base} ({Params} params, cid {Cid}), {Contexts} contexts x {Seqs} sequences, {Threads} thread(s), llama.cpp {Version} from {Dir}",
+                model.Path, model.ParameterCount, cid, options.Contexts, options.SequencesPerContext, options.Threads, LlamaLibrary.Version, LlamaLibrary.LoadedDirectory);
+            return engine;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Registers an adapter after validating it against the base; see <see cref="AdapterPool.Register"/>.</summary>
+    public AdapterInfo RegisterAdapter(string id, string path) => Adapters.Register(id, path);
+
+    /// <summary>Tokenizes the prompt of a request as the engine will (chat template applied, BOS added).</summary>
+    public int[] Tokenize(GenerationRequest request)
+    {
+        if (request.Messages is { Count: > 0 } msgs)
+        {
+            var text = Chat.Format(msgs);
+            return _model.Tokenize(Encoding.UTF8.GetBytes(text), addSpecial: true, parseSpecial: Chat.UsesModelTemplate);
+        }
+        if (request.Prompt is null) throw new EngineException("a request needs a prompt or messages.");
+        return _model.Tokenize(Encoding.UTF8.GetBytes(request.Prompt), addSpecial: true, parseSpecial: false);
+    }
+
+    /// <summary>Runs a request to completion. Cancellation ends it with <see cref="FinishReason.Cancelled"/>.</summary>
+    public Task<GenerationResult> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default)
+        => Submit(request, null, cancellationToken).Completion.Task;
+
+    /// <summary>Runs a request and yields text deltas (valid UTF-16, never a split character); the last delta has the result.</summary>
+    public async IAsyncEnumerable<GenerationDelta> StreamAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var channel = Channel.CreateUnbounded<GenerationDelta>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var job = Submit(request, d =>
+        {
+            channel.Writer.TryWrite(d);
+            if (d.FinishReason is not null) channel.Writer.TryComplete();
+        }, cancellationToken);
+        _ = job.Completion.Task.ContinueWith(t => channel.Writer.TryComplete(t.Exception?.InnerException), TaskScheduler.Default);
+        // The stream is read to its end even after cancellation: the worker sends a final Cancelled delta.
+        await foreach (var d in channel.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            yield return d;
+    }
+
+    private GenerationJob Submit(GenerationRequest request, Action<GenerationDelta>? onDelta, CancellationToken ct)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (request.MaxTokens < 1) throw new EngineException($"max_tokens must be >= 1 (was {request.MaxTokens}).");
+        var key = Adapters.KeyOf(request.Adapters);
+        var tokens = Tokenize(request);
+        if (tokens.Length == 0) throw new EngineException("the prompt tokenized to nothing.");
+        if (tokens.Length >= _options.ContextSize)
+            throw new EngineException($"the prompt has {tokens.Length} tokens but the context holds {_options.ContextSize}; shorten it or raise EngineOptions.ContextSize.");
+        var job = new GenerationJob(request, tokens, onDelta, ct);
+        _scheduler.Enqueue(job, key);
+        return job;
+    }
+
+    /// <summary>
+    /// Mean-pooled embeddings of the base model (no adapter) for each input, in order. Deterministic: the same inputs
+    /// give the same vectors.
+    /// </summary>
+    public Task<float[][]> EmbedAsync(IReadOnlyList<string> inputs, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return Task.Run(() => Embed(inputs, cancellationToken), cancellationToken);
+    }
+
+    private float[][] Embed(IReadOnlyList<string> inputs, CancellationToken ct)
+    {
+        var tokenized = inputs.Select(s => _model.Tokenize(Encoding.UTF8.GetBytes(s), true, false)).ToArray();
+        var max = _options.ContextSize;
+        foreach (var t in tokenized)
+            if (t.Length == 0 || t.Length > max)
+                throw new EngineException($"an embedding input has {t.Length} tokens; each must have 1..{max}.");
+        var result = new float[inputs.Count][];
+        lock (_embedGate)
+        {
+            var n = _options.EmbeddingSequences;
+            _embedContext ??= LlamaContext.Create(_model, new LlamaContextSettings
+            {
+                ContextPerSequence = max,
+                Sequences = n,
+                BatchSize = max * n,
+                Threads = _options.BatchThreads,
+                BatchThreads = _options.BatchThreads,
+                Embeddings = true,
+            });
+            using var batch = new LlamaBatch(max * n);
+            for (var start = 0; start < inputs.Count; start += n)
+            {
+                ct.ThrowIfCancellationRequested();
+                _embedContext.ClearMemory();
+                batch.Clear();
+                var count = Math.Min(n, inputs.Count - start);
+                for (var s = 0; s < count; s++)
+                {
+                    var toks = tokenized[start + s];
+                    for (var p = 0; p < toks.Length; p++) batch.Add(toks[p], p, s, output: true);
+                }
+                _embedContext.Decode(batch);
+                for (var s = 0; s < count; s++) result[start + s] = _embedContext.SequenceEmbedding(s);
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Stops the workers, fails queued requests, and frees contexts, adapters and the base.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _scheduler.Close();
+        foreach (var t in _workers) t.Join();
+        foreach (var job in _scheduler.Drain()) job.Fail(new ObjectDisposedException(nameof(SpecialistEngine)));
+        lock (_embedGate) _embedContext?.Dispose();
+        Adapters.Dispose();
+        _scheduler.Dispose();
+        _model.Dispose();
+    }
+
+    /// <summary>Drives one context: takes a group, runs it, repeats.</summary>
+    private sealed class ContextWorker(SpecialistEngine engine, int index, LlamaContext ctx)
+    {
+        private string? _currentKey;
+        private List<LlamaAdapter> _currentAdapters = [];
+        private List<float> _currentScales = [];
+
+        public void Run()
+        {
+            using var batch = new LlamaBatch(ctx.BatchSize);
+            try
+            {
+                while (true)
+                {
+                    var group = engine._scheduler.TakeAsync(index, _currentKey).GetAwaiter().GetResult();
+                    if (group is null) break;
+                    try
+                    {
+                        RunGroup(group.Value.Key, group.Value.Items, batch);
+                    }
+                    catch (Exception e)
+                    {
+                        engine._options.Logger?.LogError(e, "Context {Index} failed a group of {Count} request(s)", index, group.Value.Items.Count);
+                        foreach (var j in group.Value.Items) j.Fail(e is EngineException or LlamaException ? e : new EngineException($"generation failed: {e.Message}", e));
+                        // The context's state is unknown after a failure: start from a clean adapter set next time.
+                        _currentKey = null;
+                    }
+                    finally
+                    {
+                        engine._scheduler.Done(index);
+                    }
+                }
+            }
+            finally
+            {
+                ctx.Dispose();
+            }
+        }
+
+        private void RunGroup(string key, List<GenerationJob> jobs, LlamaBatch batch)
+        {
+            // Adapters: load lazily, set on the context only when the set differs (setting clears the KV cache).
+            var first = jobs[0];
+            var (adapters, scales) = engine.Adapters.Acquire(first.Request.Adapters);
+            if (key != _currentKey || !SameAdapters(adapters, scales))
+            {
+                ctx.SetAdapters(adapters, scales);
+                _currentAdapters = adapters;
+                _currentScales = scales;
+                _currentKey = key;
+                Interlocked.Increment(ref engine._swaps);
+            }
+            ctx.ClearMemory();
+
+            var active = new List<GenerationJob>(jobs.Count);
+            for (var s = 0; s < jobs.Count; s++)
+            {
+                var job = jobs[s];
+                if (job.Cancellation.IsCancellationRequested) { job.Finish(FinishReason.Cancelled); continue; }
+                job.Sequence = s;
+                job.Sampler = LlamaSampler.Create(job.Request.Temperature, job.Request.TopK, job.Request.TopP, job.Seed ?? 0);
+                // The prompt is decoded alone, in fixed chunks: its decode shapes depend only on the request itself.
+                var toks = job.PromptTokens;
+                var last = 0;
+                for (var p = 0; p < toks.Length; p += engine._options.PromptChunk)
+                {
+                    batch.Clear();
+                    var end = Math.Min(toks.Length, p + engine._options.PromptChunk);
+                    for (var i = p; i < end; i++) last = batch.Add(toks[i], i, s, output: i == toks.Length - 1);
+                    ctx.Decode(batch);
+                }
+                job.Position = toks.Length;
+                var token = job.Sampler.Sample(ctx, last);
+                if (!job.Accept(ctx.Model, token, ctx.ContextPerSequence)) active.Add(job);
+                else ctx.RemoveSequence(s);
+            }
+
+            while (active.Count > 0)
+            {
+                for (var i = active.Count - 1; i >= 0; i--)
+                {
+                    if (!active[i].Cancellation.IsCancellationRequested) continue;
+                    active[i].Finish(FinishReason.Cancelled);
+                    ctx.RemoveSequence(active[i].Sequence);
+                    active.RemoveAt(i);
+                }
+                if (active.Count == 0) break;
+                if (engine._options.BatchSequences)
+                {
+                    batch.Clear();
+                    foreach (var job in active) job.OutputIndex = batch.Add(job.PendingToken, job.Position, job.Sequence, output: true);
+                    ctx.Decode(batch);
+                    if (active.Count > 1) Interlocked.Increment(ref engine._multiDecodes);
+                    for (var i = 0; i < active.Count; i++) Step(active[i], active[i].OutputIndex);
+                }
+                else
+                {
+                    foreach (var job in active)
+                    {
+                        batch.Clear();
+                        batch.Add(job.PendingToken, job.Position, job.Sequence, output: true);
+                        ctx.Decode(batch);
+                        Step(job, 0);
+                    }
+                }
+                for (var i = active.Count - 1; i >= 0; i--)
+                {
+                    if (!active[i].Finished) continue;
+                    ctx.RemoveSequence(active[i].Sequence);
+                    active.RemoveAt(i);
+                }
+            }
+        }
+
+        private void Step(GenerationJob job, int outputIndex)
+        {
+            job.Position++;
+            var token = job.Sampler!.Sample(ctx, outputIndex);
+            job.Accept(ctx.Model, token, ctx.ContextPerSequence);
+        }
+
+        private bool SameAdapters(List<LlamaAdapter> adapters, List<float> scales)
+        {
+            if (adapters.Count != _currentAdapters.Count) return false;
+            for (var i = 0; i < adapters.Count; i++)
+                if (!ReferenceEquals(adapters[i], _currentAdapters[i]) || scales[i] != _currentScales[i]) return false;
+            return true;
+        }
+    }
+}

@@ -1,2 +1,0 @@
-namespace Federation.Specialists.Interop;
-internal static class Placeholder { }

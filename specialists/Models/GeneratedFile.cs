@@ -1,0 +1,4 @@
+namespace Federation.Specialists.Models;
+
+/// <summary>A model or adapter file the project wrote: where, its CID (lowercase hex SHA-256 of the bytes), size and parameter count.</summary>
+public sealed record GeneratedFile(string Path, string Cid, long FileBytes, long ParameterCount);

@@ -1,0 +1,76 @@
+using Federation.Specialists.Engine;
+
+namespace Federation.Specialists.Tests;
+
+public class SchedulerTests
+{
+    [Fact]
+    public void Group_holds_only_requests_of_one_adapter_set_in_arrival_order()
+    {
+        using var s = new AdapterAffinityScheduler<int>(maxGroup: 8, maxBypass: 4);
+        s.Enqueue(1, "A"); s.Enqueue(2, "B"); s.Enqueue(3, "A"); s.Enqueue(4, "A");
+        var g = s.TryTake(0, null)!.Value;
+        Assert.Equal("A", g.Key);
+        Assert.Equal([1, 3, 4], g.Items);
+        Assert.Equal(1, s.Count);
+    }
+
+    [Fact]
+    public void Group_size_is_capped()
+    {
+        using var s = new AdapterAffinityScheduler<int>(maxGroup: 2, maxBypass: 4);
+        for (var i = 0; i < 5; i++) s.Enqueue(i, "A");
+        Assert.Equal([0, 1], s.TryTake(0, null)!.Value.Items);
+        Assert.Equal(3, s.Count);
+    }
+
+    [Fact]
+    public void Worker_prefers_the_set_already_active_on_its_context()
+    {
+        using var s = new AdapterAffinityScheduler<int>(maxGroup: 8, maxBypass: 4);
+        s.Enqueue(1, "A"); s.Enqueue(2, "B");
+        var g = s.TryTake(0, currentKey: "B")!.Value;
+        Assert.Equal("B", g.Key);
+    }
+
+    [Fact]
+    public void Different_sets_go_to_different_workers()
+    {
+        using var s = new AdapterAffinityScheduler<int>(maxGroup: 1, maxBypass: 4);
+        s.Enqueue(1, "A"); s.Enqueue(2, "A"); s.Enqueue(3, "B");
+        Assert.Equal("A", s.TryTake(0, null)!.Value.Key);
+        // Worker 1 is idle with no set: A is busy on worker 0, so it takes B rather than a second A.
+        Assert.Equal("B", s.TryTake(1, null)!.Value.Key);
+    }
+
+    [Fact]
+    public void A_request_passed_over_too_often_is_served_next()
+    {
+        using var s = new AdapterAffinityScheduler<int>(maxGroup: 1, maxBypass: 2);
+        s.Enqueue(100, "B");
+        for (var i = 0; i < 10; i++) s.Enqueue(i, "A");
+        var served = new List<int>();
+        for (var round = 0; round < 4; round++)
+        {
+            var g = s.TryTake(0, currentKey: "A")!.Value;
+            served.AddRange(g.Items);
+            s.Done(0);
+        }
+        // A is preferred twice (affinity), then B has been passed over twice and must go.
+        Assert.Equal([0, 1, 100, 2], served);
+    }
+
+    [Fact]
+    public async Task Take_waits_for_work_and_close_releases_waiters()
+    {
+        using var s = new AdapterAffinityScheduler<int>(maxGroup: 4, maxBypass: 4);
+        var waiting = s.TakeAsync(0, null);
+        Assert.False(waiting.IsCompleted);
+        s.Enqueue(5, "K");
+        var g = await waiting.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal([5], g!.Value.Items);
+        var next = s.TakeAsync(0, "K");
+        s.Close();
+        Assert.Null(await next.WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+}
