@@ -5,6 +5,7 @@ internal static class Program
     {
         ["router", .. var rest] => RouterBench.Run(rest),
         ["gateway", .. var rest] => GatewayBench.Run(rest),
+        ["registry", .. var rest] => RegistryBench.Run(rest),
         _ => 0,
     };
 }

@@ -298,29 +298,52 @@ public sealed class SqliteLedger : IAsyncDisposable, IDisposable
         var view = new PrefetchedNodeStore();
         algorithm(view);
         view.Recording = false;
-        if (view.Wanted.Count > 0)
+        var missing = new List<long>(view.Wanted.Count);
+        foreach (var id in view.Wanted)
+        {
+            if (_upperNodes.TryGetValue(id, out var h)) view.Nodes[id] = h;
+            else missing.Add(id);
+        }
+        if (missing.Count > 0)
         {
             lock (_readLock)
             {
-                using var cmd = _reader.CreateCommand();
-                var sb = new StringBuilder("SELECT id, hash FROM merkle_nodes WHERE id IN (");
-                int k = 0;
-                foreach (var id in view.Wanted)
+                _selectNodes ??= PrepareSelectNodes();
+                for (int start = 0; start < missing.Count; start += SelectNodesSlots)
                 {
-                    if (k > 0) sb.Append(',');
-                    sb.Append(id.ToString(System.Globalization.CultureInfo.InvariantCulture));
-                    k++;
+                    for (int k = 0; k < SelectNodesSlots; k++)
+                        _selectNodes.Parameters[k].Value = start + k < missing.Count ? missing[start + k] : -1L;
+                    using var r = _selectNodes.ExecuteReader();
+                    while (r.Read())
+                    {
+                        long id = r.GetInt64(0);
+                        var h = (byte[])r[1];
+                        view.Nodes[id] = h;
+                        // Nodes never change once written, so the few upper ones are kept for every later proof.
+                        if ((id >> 56) >= CachedLevel) _upperNodes.TryAdd(id, h);
+                    }
                 }
-                sb.Append(')');
-                // Ids are integers we computed, not user text, so inlining them is safe.
-#pragma warning disable CA2100
-                cmd.CommandText = sb.ToString();
-#pragma warning restore CA2100
-                using var r = cmd.ExecuteReader();
-                while (r.Read()) view.Nodes[r.GetInt64(0)] = (byte[])r[1];
             }
         }
         return algorithm(view);
+    }
+
+    // Levels at and above this are cached in memory: n / 2^10 nodes, about 32 KiB per million entries.
+    private const int CachedLevel = 10;
+    private const int SelectNodesSlots = 24;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, byte[]> _upperNodes = new();
+    private SqliteCommand? _selectNodes;
+
+    // One prepared statement with a fixed number of slots (unused ones are -1, which matches no node): proofs then
+    // cost one execution of an already-compiled statement.
+    private SqliteCommand PrepareSelectNodes()
+    {
+        var cmd = _reader.CreateCommand();
+        cmd.CommandText = "SELECT id, hash FROM merkle_nodes WHERE id IN ("
+            + string.Join(',', Enumerable.Range(0, SelectNodesSlots).Select(k => "$p" + k.ToString(System.Globalization.CultureInfo.InvariantCulture))) + ")";
+        for (int k = 0; k < SelectNodesSlots; k++) cmd.Parameters.Add("$p" + k.ToString(System.Globalization.CultureInfo.InvariantCulture), SqliteType.Integer);
+        cmd.Prepare();
+        return cmd;
     }
 
     /// <summary>Signs and stores a tree head for the current committed size and root.</summary>
@@ -537,7 +560,11 @@ public sealed class SqliteLedger : IAsyncDisposable, IDisposable
         _writeStore.Dispose();
         _writer.Dispose();
         _writerLock?.Dispose();
-        lock (_readLock) _reader.Dispose();
+        lock (_readLock)
+        {
+            _selectNodes?.Dispose();
+            _reader.Dispose();
+        }
     }
 
     /// <inheritdoc/>
