@@ -229,3 +229,32 @@ public sealed class SqliteLedgerTests : IDisposable
         public override DateTimeOffset GetUtcNow() => DateTimeOffset.FromUnixTimeMilliseconds(ms);
     }
 }
+
+public sealed class LedgerFormatTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("fed-ledger-format-").FullName;
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, true); } catch (IOException) { }
+    }
+
+    /// <summary>Frozen format: the leaf bytes of a ledger entry and an STH's signed payload must never change silently.</summary>
+    [Fact]
+    public async Task Entry_leaf_bytes_and_sth_payload_are_frozen()
+    {
+        using var key = NodeKey.FromSeed(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
+        await using var ledger = SqliteLedger.Open(Path.Combine(_dir, "ledger.db"), key);
+        var r = await ledger.AppendAsync("test.entry", new JsonObject { ["n"] = 1 });
+        var leaf = System.Text.Encoding.UTF8.GetString(ledger.GetEntry(0).LeafData);
+        Assert.StartsWith("{\"id\":\"", leaf, StringComparison.Ordinal);
+        Assert.Contains(",\"payload\":{\"n\":1},\"signature\":\"", leaf, StringComparison.Ordinal);
+        Assert.EndsWith($"\"signer\":\"{key.Id}\",\"type\":\"test.entry\"}}", leaf, StringComparison.Ordinal);
+        Assert.Equal(FrozenLeafHash, Convert.ToHexStringLower(r.LeafHash));
+        var sth = SignedTreeHead.Create(1, r.LeafHash, 1_700_000_000_000, key);
+        Assert.Equal($"{{\"root\":\"{FrozenLeafHash}\",\"timestamp\":1700000000000,\"tree_size\":1}}", CanonicalJson.SerializeToString(sth.Envelope.Payload));
+        Assert.Equal("ledger.sth", sth.Envelope.Type);
+    }
+
+    private const string FrozenLeafHash = "18e4e3b6d5e867bc15edf7426db057f821b509857380c1da01d29bdfd7f2240d";
+}
