@@ -116,7 +116,8 @@ public sealed class SqliteLedger : IAsyncDisposable, IDisposable
     /// <summary>The node key's id, or null when opened read-only.</summary>
     public NodeId? NodeId => _key?.Id;
 
-    /// <summary>The number of committed (durable) entries.</summary>
+    /// <summary>The number of committed (durable) entries. A read-only ledger (opened without a key) reports the size
+    /// it saw when opened: another process may have appended since; open it again to see them.</summary>
     public long Size => Volatile.Read(ref _committedSize);
 
     /// <summary>True when opening found Merkle nodes inconsistent with the entries and rebuilt them.</summary>
@@ -465,23 +466,31 @@ public sealed class SqliteLedger : IAsyncDisposable, IDisposable
     // here we make sure the Merkle nodes describe exactly the committed entries.
     private long Recover()
     {
-        long n = Convert.ToInt64(Scalar(_writer, "SELECT COALESCE(MAX(idx) + 1, 0) FROM entries"), System.Globalization.CultureInfo.InvariantCulture);
-        long count = Convert.ToInt64(Scalar(_writer, "SELECT COUNT(*) FROM entries"), System.Globalization.CultureInfo.InvariantCulture);
-        if (count != n)
-            throw new InvalidDataException($"{Path}: the ledger holds {count} entries but its highest index is {n - 1}; entries are missing, so the log cannot be trusted. Restore it from a backup or a peer.");
-        long nodes = Convert.ToInt64(Scalar(_writer, "SELECT COUNT(*) FROM merkle_nodes"), System.Globalization.CultureInfo.InvariantCulture);
-        long expected = 2 * n - BitOperations.PopCount((ulong)n);
-        bool ok = nodes == expected;
-        if (ok)
+        long n;
+        bool ok;
+        // One read snapshot, so a writer in another process committing meanwhile cannot make the counts disagree.
+        using (var snapshot = _writer.BeginTransaction(deferred: true))
         {
-            try { _ = new MerkleTree(_writeStore, n); }
-            catch (InvalidDataException) { ok = false; }
+            n = Convert.ToInt64(Scalar(_writer, "SELECT COALESCE(MAX(idx) + 1, 0) FROM entries", snapshot), System.Globalization.CultureInfo.InvariantCulture);
+            long count = Convert.ToInt64(Scalar(_writer, "SELECT COUNT(*) FROM entries", snapshot), System.Globalization.CultureInfo.InvariantCulture);
+            if (count != n)
+                throw new InvalidDataException($"{Path}: the ledger holds {count} entries but its highest index is {n - 1}; entries are missing, so the log cannot be trusted. Restore it from a backup or a peer.");
+            long nodes = Convert.ToInt64(Scalar(_writer, "SELECT COUNT(*) FROM merkle_nodes", snapshot), System.Globalization.CultureInfo.InvariantCulture);
+            ok = nodes == 2 * n - BitOperations.PopCount((ulong)n);
+            if (ok)
+            {
+                _writeStore.Transaction = snapshot;
+                try { _ = new MerkleTree(_writeStore, n); }
+                catch (InvalidDataException) { ok = false; }
+                finally { _writeStore.Transaction = null; }
+            }
+            snapshot.Commit();
         }
-        if (!ok) RebuildNodes(n);
-        return n;
+        return ok ? n : RebuildNodes();
     }
 
-    private void RebuildNodes(long n)
+    // Recomputes every Merkle node from the entries' leaf hashes in one write transaction; returns the entry count.
+    private long RebuildNodes()
     {
         using var tx = _writer.BeginTransaction(deferred: false);
         using (var del = _writer.CreateCommand())
@@ -502,6 +511,7 @@ public sealed class SqliteLedger : IAsyncDisposable, IDisposable
         tx.Commit();
         _writeStore.Transaction = null;
         RepairedOnOpen = true;
+        return tree.Size;
     }
 
     private void CheckSize(long n)
@@ -540,9 +550,10 @@ public sealed class SqliteLedger : IAsyncDisposable, IDisposable
         cmd.ExecuteNonQuery();
     }
 
-    private static object? Scalar(SqliteConnection c, string sql)
+    private static object? Scalar(SqliteConnection c, string sql, SqliteTransaction? tx = null)
     {
         using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
 #pragma warning disable CA2100 // fixed SQL written in this file
         cmd.CommandText = sql;
 #pragma warning restore CA2100
