@@ -8,5 +8,6 @@ internal static class CliNouns
     public static IEnumerable<Command> All()
     {
         yield return VersionCommand.Create();
+        yield return GenerateCommand.Create();
     }
 }

@@ -168,6 +168,7 @@ public sealed class SpecialistEngine : IDisposable
         if (tokens.Length >= _options.ContextSize)
             throw new EngineException($"the prompt has {tokens.Length} tokens but the context holds {_options.ContextSize}; shorten it or raise EngineOptions.ContextSize.");
         var job = new GenerationJob(request, tokens, onDelta, ct);
+        job.WatchCancellationWhileQueued();
         _scheduler.Enqueue(job, key);
         return job;
     }
@@ -276,6 +277,8 @@ public sealed class SpecialistEngine : IDisposable
 
         private void RunGroup(string key, List<GenerationJob> jobs, LlamaBatch batch)
         {
+            jobs = jobs.Where(j => j.TryStart()).ToList();
+            if (jobs.Count == 0) return;
             // Adapters: load lazily, set on the context only when the set differs (setting clears the KV cache).
             var first = jobs[0];
             var (adapters, scales) = engine.Adapters.Acquire(first.Request.Adapters);

@@ -169,6 +169,7 @@ public class EngineTests
         var e = Assert.Throws<EngineException>(() => engine.RegisterAdapter("bad", _files.Mismatched));
         Assert.Contains("rejected", e.Message, StringComparison.Ordinal);
         Assert.Contains("mismatched.gguf", e.Message, StringComparison.Ordinal);
+        Assert.Contains("incorrect shape", e.Message, StringComparison.Ordinal); // llama.cpp's own reason is carried over
         Assert.Empty(engine.Adapters.Registered);
         var after = await engine.GenerateAsync(new GenerationRequest { Prompt = "ok", MaxTokens = 8 });
         Assert.Equal(before.TokenIds, after.TokenIds);
@@ -238,6 +239,22 @@ public class EngineTests
         // The only context is free again and serves the next request exactly as before.
         var next = await engine.GenerateAsync(new GenerationRequest { Prompt = "after", MaxTokens = 16 }).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(reference.TokenIds, next.TokenIds);
+    }
+
+    [Fact]
+    public async Task A_request_cancelled_while_queued_ends_without_waiting_for_a_context()
+    {
+        using var engine = SpecialistEngine.Open(new EngineOptions { BaseModelPath = _files.Base, Contexts = 1, SequencesPerContext = 1, ContextSize = 512 });
+        using var blockerCts = new CancellationTokenSource();
+        var blocker = engine.GenerateAsync(new GenerationRequest { Prompt = "busy", MaxTokens = 500 }, blockerCts.Token);
+        using var cts = new CancellationTokenSource();
+        var queued = engine.GenerateAsync(new GenerationRequest { Prompt = "queued", MaxTokens = 500 }, cts.Token);
+        await cts.CancelAsync();
+        var r = await queued.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(FinishReason.Cancelled, r.FinishReason);
+        Assert.Equal(0, r.CompletionTokens);
+        await blockerCts.CancelAsync();
+        Assert.Contains((await blocker).FinishReason, new[] { FinishReason.Cancelled, FinishReason.Length });
     }
 
     [Fact]
