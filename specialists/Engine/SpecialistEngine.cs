@@ -259,7 +259,7 @@ public sealed class SpecialistEngine : IDisposable
                     catch (Exception e)
                     {
                         engine._options.Logger?.LogError(e, "Context {Index} failed a group of {Count} request(s)", index, group.Value.Items.Count);
-                        foreach (var j in group.Value.Items) j.Fail(e is EngineException or LlamaException ? e : new EngineException($"generation failed: {e.Message}", e));
+                        foreach (var j in _groupJobs) j.Fail(e is EngineException or LlamaException ? e : new EngineException($"generation failed: {e.Message}", e));
                         // The context's state is unknown after a failure: start from a clean adapter set next time.
                         _currentKey = null;
                     }
@@ -275,13 +275,16 @@ public sealed class SpecialistEngine : IDisposable
             }
         }
 
+        private readonly List<GenerationJob> _groupJobs = [];
+
         private void RunGroup(string key, List<GenerationJob> jobs, LlamaBatch batch)
         {
+            _groupJobs.Clear();
+            _groupJobs.AddRange(jobs);
             jobs = jobs.Where(j => j.TryStart()).ToList();
             if (jobs.Count == 0) return;
             // Adapters: load lazily, set on the context only when the set differs (setting clears the KV cache).
-            var first = jobs[0];
-            var (adapters, scales) = engine.Adapters.Acquire(first.Request.Adapters);
+            var (adapters, scales) = engine.Adapters.Acquire(jobs[0].Request.Adapters);
             if (key != _currentKey || !SameAdapters(adapters, scales))
             {
                 ctx.SetAdapters(adapters, scales);
@@ -292,28 +295,9 @@ public sealed class SpecialistEngine : IDisposable
             }
             ctx.ClearMemory();
 
-            var active = new List<GenerationJob>(jobs.Count);
-            for (var s = 0; s < jobs.Count; s++)
-            {
-                var job = jobs[s];
-                if (job.Cancellation.IsCancellationRequested) { job.Finish(FinishReason.Cancelled); continue; }
-                job.Sequence = s;
-                job.Sampler = LlamaSampler.Create(job.Request.Temperature, job.Request.TopK, job.Request.TopP, job.Seed ?? 0);
-                // The prompt is decoded alone, in fixed chunks: its decode shapes depend only on the request itself.
-                var toks = job.PromptTokens;
-                var last = 0;
-                for (var p = 0; p < toks.Length; p += engine._options.PromptChunk)
-                {
-                    batch.Clear();
-                    var end = Math.Min(toks.Length, p + engine._options.PromptChunk);
-                    for (var i = p; i < end; i++) last = batch.Add(toks[i], i, s, output: i == toks.Length - 1);
-                    ctx.Decode(batch);
-                }
-                job.Position = toks.Length;
-                var token = job.Sampler.Sample(ctx, last);
-                if (!job.Accept(ctx.Model, token, ctx.ContextPerSequence)) active.Add(job);
-                else ctx.RemoveSequence(s);
-            }
+            var free = new Stack<int>(Enumerable.Range(0, ctx.Sequences).Reverse());
+            var active = new List<GenerationJob>(ctx.Sequences);
+            foreach (var job in jobs) StartJob(job, free, active, batch);
 
             while (active.Count > 0)
             {
@@ -321,8 +305,7 @@ public sealed class SpecialistEngine : IDisposable
                 {
                     if (!active[i].Cancellation.IsCancellationRequested) continue;
                     active[i].Finish(FinishReason.Cancelled);
-                    ctx.RemoveSequence(active[i].Sequence);
-                    active.RemoveAt(i);
+                    Release(active[i], free, active, i);
                 }
                 if (active.Count == 0) break;
                 if (engine._options.BatchSequences)
@@ -344,12 +327,47 @@ public sealed class SpecialistEngine : IDisposable
                     }
                 }
                 for (var i = active.Count - 1; i >= 0; i--)
+                    if (active[i].Finished) Release(active[i], free, active, i);
+                // Continuous batching: same-set requests that arrived meanwhile join the running group in the freed
+                // sequence slots (unless someone waiting elsewhere has been passed over too often).
+                if (free.Count > 0)
                 {
-                    if (!active[i].Finished) continue;
-                    ctx.RemoveSequence(active[i].Sequence);
-                    active.RemoveAt(i);
+                    var joiners = engine._scheduler.TryJoin(index, key, free.Count);
+                    _groupJobs.AddRange(joiners);
+                    foreach (var job in joiners)
+                        if (job.TryStart()) StartJob(job, free, active, batch);
                 }
             }
+        }
+
+        /// <summary>Decodes a job's prompt alone, in fixed chunks, and samples its first token.</summary>
+        private void StartJob(GenerationJob job, Stack<int> free, List<GenerationJob> active, LlamaBatch batch)
+        {
+            if (job.Cancellation.IsCancellationRequested) { job.Finish(FinishReason.Cancelled); return; }
+            var s = free.Pop();
+            job.Sequence = s;
+            job.Sampler = LlamaSampler.Create(job.Request.Temperature, job.Request.TopK, job.Request.TopP, job.Seed ?? 0);
+            // Only this sequence is in these batches: the prompt's decode shapes depend on the request alone.
+            var toks = job.PromptTokens;
+            var last = 0;
+            for (var p = 0; p < toks.Length; p += engine._options.PromptChunk)
+            {
+                batch.Clear();
+                var end = Math.Min(toks.Length, p + engine._options.PromptChunk);
+                for (var i = p; i < end; i++) last = batch.Add(toks[i], i, s, output: i == toks.Length - 1);
+                ctx.Decode(batch);
+            }
+            job.Position = toks.Length;
+            var token = job.Sampler.Sample(ctx, last);
+            active.Add(job);
+            if (job.Accept(ctx.Model, token, ctx.ContextPerSequence)) Release(job, free, active, active.Count - 1);
+        }
+
+        private void Release(GenerationJob job, Stack<int> free, List<GenerationJob> active, int index)
+        {
+            ctx.RemoveSequence(job.Sequence);
+            free.Push(job.Sequence);
+            active.RemoveAt(index);
         }
 
         private void Step(GenerationJob job, int outputIndex)
