@@ -11,7 +11,8 @@ namespace Federation.Specialists.Engine;
 /// A frozen base model with hot-swapped LoRA adapters: registration, generation (whole or streamed), embeddings.
 /// The base is loaded once and never modified; adapters load lazily into an LRU pool. Requests are queued to an
 /// <see cref="AdapterAffinityScheduler{T}"/> and run on a pool of contexts, one worker thread per context. Greedy
-/// requests are bit-reproducible: the same request gives the same bytes whatever ran before or beside it.
+/// requests are bit-reproducible: the same request gives the same bytes whatever ran before or beside it (unless the
+/// throughput mode <see cref="EngineOptions.BatchSequences"/> is switched on).
 /// </summary>
 public sealed class SpecialistEngine : IDisposable
 {
@@ -72,7 +73,11 @@ public sealed class SpecialistEngine : IDisposable
     /// <summary>Requests waiting for a context.</summary>
     public int QueueLength => _scheduler.Count;
 
-    /// <summary>Generation decode calls that carried more than one sequence (same adapter set batched together).</summary>
+    /// <summary>Most sequences one context has held at once (a group of same-set requests).</summary>
+    public int PeakGroupSize => Volatile.Read(ref _peakGroup);
+    private int _peakGroup;
+
+    /// <summary>Generation decode calls that carried more than one sequence (throughput mode only).</summary>
     public long MultiSequenceDecodes => Interlocked.Read(ref _multiDecodes);
     private long _multiDecodes;
 
@@ -360,6 +365,8 @@ public sealed class SpecialistEngine : IDisposable
             job.Position = toks.Length;
             var token = job.Sampler.Sample(ctx, last);
             active.Add(job);
+            var peak = Volatile.Read(ref engine._peakGroup);
+            while (active.Count > peak && Interlocked.CompareExchange(ref engine._peakGroup, active.Count, peak) != peak) peak = Volatile.Read(ref engine._peakGroup);
             if (job.Accept(ctx.Model, token, ctx.ContextPerSequence)) Release(job, free, active, active.Count - 1);
         }
 

@@ -14,7 +14,7 @@ public sealed class EngineFixture : IDisposable
     public EngineFixture()
     {
         Files = ModelFiles.Instance;
-        Engine = SpecialistEngine.Open(new EngineOptions { BaseModelPath = Files.Base, Contexts = 2, SequencesPerContext = 4, ContextSize = 256 });
+        Engine = SpecialistEngine.Open(new EngineOptions { BaseModelPath = Files.Base, Contexts = 2, SequencesPerContext = 2, ContextSize = 256 });
         foreach (var (id, path) in Files.Adapters) Engine.RegisterAdapter(id, path);
     }
 
