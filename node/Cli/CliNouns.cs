@@ -8,6 +8,8 @@ internal static class CliNouns
     public static IEnumerable<Command> All()
     {
         yield return VersionCommand.Create();
+        yield return ModelCommands.Create();
+        yield return AdapterCommands.Create();
         yield return GenerateCommand.Create();
     }
 }
