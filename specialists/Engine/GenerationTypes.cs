@@ -60,6 +60,12 @@ public sealed record AdapterInfo
     public required long SizeBytes { get; init; }
     /// <summary>Time llama.cpp took to load it when registered.</summary>
     public required TimeSpan LoadTime { get; init; }
+    /// <summary>LoRA rank (null when the validator could not tell).</summary>
+    public int? Rank { get; init; }
+    /// <summary><c>adapter.lora.alpha</c>, when present (applied scale = scale·alpha/rank).</summary>
+    public float? Alpha { get; init; }
+    /// <summary>Number of base tensors the adapter modifies.</summary>
+    public int TargetTensors { get; init; }
 }
 
 /// <summary>An engine-level error (unknown adapter, rejected file, bad request) with a message that says what to do.</summary>

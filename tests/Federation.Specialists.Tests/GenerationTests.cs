@@ -168,10 +168,22 @@ public class EngineTests
         var e = Assert.Throws<EngineException>(() => engine.RegisterAdapter("bad", _files.Mismatched));
         Assert.Contains("rejected", e.Message, StringComparison.Ordinal);
         Assert.Contains("mismatched.gguf", e.Message, StringComparison.Ordinal);
-        Assert.Contains("incorrect shape", e.Message, StringComparison.Ordinal); // llama.cpp's own reason is carried over
+        Assert.Contains("adapter.shape_mismatch", e.Message, StringComparison.Ordinal); // AdapterValidator's code
         Assert.Empty(engine.Adapters.Registered);
         var after = await engine.GenerateAsync(new GenerationRequest { Prompt = "ok", MaxTokens = 8 });
         Assert.Equal(before.TokenIds, after.TokenIds);
+    }
+
+    [Fact]
+    public void Registration_reports_rank_alpha_targets_and_cid()
+    {
+        using var engine = SpecialistEngine.Open(new EngineOptions { BaseModelPath = _files.Base, Contexts = 1 });
+        var info = engine.RegisterAdapter("a", _files.Adapters[0].Path);
+        Assert.Equal(8, info.Rank);
+        Assert.Equal(8f, info.Alpha);
+        Assert.Equal(4 * 7, info.TargetTensors);
+        Assert.Equal(64, info.Cid.Length);
+        Assert.Equal(info, engine.Adapters.Find("a"));
     }
 
     [Fact]
