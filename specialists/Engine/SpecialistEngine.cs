@@ -357,6 +357,14 @@ public sealed class SpecialistEngine : IDisposable
             var last = 0;
             for (var p = 0; p < toks.Length; p += engine._options.PromptChunk)
             {
+                if (p > 0 && job.Cancellation.IsCancellationRequested)
+                {
+                    // Cancelled during a long prompt: stop between chunks and give the slot back.
+                    job.Finish(FinishReason.Cancelled);
+                    ctx.RemoveSequence(s);
+                    free.Push(s);
+                    return;
+                }
                 batch.Clear();
                 var end = Math.Min(toks.Length, p + engine._options.PromptChunk);
                 for (var i = p; i < end; i++) last = batch.Add(toks[i], i, s, output: i == toks.Length - 1);
