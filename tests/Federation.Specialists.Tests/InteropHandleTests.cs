@@ -11,7 +11,7 @@ public class InteropHandleTests
         var ctx = LlamaContext.Create(model, new LlamaContextSettings { ContextPerSequence = 64 });
         var adapter = model.LoadAdapter(ModelFiles.Instance.Adapters[0].Path);
         model.Dispose();
-        Assert.True(model.Handle.IsClosed); // closed for callers; the native free waits for the context's reference
+        Assert.False(model.Handle.IsClosed); // disposed by its owner, but the context's reference keeps the native model
         // The native model is still there: the context decodes with the adapter set.
         ctx.SetAdapters([adapter], [1f]);
         adapter.Dispose(); // the context holds its own reference on the adapter it uses
@@ -26,6 +26,7 @@ public class InteropHandleTests
         Assert.All(logits, v => Assert.True(float.IsFinite(v)));
         ctx.Dispose();
         Assert.True(ctx.Handle.IsClosed);
+        Assert.True(model.Handle.IsClosed); // the last reference is gone: now the model is freed
     }
 
     [Fact]
