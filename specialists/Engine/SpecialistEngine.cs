@@ -23,6 +23,7 @@ public sealed class SpecialistEngine : IDisposable
     private readonly Lock _embedGate = new();
     private LlamaContext? _embedContext;
     private volatile bool _disposed;
+    private Action<NativeLogLevel, string>? _logSink;
 
     private SpecialistEngine(EngineOptions options, LlamaModel model, string baseCid)
     {
@@ -91,9 +92,11 @@ public sealed class SpecialistEngine : IDisposable
     public static SpecialistEngine Open(EngineOptions options)
     {
         options.Validate();
+        Action<NativeLogLevel, string>? sink = null;
         if (options.Logger is { } log)
         {
-            LlamaLibrary.LogSink = (level, line) => log.Log(level switch
+            // The native log is process-wide: the most recently opened engine with a logger receives it.
+            LlamaLibrary.LogSink = sink = (level, line) => log.Log(level switch
             {
                 NativeLogLevel.Error => LogLevel.Error,
                 NativeLogLevel.Warning => LogLevel.Warning,
@@ -117,7 +120,7 @@ public sealed class SpecialistEngine : IDisposable
         }
         try
         {
-            var engine = new SpecialistEngine(options, model, cid);
+            var engine = new SpecialistEngine(options, model, cid) { _logSink = sink };
             options.Logger?.LogInformation("Engine ready: base {Base} ({Params} params, cid {Cid}), {Contexts} contexts x {Seqs} sequences, {Threads} thread(s), llama.cpp {Version} from {Dir}",
                 model.Path, model.ParameterCount, cid, options.Contexts, options.SequencesPerContext, options.Threads, LlamaLibrary.Version, LlamaLibrary.LoadedDirectory);
             return engine;
@@ -238,6 +241,7 @@ public sealed class SpecialistEngine : IDisposable
         lock (_embedGate) _embedContext?.Dispose();
         Adapters.Dispose();
         _scheduler.Dispose();
+        if (_logSink is not null && ReferenceEquals(LlamaLibrary.LogSink, _logSink)) LlamaLibrary.LogSink = null;
         _model.Dispose();
     }
 
