@@ -3,16 +3,11 @@ namespace Federation.Bench;
 /// <summary>Benchmark entry: <c>dotnet run --project bench/Federation.Bench -c Release -- &lt;area&gt; [options]</c>.</summary>
 internal static class Program
 {
-    private static async Task<int> Main(string[] args)
+    private static async Task<int> Main(string[] args) => args switch
     {
-        var area = args.Length > 0 ? args[0] : "";
-        switch (area)
-        {
-            case "specialists":
-                return await EngineBench.RunAsync(args[1..]);
-            default:
-                await Console.Error.WriteLineAsync("usage: Federation.Bench <area> [options]; areas: specialists");
-                return area.Length == 0 ? 0 : 2;
-        }
-    }
+        ["router", .. var rest] => RouterBench.Run(rest),
+        ["gateway", .. var rest] => GatewayBench.Run(rest),
+        ["specialists", .. var rest] => await EngineBench.RunAsync(rest),
+        _ => 0,
+    };
 }

@@ -1,0 +1,60 @@
+using System.CommandLine;
+using Federation.Node.Auth;
+using Federation.Node.Hosting;
+
+namespace Federation.Node.Cli;
+
+/// <summary><c>fed serve</c>: runs the node (OpenAI-compatible API, federation API, review page).</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var urls = new Option<string>("--urls") { Description = $"Where to listen (default {NodeOptions.DefaultUrl}; ';' separates several).", DefaultValueFactory = _ => NodeOptions.DefaultUrl };
+        var policy = new Option<FileInfo?>("--policy") { Description = "Routing policy YAML (default: the shipped policies/routing.yaml)." };
+        var reviewWait = new Option<double>("--review-wait") { Description = "Seconds a T3 request waits for a human decision before a pending error.", DefaultValueFactory = _ => 30 };
+        var storeBodies = new Option<bool>("--store-bodies") { Description = "Also store queries and answers in clear in the ledger (default: hashes only)." };
+        var threads = new Option<int>("--threads") { Description = "Generation threads per context (1 is fastest on small busy machines).", DefaultValueFactory = _ => 1 };
+        var contexts = new Option<int>("--contexts") { Description = "Engine contexts (different adapter sets run in parallel on different contexts).", DefaultValueFactory = _ => 2 };
+        var maxQueue = new Option<int>("--max-queue") { Description = "Requests in flight before new ones get 429.", DefaultValueFactory = _ => 64 };
+        var ledgerSync = new Option<string>("--ledger-sync") { Description = "full: fsync every ledger commit (survives power loss); normal: survives a killed process only, faster.", DefaultValueFactory = _ => "full" };
+        ledgerSync.AcceptOnlyFromAmong("full", "normal");
+        var cmd = new Command("serve", "Run the node: OpenAI-compatible API, federation API, T3 review page.")
+        {
+            urls, policy, reviewWait, storeBodies, threads, contexts, maxQueue, ledgerSync,
+        };
+        cmd.SetAction(async (p, ct) =>
+        {
+            var options = new NodeOptions
+            {
+                DataDir = CliCommon.ResolveDataDir(p),
+                Urls = p.GetValue(urls)!,
+                PolicyPath = p.GetValue(policy)?.FullName,
+                ReviewWait = TimeSpan.FromSeconds(p.GetValue(reviewWait)),
+                StoreBodies = p.GetValue(storeBodies),
+                Threads = p.GetValue(threads),
+                Contexts = p.GetValue(contexts),
+                MaxQueue = p.GetValue(maxQueue),
+                LedgerSync = p.GetValue(ledgerSync)!.ToUpperInvariant(),
+            };
+            WebApplication app;
+            try
+            {
+                app = NodeHost.Build(options);
+            }
+            catch (NodeStartException e)
+            {
+                throw new CliException(e.Message, ExitCodes.Usage);
+            }
+            var keys = app.Services.GetRequiredService<ApiKeyStore>();
+            CliCommon.WriteError(p, keys.AnyActive()
+                ? $"fed serve: API keys required on /v1; data dir {options.DataDir}"
+                : $"fed serve: no API keys exist, so the node serves loopback callers only without a key (create one: fed keys create --name NAME); data dir {options.DataDir}");
+            await app.StartAsync(ct);
+            CliCommon.WriteError(p, $"fed serve: listening on {string.Join(", ", app.Urls)} (Ctrl-C stops)");
+            await app.WaitForShutdownAsync(ct);
+            await app.DisposeAsync();
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+}

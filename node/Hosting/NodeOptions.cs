@@ -1,0 +1,60 @@
+namespace Federation.Node.Hosting;
+
+/// <summary>Settings of a running node (<c>fed serve</c>). Validated at start-up by <see cref="Validate"/>.</summary>
+public sealed class NodeOptions
+{
+    /// <summary>The default listening address: loopback only.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:8740";
+
+    public required string DataDir { get; init; }
+    public string Urls { get; init; } = DefaultUrl;
+
+    /// <summary>The routing policy file; null = the embedded default (policies/routing.yaml shipped with the node).</summary>
+    public string? PolicyPath { get; init; }
+
+    /// <summary>How long a T3 request waits for a human decision before it gets a pending error.</summary>
+    public TimeSpan ReviewWait { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Store query and answer bodies in clear in the ledger (off: only their SHA-256).</summary>
+    public bool StoreBodies { get; init; }
+
+    /// <summary>Generation threads per context (1 is fastest on small, busy machines: ggml threads spin).</summary>
+    public int Threads { get; init; } = 1;
+
+    /// <summary>Contexts in the engine's pool (parallel adapter sets).</summary>
+    public int Contexts { get; init; } = 2;
+
+    /// <summary>Requests allowed to wait for the engine before new ones get 429.</summary>
+    public int MaxQueue { get; init; } = 64;
+
+    public int MaxTokensLimit { get; init; } = 1024;
+
+    /// <summary>
+    /// SQLite synchronous mode of the ledger: FULL (default) fsyncs every commit, so an acknowledged answer survives
+    /// power loss; NORMAL survives a killed process (kill -9) but not an OS crash, and saves the fsync per answer.
+    /// </summary>
+    public string LedgerSync { get; init; } = "FULL";
+
+    /// <summary>Largest accepted request body in bytes (413 above it).</summary>
+    public long MaxRequestBytes { get; init; } = 1 << 20;
+
+    /// <summary>Problems with these settings, each saying what to change; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        foreach (var u in Urls.Split(';', StringSplitOptions.RemoveEmptyEntries))
+            if (!Uri.TryCreate(u.Replace("*", "0.0.0.0", StringComparison.Ordinal).Replace("+", "0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                errors.Add($"--urls: '{u}' is not an http(s) URL such as {DefaultUrl}");
+        if (Threads is < 1 or > 256) errors.Add($"--threads must be 1..256; found {Threads}");
+        if (Contexts is < 1 or > 64) errors.Add($"--contexts must be 1..64; found {Contexts}");
+        if (LedgerSync is not ("FULL" or "NORMAL")) errors.Add($"--ledger-sync must be full or normal; found {LedgerSync}");
+        if (MaxQueue < 1) errors.Add($"--max-queue must be at least 1; found {MaxQueue}");
+        if (ReviewWait < TimeSpan.Zero) errors.Add("--review-wait must not be negative");
+        if (PolicyPath is not null && !File.Exists(PolicyPath)) errors.Add($"--policy: file '{PolicyPath}' does not exist");
+        return errors;
+    }
+
+    /// <summary>True when every URL binds a loopback address only.</summary>
+    public bool LoopbackOnly() => Urls.Split(';', StringSplitOptions.RemoveEmptyEntries).All(u =>
+        Uri.TryCreate(u, UriKind.Absolute, out var uri) && (uri.IsLoopback || uri.Host == "localhost"));
+}

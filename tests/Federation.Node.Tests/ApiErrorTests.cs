@@ -1,0 +1,164 @@
+using System.ClientModel;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Federation.Node.Hosting;
+using OpenAI.Chat;
+
+namespace Federation.Node.Tests;
+
+/// <summary>Every error comes back in the OpenAI shape with the right status, and nothing stored is harmed by it.</summary>
+[Collection("node")]
+public sealed class ApiErrorTests(NodeFixture node)
+{
+    private async Task<(HttpStatusCode Status, JsonElement Error)> PostAsync(string path, string body, string? key = null, string contentType = "application/json")
+    {
+        using var req = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, contentType) };
+        req.Headers.Authorization = new("Bearer", key ?? node.ClientKey);
+        using var resp = await node.Http.SendAsync(req);
+        var json = await resp.Content.ReadFromJsonAsync<JsonElement>();
+        var error = json.GetProperty("error");
+        foreach (var field in new[] { "message", "type", "param", "code" }) Assert.True(error.TryGetProperty(field, out _), $"error lacks '{field}'");
+        return (resp.StatusCode, error);
+    }
+
+    private const string Hello = """{"model":"federation","messages":[{"role":"user","content":"hello"}],"max_tokens":2}""";
+
+    [Fact]
+    public async Task A_wrong_api_key_is_401_through_the_sdk()
+    {
+        var e = await Assert.ThrowsAsync<ClientResultException>(() =>
+            node.OpenAi("fed-not-a-real-key").GetChatClient("federation").CompleteChatAsync([new UserChatMessage("hello")]));
+        Assert.Equal(401, e.Status);
+    }
+
+    [Fact]
+    public async Task A_missing_api_key_is_401_with_code_invalid_api_key()
+    {
+        using var req = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent(Hello, Encoding.UTF8, "application/json") };
+        req.Headers.Authorization = null;
+        using var plain = new HttpClient { BaseAddress = node.BaseUrl };
+        using var resp = await plain.SendAsync(req);
+        Assert.Equal(HttpStatusCode.Unauthorized, resp.StatusCode);
+        Assert.Equal("invalid_api_key", (await resp.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task An_unknown_model_is_404_through_the_sdk()
+    {
+        var e = await Assert.ThrowsAsync<ClientResultException>(() =>
+            node.OpenAi().GetChatClient("no-such-model").CompleteChatAsync([new UserChatMessage("hello")]));
+        Assert.Equal(404, e.Status);
+        var (status, error) = await PostAsync("/v1/embeddings", """{"model":"nope","input":"x"}""");
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        Assert.Equal("model", error.GetProperty("param").GetString());
+    }
+
+    [Theory]
+    [InlineData("""{"model":"federation"}""", "messages")]
+    [InlineData("""{"model":"federation","messages":[]}""", "messages")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}]}""", "model")]
+    [InlineData("""{"model":"federation","messages":[{"role":"wizard","content":"hi"}]}""", "messages[0].role")]
+    [InlineData("""{"model":"federation","messages":[{"role":"user","content":"hi"}],"temperature":7}""", "temperature")]
+    [InlineData("""{"model":"federation","messages":[{"role":"user","content":"hi"}],"max_tokens":0}""", "max_tokens")]
+    [InlineData("""{"model":"federation","messages":[{"role":"user","content":"hi"}],"n":2}""", "n")]
+    [InlineData("""{"model":"federation","messages":[{"role":"user","content":"hi"}],"federation":{"bogus":1}}""", "federation.bogus")]
+    public async Task Malformed_or_missing_fields_are_400_naming_the_parameter(string body, string param)
+    {
+        var (status, error) = await PostAsync("/v1/chat/completions", body);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(param, error.GetProperty("param").GetString());
+        Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task Broken_json_is_400_and_the_ledger_is_untouched()
+    {
+        var before = node.Runtime.Ledger.Size;
+        var (status, error) = await PostAsync("/v1/chat/completions", """{"model":"federation","messages":[""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("request.malformed_json", error.GetProperty("code").GetString());
+        Assert.Equal(before, node.Runtime.Ledger.Size);
+    }
+
+    [Fact]
+    public async Task A_body_over_the_limit_is_413_and_a_query_over_the_policy_limit_is_400()
+    {
+        var huge = "{\"model\":\"federation\",\"messages\":[{\"role\":\"user\",\"content\":\"" + new string('a', 100_000) + "\"}]}";
+        var (status, error) = await PostAsync("/v1/chat/completions", huge);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
+        Assert.Equal("request.too_large", error.GetProperty("code").GetString());
+        var longQuery = "{\"model\":\"federation\",\"messages\":[{\"role\":\"user\",\"content\":\"" + new string('a', node.Runtime.Policy.MaxQueryChars + 1) + "\"}]}";
+        (status, error) = await PostAsync("/v1/chat/completions", longQuery);
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("request.too_long", error.GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task A_non_json_content_type_is_415()
+    {
+        var (status, _) = await PostAsync("/v1/chat/completions", Hello, contentType: "text/plain");
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, status);
+    }
+
+    [Fact]
+    public async Task A_full_queue_answers_429()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "fed-node-429-" + Guid.NewGuid().ToString("N")[..8]);
+        var (app, url) = await NodeFixture.StartAsync(new NodeOptions { DataDir = dir, Urls = "http://127.0.0.1:0", MaxQueue = 1, ReviewWait = TimeSpan.FromSeconds(20) });
+        try
+        {
+            using var http = new HttpClient { BaseAddress = url };
+            using var cts = new CancellationTokenSource();
+            // A T3 request holds the only slot while it waits for a reviewer.
+            var holding = http.PostAsync("/v1/chat/completions", new StringContent(
+                """{"model":"federation","messages":[{"role":"user","content":"our defense strategy for the joint venture"}],"max_tokens":2}""",
+                Encoding.UTF8, "application/json"), cts.Token);
+            var queue = app.Services.GetRequiredService<Federation.Node.Review.ReviewQueue>();
+            for (var i = 0; i < 400 && queue.List(Federation.Node.Review.ReviewStatus.Pending).Count == 0; i++) await Task.Delay(50);
+            using var resp = await http.PostAsync("/v1/chat/completions", new StringContent(Hello, Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.TooManyRequests, resp.StatusCode);
+            Assert.Equal("node.queue_full", (await resp.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("code").GetString());
+            await cts.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => holding);
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_node_that_could_not_start_answers_503_saying_why()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "fed-node-503-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        var policy = Path.Combine(dir, "bad.yaml");
+        await File.WriteAllTextAsync(policy, "version: 1\nbogus_key: 3\n");
+        var (app, url) = await NodeFixture.StartAsync(new NodeOptions { DataDir = dir, Urls = "http://127.0.0.1:0", PolicyPath = policy }, expectReady: false);
+        try
+        {
+            using var http = new HttpClient { BaseAddress = url };
+            using var resp = await http.PostAsync("/v1/chat/completions", new StringContent(Hello, Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, resp.StatusCode);
+            var msg = (await resp.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("message").GetString()!;
+            Assert.Contains("bad.yaml:2:1", msg, StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.GetAsync("/health")).StatusCode);
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public void A_node_without_keys_refuses_to_listen_beyond_loopback()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "fed-node-open-" + Guid.NewGuid().ToString("N")[..8]);
+        var e = Assert.Throws<NodeStartException>(() => NodeHost.Build(new NodeOptions { DataDir = dir, Urls = "http://0.0.0.0:0" }));
+        Assert.Contains("fed keys create", e.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,84 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Federation.Node.Review;
+
+namespace Federation.Node.Tests;
+
+/// <summary>Health, metrics, OpenAPI, keys and the review CLI against a running node.</summary>
+[Collection("node")]
+public sealed class OperationsTests(NodeFixture node)
+{
+    private static (int Code, string Out, string Err) Fed(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        var code = FedCli.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Fact]
+    public async Task Health_reports_ready_with_the_nodes_identity_and_cids()
+    {
+        var h = await node.Http.GetFromJsonAsync<JsonElement>("/health");
+        Assert.Equal("ready", h.GetProperty("status").GetString());
+        Assert.Equal(node.Runtime.Key.Id.ToString(), h.GetProperty("node_id").GetString());
+        Assert.Equal(node.Runtime.Policy.Cid, h.GetProperty("policy_cid").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await node.Http.GetAsync("/alive")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Metrics_count_requests_and_tokens_in_prometheus_text()
+    {
+        (await node.Http.PostAsJsonAsync("/v1/chat/completions", new { model = "federation", messages = new[] { new { role = "user", content = "hello" } }, max_tokens = 3 })).EnsureSuccessStatusCode();
+        var text = await node.Http.GetStringAsync("/metrics");
+        Assert.Contains("# TYPE federation_requests_total counter", text, StringComparison.Ordinal);
+        Assert.Matches(@"federation_requests_total\{endpoint=""chat.completions"",status=""200""\} [1-9]", text);
+        Assert.Matches(@"gen_ai_client_token_usage_total\{type=""output"",topic=""general""\} [1-9]", text);
+        Assert.Matches(@"federation_ledger_size [1-9]", text);
+    }
+
+    [Fact]
+    public async Task The_openapi_document_describes_the_v1_endpoints()
+    {
+        var doc = await node.Http.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+        var paths = doc.GetProperty("paths");
+        foreach (var p in new[] { "/v1/chat/completions", "/v1/completions", "/v1/models", "/v1/embeddings", "/v1/federation/route" })
+            Assert.True(paths.TryGetProperty(p, out _), $"openapi lacks {p}");
+    }
+
+    [Fact]
+    public void Keys_are_printed_once_and_only_their_hash_is_stored()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "fed-keys-" + Guid.NewGuid().ToString("N")[..8]);
+        var (code, output, _) = Fed("keys", "create", "--name", "bob", "--data-dir", dir);
+        Assert.Equal(0, code);
+        var secret = output.Trim();
+        Assert.StartsWith("fed-", secret, StringComparison.Ordinal);
+        var db = File.ReadAllBytes(Path.Combine(dir, "node.db"));
+        Assert.DoesNotContain(secret, System.Text.Encoding.ASCII.GetString(db), StringComparison.Ordinal);
+        Assert.Equal(2, Fed("keys", "create", "--name", "bob", "--data-dir", dir).Code);
+        var list = Fed("keys", "list", "--data-dir", dir, "-o", "json");
+        Assert.DoesNotContain(secret, list.Out, StringComparison.Ordinal);
+        Assert.Equal(0, Fed("keys", "revoke", "bob", "--data-dir", dir).Code);
+        Assert.Null(new Federation.Node.Auth.ApiKeyStore(Path.Combine(dir, "node.db")).Authenticate(secret));
+    }
+
+    [Fact]
+    public async Task A_cli_decision_while_the_node_holds_the_ledger_is_ledgered_by_the_node()
+    {
+        using var resp = await node.Http.PostAsJsonAsync("/v1/chat/completions", new { model = "federation", messages = new[] { new { role = "user", content = "strategy for defense procurement" } }, max_tokens = 3 });
+        var id = (await resp.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("param").GetString()!;
+        var listed = Fed("review", "list", "--data-dir", node.DataDir, "-o", "json");
+        Assert.Contains(id, listed.Out, StringComparison.Ordinal);
+        var (code, output, err) = Fed("review", "approve", id, "--reviewer", "dave", "--data-dir", node.DataDir);
+        Assert.True(code == 0, err);
+        Assert.Contains("the running node will ledger it", output, StringComparison.Ordinal);
+        var queue = node.App.Services.GetRequiredService<ReviewQueue>();
+        for (var i = 0; i < 100 && queue.Get(id)!.LedgerIndex is null; i++) await Task.Delay(50);
+        var item = queue.Get(id)!;
+        Assert.NotNull(item.LedgerIndex);
+        Assert.Equal("dave", node.Runtime.Ledger.GetEntry(item.LedgerIndex!.Value).Envelope.Payload["review"]["payload"]["reviewer"].AsString());
+        Assert.Equal(1, Fed("review", "reject", id, "--reviewer", "erin", "--comment", "late", "--data-dir", node.DataDir).Code);
+    }
+}
