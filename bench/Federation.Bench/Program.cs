@@ -1,11 +1,20 @@
 namespace Federation.Bench;
+
+/// <summary>Benchmark entry: <c>dotnet run --project bench/Federation.Bench -c Release -- &lt;area&gt; [options]</c>.</summary>
 internal static class Program
 {
-    private static int Main(string[] args) => args switch
+    private static int Usage()
+    {
+        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Federation.Bench -- <registry|specialists|router|gateway> [options]");
+        return 2;
+    }
+
+    private static async Task<int> Main(string[] args) => args switch
     {
         ["router", .. var rest] => RouterBench.Run(rest),
         ["gateway", .. var rest] => GatewayBench.Run(rest),
         ["registry", .. var rest] => RegistryBench.Run(rest),
-        _ => 0,
+        ["specialists", .. var rest] => await EngineBench.RunAsync(rest),
+        _ => Usage(),
     };
 }

@@ -7,16 +7,17 @@ internal static class CliNouns
 {
     public static IEnumerable<Command> All()
     {
-        yield return VersionCommand.Create();
-        yield return KeysCommands.Create();
+        yield return InitCommands.Create();
         yield return ServeCommand.Create();
+        yield return KeysCommands.Create();
         yield return ReviewCommands.Create();
-        yield return MerkleCommands.Create();
-        yield return LedgerCommands.Create();
         yield return RouteCommands.Create();
         yield return PolicyCommands.Create();
-        yield return InitCommands.Create();
+        yield return LedgerCommands.Create();
+        yield return MerkleCommands.Create();
         yield return ModelCommands.Create();
         yield return AdapterCommands.Create();
+        yield return GenerateCommand.Create();
+        yield return VersionCommand.Create();
     }
 }

@@ -99,6 +99,41 @@ public sealed class AdapterAffinityScheduler<T> : IDisposable
         }
     }
 
+    /// <summary>
+    /// Up to <paramref name="max"/> waiting requests with <paramref name="key"/> for a group already running on
+    /// <paramref name="worker"/> (continuous batching). Returns none while a request of another set has been passed
+    /// over <c>maxBypass</c> times, so a busy set cannot hold a context forever.
+    /// </summary>
+    public List<T> TryJoin(int worker, string key, int max)
+    {
+        var items = new List<T>();
+        lock (_gate)
+        {
+            if (_closed || _queue.Count == 0 || max <= 0) return items;
+            if (_queue.Any(w => w.Key != key && w.Bypassed >= _maxBypass)) return items;
+            var skipped = new List<Waiting>();
+            for (var node = _queue.First; node is not null && items.Count < max;)
+            {
+                var next = node.Next;
+                if (node.Value.Key == key)
+                {
+                    items.Add(node.Value.Item);
+                    _queue.Remove(node);
+                    foreach (var w in skipped) w.Bypassed++;
+                    skipped.Clear();
+                }
+                else
+                {
+                    skipped.Add(node.Value);
+                }
+                node = next;
+            }
+            _busyKeys[worker] = key;
+        }
+        for (var i = 0; i < items.Count; i++) _signal.Wait(0, CancellationToken.None);
+        return items;
+    }
+
     /// <summary>Marks <paramref name="worker"/> idle again.</summary>
     public void Done(int worker)
     {

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
+using Federation.Specialists.Gguf;
 using Federation.Specialists.Interop;
+using Federation.Specialists.Models;
 
 namespace Federation.Specialists.Engine;
 
@@ -16,6 +18,7 @@ namespace Federation.Specialists.Engine;
 public sealed class AdapterPool : IDisposable
 {
     private readonly LlamaModel _model;
+    private readonly GgufFile _baseFile;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Entry> _registered = new(StringComparer.Ordinal);
     private readonly LinkedList<Entry> _lru = new(); // most recently used first
@@ -24,6 +27,7 @@ public sealed class AdapterPool : IDisposable
     internal AdapterPool(LlamaModel model, int capacity)
     {
         _model = model;
+        _baseFile = GgufFile.Read(model.Path); // header and tensor table only: what the validator compares against
         Capacity = capacity;
     }
 
@@ -49,8 +53,10 @@ public sealed class AdapterPool : IDisposable
     }
 
     /// <summary>
-    /// Registers (or replaces) adapter <paramref name="id"/> from <paramref name="path"/> after loading it against the
-    /// base. A file that does not load is rejected with <see cref="EngineException"/> and nothing changes.
+    /// Registers (or replaces) adapter <paramref name="id"/> from <paramref name="path"/> after validating it against
+    /// the base twice: <see cref="AdapterValidator"/> (architecture, type, every tensor's shape against the base, one
+    /// rank) and then llama.cpp's own loader. A file that fails either is rejected with <see cref="EngineException"/>
+    /// listing the reasons, and nothing changes.
     /// </summary>
     public AdapterInfo Register(string id, string path)
     {
@@ -59,6 +65,22 @@ public sealed class AdapterPool : IDisposable
         var full = System.IO.Path.GetFullPath(path);
         string cid;
         using (var f = File.OpenRead(full)) cid = Convert.ToHexStringLower(SHA256.HashData(f));
+        AdapterValidationResult validation;
+        try
+        {
+            validation = AdapterValidator.Validate(_baseFile, GgufFile.Read(full));
+        }
+        catch (GgufFormatException e)
+        {
+            throw new EngineException($"adapter '{id}' rejected: '{full}' is not a readable GGUF file: {e.Message}", e);
+        }
+        if (!validation.IsValid)
+        {
+            var shown = validation.Issues.Take(3).Select(i => $"[{i.Code}] {i.Message}");
+            var more = validation.Issues.Count > 3 ? $"; and {validation.Issues.Count - 3} more" : "";
+            throw new EngineException($"adapter '{id}' rejected: '{full}' does not fit base '{_model.Path}': {string.Join("; ", shown)}{more}. " +
+                "Use an adapter trained for this base.");
+        }
         var sw = Stopwatch.StartNew();
         LlamaAdapter loaded;
         try
@@ -70,7 +92,11 @@ public sealed class AdapterPool : IDisposable
             throw new EngineException($"adapter '{id}' rejected: {e.Message}", e);
         }
         sw.Stop();
-        var info = new AdapterInfo { Id = id, Path = full, Cid = cid, SizeBytes = new FileInfo(full).Length, LoadTime = sw.Elapsed };
+        var info = new AdapterInfo
+        {
+            Id = id, Path = full, Cid = cid, SizeBytes = new FileInfo(full).Length, LoadTime = sw.Elapsed,
+            Rank = validation.Rank, Alpha = validation.Alpha, TargetTensors = validation.TargetTensors.Count,
+        };
         lock (_gate)
         {
             if (_registered.Remove(id, out var old)) Unload(old);

@@ -35,6 +35,25 @@ internal sealed class GenerationJob
     public int OutputIndex { get; set; }
     public bool Finished => Completion.Task.IsCompleted;
 
+    private int _state; // 0 queued, 1 started on a context, 2 finished while queued
+    private CancellationTokenRegistration _queuedCancel;
+
+    /// <summary>Ends a request that is still queued as soon as its token fires (it never waits for a context).</summary>
+    public void WatchCancellationWhileQueued() =>
+        _queuedCancel = Cancellation.Register(static o =>
+        {
+            var job = (GenerationJob)o!;
+            if (Interlocked.CompareExchange(ref job._state, 2, 0) == 0) job.Finish(FinishReason.Cancelled);
+        }, this);
+
+    /// <summary>Claims the job for a worker; false when it was already cancelled in the queue.</summary>
+    public bool TryStart()
+    {
+        var started = Interlocked.CompareExchange(ref _state, 1, 0) == 0;
+        _queuedCancel.Dispose();
+        return started;
+    }
+
     /// <summary>Accepts a sampled token; returns true when generation is over (and completes the job).</summary>
     public bool Accept(LlamaModel model, int token, int contextLimit)
     {

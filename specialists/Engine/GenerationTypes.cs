@@ -23,13 +23,21 @@ public enum FinishReason
 /// </summary>
 public sealed record GenerationRequest
 {
+    /// <summary>Raw prompt text (BOS is added; special tokens are not parsed). Ignored when <see cref="Messages"/> is set.</summary>
     public string? Prompt { get; init; }
+    /// <summary>Chat messages, formatted with the model's chat template or the plain one (<see cref="ChatTemplate"/>).</summary>
     public IReadOnlyList<ChatMessage>? Messages { get; init; }
+    /// <summary>The adapter set: empty = base only; one adapter; or a weighted mix. Order does not matter.</summary>
     public IReadOnlyList<AdapterSelection> Adapters { get; init; } = [];
+    /// <summary>Most tokens to generate (&gt;= 1).</summary>
     public int MaxTokens { get; init; } = 128;
+    /// <summary>Generation stops before the first occurrence of any of these strings (not included in the text).</summary>
     public IReadOnlyList<string> Stop { get; init; } = [];
+    /// <summary>0 = greedy (bit-reproducible); above 0 = sampling with <see cref="Seed"/>.</summary>
     public float Temperature { get; init; }
+    /// <summary>Nucleus sampling threshold (used when sampling; 1 = off).</summary>
     public float TopP { get; init; } = 1f;
+    /// <summary>Top-k cut (used when sampling; 0 = off).</summary>
     public int TopK { get; init; }
     /// <summary>Seed for sampling (temperature &gt; 0); null = a random seed, reported in the result.</summary>
     public uint? Seed { get; init; }
@@ -38,10 +46,15 @@ public sealed record GenerationRequest
 /// <summary>The outcome of a request.</summary>
 public sealed record GenerationResult
 {
+    /// <summary>Generated text (valid UTF-16; invalid byte sequences from the model appear as U+FFFD).</summary>
     public required string Text { get; init; }
+    /// <summary>Generated token ids (end-of-generation token excluded).</summary>
     public required IReadOnlyList<int> TokenIds { get; init; }
+    /// <summary>Prompt tokens, BOS included.</summary>
     public required int PromptTokens { get; init; }
+    /// <summary>Generated tokens (= <see cref="TokenIds"/> count).</summary>
     public required int CompletionTokens { get; init; }
+    /// <summary>Why generation ended.</summary>
     public required FinishReason FinishReason { get; init; }
     /// <summary>The seed actually used (null for greedy).</summary>
     public uint? Seed { get; init; }
@@ -53,13 +66,22 @@ public sealed record GenerationDelta(string Text, FinishReason? FinishReason = n
 /// <summary>A registered adapter.</summary>
 public sealed record AdapterInfo
 {
+    /// <summary>The id requests use.</summary>
     public required string Id { get; init; }
+    /// <summary>Full path of the GGUF file.</summary>
     public required string Path { get; init; }
     /// <summary>Lowercase hex SHA-256 of the file.</summary>
     public required string Cid { get; init; }
+    /// <summary>File size.</summary>
     public required long SizeBytes { get; init; }
     /// <summary>Time llama.cpp took to load it when registered.</summary>
     public required TimeSpan LoadTime { get; init; }
+    /// <summary>LoRA rank (null when the validator could not tell).</summary>
+    public int? Rank { get; init; }
+    /// <summary><c>adapter.lora.alpha</c>, when present (applied scale = scale·alpha/rank).</summary>
+    public float? Alpha { get; init; }
+    /// <summary>Number of base tensors the adapter modifies.</summary>
+    public int TargetTensors { get; init; }
 }
 
 /// <summary>An engine-level error (unknown adapter, rejected file, bad request) with a message that says what to do.</summary>

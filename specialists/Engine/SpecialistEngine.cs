@@ -11,7 +11,8 @@ namespace Federation.Specialists.Engine;
 /// A frozen base model with hot-swapped LoRA adapters: registration, generation (whole or streamed), embeddings.
 /// The base is loaded once and never modified; adapters load lazily into an LRU pool. Requests are queued to an
 /// <see cref="AdapterAffinityScheduler{T}"/> and run on a pool of contexts, one worker thread per context. Greedy
-/// requests are bit-reproducible: the same request gives the same bytes whatever ran before or beside it.
+/// requests are bit-reproducible: the same request gives the same bytes whatever ran before or beside it (unless the
+/// throughput mode <see cref="EngineOptions.BatchSequences"/> is switched on).
 /// </summary>
 public sealed class SpecialistEngine : IDisposable
 {
@@ -22,6 +23,7 @@ public sealed class SpecialistEngine : IDisposable
     private readonly Lock _embedGate = new();
     private LlamaContext? _embedContext;
     private volatile bool _disposed;
+    private Action<NativeLogLevel, string>? _logSink;
 
     private SpecialistEngine(EngineOptions options, LlamaModel model, string baseCid)
     {
@@ -72,7 +74,11 @@ public sealed class SpecialistEngine : IDisposable
     /// <summary>Requests waiting for a context.</summary>
     public int QueueLength => _scheduler.Count;
 
-    /// <summary>Generation decode calls that carried more than one sequence (same adapter set batched together).</summary>
+    /// <summary>Most sequences one context has held at once (a group of same-set requests).</summary>
+    public int PeakGroupSize => Volatile.Read(ref _peakGroup);
+    private int _peakGroup;
+
+    /// <summary>Generation decode calls that carried more than one sequence (throughput mode only).</summary>
     public long MultiSequenceDecodes => Interlocked.Read(ref _multiDecodes);
     private long _multiDecodes;
 
@@ -86,9 +92,11 @@ public sealed class SpecialistEngine : IDisposable
     public static SpecialistEngine Open(EngineOptions options)
     {
         options.Validate();
+        Action<NativeLogLevel, string>? sink = null;
         if (options.Logger is { } log)
         {
-            LlamaLibrary.LogSink = (level, line) => log.Log(level switch
+            // The native log is process-wide: the most recently opened engine with a logger receives it.
+            LlamaLibrary.LogSink = sink = (level, line) => log.Log(level switch
             {
                 NativeLogLevel.Error => LogLevel.Error,
                 NativeLogLevel.Warning => LogLevel.Warning,
@@ -112,7 +120,7 @@ public sealed class SpecialistEngine : IDisposable
         }
         try
         {
-            var engine = new SpecialistEngine(options, model, cid);
+            var engine = new SpecialistEngine(options, model, cid) { _logSink = sink };
             options.Logger?.LogInformation("Engine ready: base {Base} ({Params} params, cid {Cid}), {Contexts} contexts x {Seqs} sequences, {Threads} thread(s), llama.cpp {Version} from {Dir}",
                 model.Path, model.ParameterCount, cid, options.Contexts, options.SequencesPerContext, options.Threads, LlamaLibrary.Version, LlamaLibrary.LoadedDirectory);
             return engine;
@@ -168,6 +176,7 @@ public sealed class SpecialistEngine : IDisposable
         if (tokens.Length >= _options.ContextSize)
             throw new EngineException($"the prompt has {tokens.Length} tokens but the context holds {_options.ContextSize}; shorten it or raise EngineOptions.ContextSize.");
         var job = new GenerationJob(request, tokens, onDelta, ct);
+        job.WatchCancellationWhileQueued();
         _scheduler.Enqueue(job, key);
         return job;
     }
@@ -232,6 +241,7 @@ public sealed class SpecialistEngine : IDisposable
         lock (_embedGate) _embedContext?.Dispose();
         Adapters.Dispose();
         _scheduler.Dispose();
+        if (_logSink is not null && ReferenceEquals(LlamaLibrary.LogSink, _logSink)) LlamaLibrary.LogSink = null;
         _model.Dispose();
     }
 
@@ -258,7 +268,7 @@ public sealed class SpecialistEngine : IDisposable
                     catch (Exception e)
                     {
                         engine._options.Logger?.LogError(e, "Context {Index} failed a group of {Count} request(s)", index, group.Value.Items.Count);
-                        foreach (var j in group.Value.Items) j.Fail(e is EngineException or LlamaException ? e : new EngineException($"generation failed: {e.Message}", e));
+                        foreach (var j in _groupJobs) j.Fail(e is EngineException or LlamaException ? e : new EngineException($"generation failed: {e.Message}", e));
                         // The context's state is unknown after a failure: start from a clean adapter set next time.
                         _currentKey = null;
                     }
@@ -274,11 +284,16 @@ public sealed class SpecialistEngine : IDisposable
             }
         }
 
+        private readonly List<GenerationJob> _groupJobs = [];
+
         private void RunGroup(string key, List<GenerationJob> jobs, LlamaBatch batch)
         {
+            _groupJobs.Clear();
+            _groupJobs.AddRange(jobs);
+            jobs = jobs.Where(j => j.TryStart()).ToList();
+            if (jobs.Count == 0) return;
             // Adapters: load lazily, set on the context only when the set differs (setting clears the KV cache).
-            var first = jobs[0];
-            var (adapters, scales) = engine.Adapters.Acquire(first.Request.Adapters);
+            var (adapters, scales) = engine.Adapters.Acquire(jobs[0].Request.Adapters);
             if (key != _currentKey || !SameAdapters(adapters, scales))
             {
                 ctx.SetAdapters(adapters, scales);
@@ -289,28 +304,9 @@ public sealed class SpecialistEngine : IDisposable
             }
             ctx.ClearMemory();
 
-            var active = new List<GenerationJob>(jobs.Count);
-            for (var s = 0; s < jobs.Count; s++)
-            {
-                var job = jobs[s];
-                if (job.Cancellation.IsCancellationRequested) { job.Finish(FinishReason.Cancelled); continue; }
-                job.Sequence = s;
-                job.Sampler = LlamaSampler.Create(job.Request.Temperature, job.Request.TopK, job.Request.TopP, job.Seed ?? 0);
-                // The prompt is decoded alone, in fixed chunks: its decode shapes depend only on the request itself.
-                var toks = job.PromptTokens;
-                var last = 0;
-                for (var p = 0; p < toks.Length; p += engine._options.PromptChunk)
-                {
-                    batch.Clear();
-                    var end = Math.Min(toks.Length, p + engine._options.PromptChunk);
-                    for (var i = p; i < end; i++) last = batch.Add(toks[i], i, s, output: i == toks.Length - 1);
-                    ctx.Decode(batch);
-                }
-                job.Position = toks.Length;
-                var token = job.Sampler.Sample(ctx, last);
-                if (!job.Accept(ctx.Model, token, ctx.ContextPerSequence)) active.Add(job);
-                else ctx.RemoveSequence(s);
-            }
+            var free = new Stack<int>(Enumerable.Range(0, ctx.Sequences).Reverse());
+            var active = new List<GenerationJob>(ctx.Sequences);
+            foreach (var job in jobs) StartJob(job, free, active, batch);
 
             while (active.Count > 0)
             {
@@ -318,8 +314,7 @@ public sealed class SpecialistEngine : IDisposable
                 {
                     if (!active[i].Cancellation.IsCancellationRequested) continue;
                     active[i].Finish(FinishReason.Cancelled);
-                    ctx.RemoveSequence(active[i].Sequence);
-                    active.RemoveAt(i);
+                    Release(active[i], free, active, i);
                 }
                 if (active.Count == 0) break;
                 if (engine._options.BatchSequences)
@@ -341,12 +336,57 @@ public sealed class SpecialistEngine : IDisposable
                     }
                 }
                 for (var i = active.Count - 1; i >= 0; i--)
+                    if (active[i].Finished) Release(active[i], free, active, i);
+                // Continuous batching: same-set requests that arrived meanwhile join the running group in the freed
+                // sequence slots (unless someone waiting elsewhere has been passed over too often).
+                if (free.Count > 0)
                 {
-                    if (!active[i].Finished) continue;
-                    ctx.RemoveSequence(active[i].Sequence);
-                    active.RemoveAt(i);
+                    var joiners = engine._scheduler.TryJoin(index, key, free.Count);
+                    _groupJobs.AddRange(joiners);
+                    foreach (var job in joiners)
+                        if (job.TryStart()) StartJob(job, free, active, batch);
                 }
             }
+        }
+
+        /// <summary>Decodes a job's prompt alone, in fixed chunks, and samples its first token.</summary>
+        private void StartJob(GenerationJob job, Stack<int> free, List<GenerationJob> active, LlamaBatch batch)
+        {
+            if (job.Cancellation.IsCancellationRequested) { job.Finish(FinishReason.Cancelled); return; }
+            var s = free.Pop();
+            job.Sequence = s;
+            job.Sampler = LlamaSampler.Create(job.Request.Temperature, job.Request.TopK, job.Request.TopP, job.Seed ?? 0);
+            // Only this sequence is in these batches: the prompt's decode shapes depend on the request alone.
+            var toks = job.PromptTokens;
+            var last = 0;
+            for (var p = 0; p < toks.Length; p += engine._options.PromptChunk)
+            {
+                if (p > 0 && job.Cancellation.IsCancellationRequested)
+                {
+                    // Cancelled during a long prompt: stop between chunks and give the slot back.
+                    job.Finish(FinishReason.Cancelled);
+                    ctx.RemoveSequence(s);
+                    free.Push(s);
+                    return;
+                }
+                batch.Clear();
+                var end = Math.Min(toks.Length, p + engine._options.PromptChunk);
+                for (var i = p; i < end; i++) last = batch.Add(toks[i], i, s, output: i == toks.Length - 1);
+                ctx.Decode(batch);
+            }
+            job.Position = toks.Length;
+            var token = job.Sampler.Sample(ctx, last);
+            active.Add(job);
+            var peak = Volatile.Read(ref engine._peakGroup);
+            while (active.Count > peak && Interlocked.CompareExchange(ref engine._peakGroup, active.Count, peak) != peak) peak = Volatile.Read(ref engine._peakGroup);
+            if (job.Accept(ctx.Model, token, ctx.ContextPerSequence)) Release(job, free, active, active.Count - 1);
+        }
+
+        private void Release(GenerationJob job, Stack<int> free, List<GenerationJob> active, int index)
+        {
+            ctx.RemoveSequence(job.Sequence);
+            free.Push(job.Sequence);
+            active.RemoveAt(index);
         }
 
         private void Step(GenerationJob job, int outputIndex)

@@ -49,6 +49,7 @@ public static unsafe class LlamaLibrary
     private static Action<NativeLogLevel, string>? _logSink;
     private static readonly StringBuilder PendingLine = new();
     private static NativeLogLevel _pendingLevel = NativeLogLevel.Information;
+    private static readonly Queue<string> RecentProblems = new();
 
     /// <summary>The directory the libraries were loaded from, or null before <see cref="EnsureLoaded"/>.</summary>
     public static string? LoadedDirectory => _loadedDir;
@@ -178,6 +179,17 @@ public static unsafe class LlamaLibrary
                 $"llama.cpp {PinnedVersion} ({ExpectedModelParamsSize}, {ExpectedContextParamsSize}, {ExpectedBatchSize}) for '{dir}'.");
     }
 
+    /// <summary>Takes the last few native warning/error lines (for error messages), clearing them.</summary>
+    internal static string TakeRecentProblems()
+    {
+        lock (PendingLine)
+        {
+            var s = string.Join(" | ", RecentProblems);
+            RecentProblems.Clear();
+            return s;
+        }
+    }
+
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void OnLog(int level, byte* text, void* userData)
     {
@@ -200,6 +212,11 @@ public static unsafe class LlamaLibrary
                 if (!s.EndsWith('\n')) return;
                 var line = PendingLine.ToString().TrimEnd('\n');
                 PendingLine.Clear();
+                if (_pendingLevel >= NativeLogLevel.Warning)
+                {
+                    RecentProblems.Enqueue(line.Trim());
+                    while (RecentProblems.Count > 4) RecentProblems.Dequeue();
+                }
                 _logSink?.Invoke(_pendingLevel, line);
             }
         }

@@ -43,10 +43,11 @@ internal sealed unsafe class LlamaModel : IDisposable
             throw new LlamaException($"model file '{path}' does not exist; give the path of a GGUF model.");
         var p = NativeMethods.llama_model_default_params();
         p.n_gpu_layers = gpuLayers;
+        LlamaLibrary.TakeRecentProblems();
         var h = NativeMethods.llama_model_load_from_file(path, p);
         if (h == 0)
-            throw new LlamaException($"llama.cpp could not load '{path}' as a model (not a valid GGUF llama model, or truncated); " +
-                "see the native log for the reason.");
+            throw new LlamaException($"llama.cpp could not load '{path}' as a model (not a valid GGUF llama model, or truncated). " +
+                $"Native log: {LlamaLibrary.TakeRecentProblems()}");
         return new LlamaModel(new SafeLlamaModelHandle(h), path);
     }
 
@@ -110,10 +111,11 @@ internal sealed unsafe class LlamaModel : IDisposable
     {
         if (!File.Exists(path))
             throw new LlamaException($"adapter file '{path}' does not exist.");
+        LlamaLibrary.TakeRecentProblems();
         var h = NativeMethods.llama_adapter_lora_init(Handle, path);
         if (h == 0)
             throw new LlamaException($"llama.cpp could not load '{path}' as a LoRA adapter for base '{Path}' " +
-                "(wrong architecture, tensor shapes, or a damaged file); see the native log for the reason.");
+                $"(wrong architecture, tensor shapes, or a damaged file). Native log: {LlamaLibrary.TakeRecentProblems()}");
         return new LlamaAdapter(new SafeLlamaAdapterHandle(h, Handle), path);
     }
 

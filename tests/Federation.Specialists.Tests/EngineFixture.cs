@@ -14,7 +14,7 @@ public sealed class EngineFixture : IDisposable
     public EngineFixture()
     {
         Files = ModelFiles.Instance;
-        Engine = SpecialistEngine.Open(new EngineOptions { BaseModelPath = Files.Base, Contexts = 2, SequencesPerContext = 4, ContextSize = 256 });
+        Engine = SpecialistEngine.Open(new EngineOptions { BaseModelPath = Files.Base, Contexts = 2, SequencesPerContext = 2, ContextSize = 256 });
         foreach (var (id, path) in Files.Adapters) Engine.RegisterAdapter(id, path);
     }
 
@@ -39,6 +39,10 @@ public sealed class ModelFiles
         LlamaLibrary.EnsureLoaded();
         Dir = Path.Combine(Path.GetTempPath(), "fed-engine-tests-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(Dir);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(Dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        };
         Base = TinyModelFactory.Create(ModelPreset.Tiny, 1, Path.Combine(Dir, "base.gguf")).Path;
         var adapters = new List<(string, string)>();
         for (var i = 0; i < 4; i++)

@@ -73,4 +73,23 @@ public class SchedulerTests
         s.Close();
         Assert.Null(await next.WaitAsync(TimeSpan.FromSeconds(5)));
     }
+
+    [Fact]
+    public void Join_takes_same_set_requests_for_a_running_group()
+    {
+        using var s = new AdapterAffinityScheduler<int>(maxGroup: 4, maxBypass: 4);
+        s.Enqueue(1, "B"); s.Enqueue(2, "A"); s.Enqueue(3, "A"); s.Enqueue(4, "A");
+        Assert.Equal([2, 3], s.TryJoin(0, "A", 2));
+        Assert.Equal(2, s.Count);
+    }
+
+    [Fact]
+    public void Join_stops_once_another_set_has_waited_too_long()
+    {
+        using var s = new AdapterAffinityScheduler<int>(maxGroup: 4, maxBypass: 1);
+        s.Enqueue(1, "B"); s.Enqueue(2, "A"); s.Enqueue(3, "A");
+        Assert.Equal([2], s.TryJoin(0, "A", 1)); // B passed over once
+        Assert.Empty(s.TryJoin(0, "A", 1));      // now B must be served first
+        Assert.Equal("B", s.TryTake(1, null)!.Value.Key);
+    }
 }

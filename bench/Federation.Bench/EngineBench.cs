@@ -1,0 +1,276 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Federation.Specialists.Engine;
+using Federation.Specialists.Interop;
+using Federation.Specialists.Models;
+
+namespace Federation.Bench;
+
+/// <summary>
+/// Specialist engine benchmark on project-generated models (tiny ≈0.87M and small ≈10.8M parameters):
+/// single-adapter throughput, the same work over 8 and 64 interleaved adapters, naive swap-per-request vs the
+/// adapter-affinity scheduler under 8 concurrent clients, swap overhead, adapter load time and memory, and cold vs
+/// warm first-request latency with 1,000 registered adapters and 16 resident. Options: <c>--quick</c>,
+/// <c>--models tiny,small</c>, <c>--json FILE</c>, <c>--threads N</c>.
+/// </summary>
+internal static class EngineBench
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var quick = args.Contains("--quick");
+        var models = Arg(args, "--models")?.Split(',') ?? ["tiny", "small"];
+        var jsonPath = Arg(args, "--json");
+        var threads = int.Parse(Arg(args, "--threads") ?? "1", Inv);
+        LlamaLibrary.EnsureLoaded();
+        var dir = Path.Combine(Path.GetTempPath(), "fed-engine-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        var all = new Dictionary<string, object>();
+        try
+        {
+            Console.WriteLine($"llama.cpp {LlamaLibrary.Version} from {LlamaLibrary.LoadedDirectory}; {Environment.ProcessorCount} cores; threads {threads}; load average {LoadAverage()}");
+            foreach (var name in models)
+                all[name] = await RunModelAsync(name, dir, quick, threads);
+        }
+        finally
+        {
+            try { Directory.Delete(dir, true); } catch (IOException) { }
+        }
+        Console.WriteLine($"load average at the end: {LoadAverage()} (numbers on a shared machine vary with it; each throughput is the median of 3 runs)");
+        if (jsonPath is not null)
+            await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(all, Indented));
+        return 0;
+    }
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+
+    /// <summary>Completion tokens per wall-clock second and per CPU-second of this process (robust to other load).</summary>
+    private readonly record struct Rate(double Wall, double Cpu)
+    {
+        public override string ToString() => $"{Wall:F0} tok/s ({Cpu:F0} tok/CPU-s)";
+    }
+
+    private static async Task<Rate> Median3(Func<Task<Rate>> run)
+    {
+        var xs = new List<Rate> { await run(), await run(), await run() };
+        return new Rate(Pct(xs.Select(x => x.Wall).ToList(), 50), Pct(xs.Select(x => x.Cpu).ToList(), 50));
+    }
+
+    private static async Task<Rate> Measure(Func<Task<int>> work)
+    {
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var sw = Stopwatch.StartNew();
+        var tokens = await work();
+        var wall = sw.Elapsed.TotalSeconds;
+        var used = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+        return new Rate(tokens / wall, tokens / Math.Max(used, 1e-6));
+    }
+
+    private static string? Arg(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+
+    private static async Task<Dictionary<string, object>> RunModelAsync(string name, string dir, bool quick, int threads)
+    {
+        var small = name == "small";
+        var preset = ModelPreset.Named(name);
+        var sw = Stopwatch.StartNew();
+        var basePath = TinyModelFactory.Create(preset, 1, Path.Combine(dir, $"{name}.gguf")).Path;
+        var adapterCount = 64;
+        var adapters = new List<string>();
+        for (var i = 0; i < adapterCount; i++)
+            adapters.Add(LoraAdapterFactory.Create(basePath, Path.Combine(dir, $"{name}-a{i}.gguf"), rank: 8, seed: (ulong)(100 + i)).Path);
+        Console.WriteLine($"\n== {name} ({preset.ParameterCount:N0} params): files written in {sw.Elapsed.TotalSeconds:F1}s");
+        var r = new Dictionary<string, object> { ["params"] = preset.ParameterCount };
+
+        // Work: W requests of T tokens, all submitted at once.
+        var requests = small ? (quick ? 16 : 32) : (quick ? 32 : 64);
+        var tokens = small ? 16 : 32;
+        var opts = new EngineOptions { BaseModelPath = basePath, Threads = threads, BatchThreads = threads, ContextSize = 256, MaxResidentAdapters = 16 };
+
+        Rate single, spread8, spread64;
+        using (var engine = Open(opts, adapters))
+        {
+            await Throughput(engine, 8, tokens, _ => 0); // warm-up
+            single = await Median3(() => Throughput(engine, requests, tokens, _ => 0));
+            spread8 = await Median3(() => Throughput(engine, requests, tokens, i => i % 8));
+            spread64 = await Median3(() => Throughput(engine, requests, tokens, i => i % 64));
+        }
+        Console.WriteLine($"single adapter: {single}; 8 adapters interleaved: {spread8} (ratio {spread8.Wall / single.Wall:F2} wall, {spread8.Cpu / single.Cpu:F2} CPU); " +
+            $"64 adapters: {spread64} (ratio {spread64.Wall / single.Wall:F2} wall, {spread64.Cpu / single.Cpu:F2} CPU)");
+        r["tok_s_single"] = Math.Round(single.Wall);
+        r["tok_cpu_s_single"] = Math.Round(single.Cpu);
+        r["tok_s_8_adapters"] = Math.Round(spread8.Wall);
+        r["tok_cpu_s_8_adapters"] = Math.Round(spread8.Cpu);
+        r["ratio_8"] = Math.Round(spread8.Wall / single.Wall, 3);
+        r["ratio_8_cpu"] = Math.Round(spread8.Cpu / single.Cpu, 3);
+        r["tok_s_64_adapters"] = Math.Round(spread64.Wall);
+        r["tok_cpu_s_64_adapters"] = Math.Round(spread64.Cpu);
+        r["ratio_64"] = Math.Round(spread64.Wall / single.Wall, 3);
+        r["ratio_64_cpu"] = Math.Round(spread64.Cpu / single.Cpu, 3);
+
+        // Naive: one context, one sequence, FIFO (no grouping: MaxBypass 0 serves the oldest first), swap per request.
+        var perClient = small ? (quick ? 3 : 4) : (quick ? 6 : 8);
+        Rate naive, scheduled, batchedMode;
+        using (var engine = Open(opts with { Contexts = 1, SequencesPerContext = 1, MaxBypass = 0 }, adapters))
+            naive = await Median3(() => Clients(engine, 8, perClient, tokens));
+        using (var engine = Open(opts, adapters))
+            scheduled = await Median3(() => Clients(engine, 8, perClient, tokens));
+        using (var engine = Open(opts with { SequencesPerContext = 4, BatchSequences = true }, adapters))
+            batchedMode = await Median3(() => Clients(engine, 8, perClient, tokens));
+        Console.WriteLine($"8 clients over 4 adapters: naive {naive}, scheduler {scheduled} (x{scheduled.Wall / naive.Wall:F2} wall, x{scheduled.Cpu / naive.Cpu:F2} CPU), " +
+            $"throughput mode (4 sequences per decode, not bit-identical) {batchedMode} (x{batchedMode.Wall / naive.Wall:F2} wall, x{batchedMode.Cpu / naive.Cpu:F2} CPU)");
+        r["tok_s_throughput_mode_8_clients"] = Math.Round(batchedMode.Wall);
+        r["throughput_mode_speedup"] = Math.Round(batchedMode.Wall / naive.Wall, 3);
+        r["throughput_mode_speedup_cpu"] = Math.Round(batchedMode.Cpu / naive.Cpu, 3);
+        r["tok_s_naive_8_clients"] = Math.Round(naive.Wall);
+        r["tok_s_scheduler_8_clients"] = Math.Round(scheduled.Wall);
+        r["scheduler_speedup"] = Math.Round(scheduled.Wall / naive.Wall, 3);
+        r["scheduler_speedup_cpu"] = Math.Round(scheduled.Cpu / naive.Cpu, 3);
+
+        var (swapP50, swapP99, decodeP50) = SwapOverhead(basePath, adapters, quick ? 100 : 200, threads);
+        Console.WriteLine($"adapter swap overhead (set + graph rebuild on the next 1-token decode): p50 {swapP50:F3} ms, p99 {swapP99:F3} ms (plain 1-token decode p50 {decodeP50:F3} ms)");
+        r["swap_overhead_ms_p50"] = Math.Round(swapP50, 4);
+        r["swap_overhead_ms_p99"] = Math.Round(swapP99, 4);
+        r["decode_1_token_ms_p50"] = Math.Round(decodeP50, 4);
+
+        var (loadP50, bytesPer, fileBytes) = LoadCost(basePath, adapters);
+        Console.WriteLine($"adapter load: p50 {loadP50:F2} ms; resident memory ≈ {bytesPer / 1024.0:F0} KiB per adapter (file {fileBytes / 1024.0:F0} KiB)");
+        r["adapter_load_ms_p50"] = Math.Round(loadP50, 3);
+        r["adapter_resident_kib"] = Math.Round(bytesPer / 1024.0);
+        r["adapter_file_kib"] = Math.Round(fileBytes / 1024.0);
+
+        var (cold, warm) = await ColdWarm(opts, adapters, quick ? 10 : 20);
+        Console.WriteLine($"1,000 registered / 16 resident: first-request latency (1 token) cold p50 {cold:F2} ms, warm p50 {warm:F2} ms");
+        r["cold_first_request_ms_p50"] = Math.Round(cold, 3);
+        r["warm_first_request_ms_p50"] = Math.Round(warm, 3);
+        return r;
+    }
+
+    private static SpecialistEngine Open(EngineOptions opts, List<string> adapters)
+    {
+        var e = SpecialistEngine.Open(opts);
+        for (var i = 0; i < adapters.Count; i++) e.RegisterAdapter($"a{i}", adapters[i]);
+        return e;
+    }
+
+    private static GenerationRequest Req(int adapter, int tokens, int salt) => new()
+    {
+        Prompt = $"request {salt} for the specialist",
+        MaxTokens = tokens,
+        Adapters = [new AdapterSelection($"a{adapter}")],
+    };
+
+    /// <summary>Submits all requests at once; completion tokens per second.</summary>
+    private static Task<Rate> Throughput(SpecialistEngine engine, int requests, int tokens, Func<int, int> adapterOf) => Measure(async () =>
+    {
+        var results = await Task.WhenAll(Enumerable.Range(0, requests).Select(i => engine.GenerateAsync(Req(adapterOf(i), tokens, i))));
+        return results.Sum(x => x.CompletionTokens);
+    });
+
+    /// <summary>8 clients, each sending requests one after another; client c's j-th request uses adapter (c+j) % 4.</summary>
+    private static Task<Rate> Clients(SpecialistEngine engine, int clients, int perClient, int tokens) => Measure(async () =>
+    {
+        var counts = await Task.WhenAll(Enumerable.Range(0, clients).Select(async c =>
+        {
+            var n = 0;
+            for (var j = 0; j < perClient; j++) n += (await engine.GenerateAsync(Req((c + j) % 4, tokens, c * 100 + j))).CompletionTokens;
+            return n;
+        }));
+        return counts.Sum();
+    });
+
+    private static (double P50, double P99, double DecodeP50) SwapOverhead(string basePath, List<string> adapters, int n, int threads)
+    {
+        using var model = LlamaModel.Load(basePath, 0);
+        using var a = model.LoadAdapter(adapters[0]);
+        using var b = model.LoadAdapter(adapters[1]);
+        using var ctx = LlamaContext.Create(model, new LlamaContextSettings { ContextPerSequence = 256, Threads = threads, BatchThreads = threads });
+        using var batch = new LlamaBatch(1);
+        double Decode()
+        {
+            var t = Stopwatch.GetTimestamp();
+            batch.Clear();
+            batch.Add(65, 0, 0, true);
+            ctx.ClearMemory();
+            ctx.Decode(batch);
+            return Stopwatch.GetElapsedTime(t).TotalMilliseconds;
+        }
+        ctx.SetAdapters([a], [1f]);
+        for (var i = 0; i < 10; i++) Decode();
+        var plain = new List<double>();
+        for (var i = 0; i < n; i++) plain.Add(Decode());
+        var swaps = new List<double>();
+        for (var i = 0; i < n; i++)
+        {
+            var t = Stopwatch.GetTimestamp();
+            ctx.SetAdapters([i % 2 == 0 ? b : a], [1f]);
+            Decode();
+            swaps.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+        }
+        var d50 = Pct(plain, 50);
+        return (Pct(swaps, 50) - d50, Pct(swaps, 99) - d50, d50);
+    }
+
+    private static (double LoadP50, double BytesPerAdapter, long FileBytes) LoadCost(string basePath, List<string> adapters)
+    {
+        using var model = LlamaModel.Load(basePath, 0);
+        using (model.LoadAdapter(adapters[0])) { } // warm the loader
+        GC.Collect();
+        var before = Process.GetCurrentProcess().WorkingSet64;
+        var loaded = new List<LlamaAdapter>();
+        var times = new List<double>();
+        foreach (var path in adapters)
+        {
+            var t = Stopwatch.GetTimestamp();
+            loaded.Add(model.LoadAdapter(path));
+            times.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+        }
+        var after = Process.GetCurrentProcess().WorkingSet64;
+        foreach (var l in loaded) l.Dispose();
+        return (Pct(times, 50), (after - before) / (double)adapters.Count, new FileInfo(adapters[0]).Length);
+    }
+
+    /// <summary>
+    /// 1,000 adapter ids registered (cycling over the generated files, each registration loaded and validated), 16
+    /// resident. Cold = an adapter evicted from the pool; warm = one just used.
+    /// </summary>
+    private static async Task<(double Cold, double Warm)> ColdWarm(EngineOptions opts, List<string> files, int samples)
+    {
+        using var engine = SpecialistEngine.Open(opts with { Contexts = 1, MaxResidentAdapters = 16 });
+        for (var i = 0; i < 1000; i++) engine.RegisterAdapter($"r{i}", files[i % files.Count]);
+        var cold = new List<double>();
+        var warm = new List<double>();
+        for (var s = 0; s < samples; s++)
+        {
+            var id = $"r{(s * 37) % 900}"; // registered long ago: evicted
+            if (engine.Adapters.ResidentIds.Contains(id)) continue;
+            cold.Add(await Time(engine, id));
+            warm.Add(await Time(engine, id));
+            // Use another adapter between warm samples so "warm" also pays a (cheap) set swap, like real traffic.
+            await Time(engine, $"r{999 - s}");
+        }
+        return (Pct(cold, 50), Pct(warm, 50));
+    }
+
+    private static async Task<double> Time(SpecialistEngine engine, string id)
+    {
+        var t = Stopwatch.GetTimestamp();
+        await engine.GenerateAsync(new GenerationRequest { Prompt = "latency", MaxTokens = 1, Adapters = [new AdapterSelection(id)] });
+        return Stopwatch.GetElapsedTime(t).TotalMilliseconds;
+    }
+
+    private static double Pct(List<double> xs, double p)
+    {
+        if (xs.Count == 0) return double.NaN;
+        var s = xs.Order().ToList();
+        var i = (int)Math.Ceiling(p / 100.0 * s.Count) - 1;
+        return s[Math.Clamp(i, 0, s.Count - 1)];
+    }
+}

@@ -1,0 +1,38 @@
+using System.Net.Http.Json;
+using Federation.Node.Hosting;
+
+namespace Federation.Node.Tests;
+
+/// <summary>After a node has served traffic and stopped, <c>fed ledger verify</c> re-checks the whole ledger.</summary>
+public sealed class LedgerAfterRunTests
+{
+    [Fact]
+    public async Task Fed_ledger_verify_passes_after_a_run_and_fails_after_tampering()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "fed-node-verify-" + Guid.NewGuid().ToString("N")[..8]);
+        var (app, url) = await NodeFixture.StartAsync(new NodeOptions { DataDir = dir, Urls = "http://127.0.0.1:0" });
+        using (var http = new HttpClient { BaseAddress = url })
+        {
+            foreach (var q in new[] { "hello", "fix this python bug", "summarize the news" })
+                (await http.PostAsJsonAsync("/v1/chat/completions", new { model = "federation", messages = new[] { new { role = "user", content = q } }, max_tokens = 4 })).EnsureSuccessStatusCode();
+        }
+        await app.StopAsync();
+        await app.DisposeAsync();
+
+        var o = new StringWriter();
+        var e = new StringWriter();
+        Assert.True(FedCli.Run(["ledger", "verify", "--data-dir", dir], o, e) == 0, o + e.ToString());
+
+        // Flip one byte of a stored entry: verification must now fail with exit code 3.
+        using (var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(dir, "ledger.db")}"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "UPDATE entries SET envelope = CAST(REPLACE(CAST(envelope AS TEXT), '\"answer\"', '\"answex\"') AS BLOB) WHERE idx = 1";
+            Assert.Equal(1, cmd.ExecuteNonQuery());
+        }
+        o = new StringWriter();
+        e = new StringWriter();
+        Assert.Equal(3, FedCli.Run(["ledger", "verify", "--data-dir", dir], o, e));
+    }
+}
