@@ -66,6 +66,7 @@ public sealed class ApiKeyStore
         {
             throw new ArgumentException($"a key named '{name}' already exists; pick another name or revoke it first");
         }
+        Invalidate();
         return (new ApiKeyInfo(id, name, role, now, false), secret);
     }
 
@@ -92,8 +93,35 @@ public sealed class ApiKeyStore
         return list;
     }
 
-    /// <summary>True when any non-revoked key exists (then every /v1 call needs one).</summary>
+    // Why a cache: /v1 asks on every request; keys are created and revoked by the CLI in another process, so changes
+    // take effect within CacheTtl instead of at once (documented in docs/api.md).
+    private static readonly TimeSpan CacheTtl = TimeSpan.FromSeconds(1);
+    private (bool Value, long At) _anyActive = (false, long.MinValue);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (ApiKeyInfo? Key, long At)> _authCache = new(StringComparer.Ordinal);
+
+    private bool Fresh(long at) => at != long.MinValue && _time.GetElapsedTime(at) < CacheTtl;
+
+    /// <summary>True when any non-revoked key exists (then every /v1 call needs one). Cached for one second.</summary>
     public bool AnyActive()
+    {
+        var cached = _anyActive;
+        if (Fresh(cached.At)) return cached.Value;
+        var value = AnyActiveUncached();
+        _anyActive = (value, _time.GetTimestamp());
+        return value;
+    }
+
+    /// <summary>The key for a presented secret, or null when unknown or revoked. Cached for one second per secret.</summary>
+    public ApiKeyInfo? AuthenticateCached(string secret)
+    {
+        if (_authCache.TryGetValue(secret, out var c) && Fresh(c.At)) return c.Key;
+        if (_authCache.Count > 10_000) _authCache.Clear();
+        var key = Authenticate(secret);
+        _authCache[secret] = (key, _time.GetTimestamp());
+        return key;
+    }
+
+    private bool AnyActiveUncached()
     {
         using var c = Open();
         using var cmd = c.CreateCommand();
@@ -107,7 +135,15 @@ public sealed class ApiKeyStore
         using var cmd = c.CreateCommand();
         cmd.CommandText = "UPDATE api_keys SET revoked=1 WHERE (name=$k OR id=$k) AND revoked=0";
         cmd.Parameters.AddWithValue("$k", nameOrId);
-        return cmd.ExecuteNonQuery() > 0;
+        var revoked = cmd.ExecuteNonQuery() > 0;
+        Invalidate();
+        return revoked;
+    }
+
+    private void Invalidate()
+    {
+        _anyActive = (false, long.MinValue);
+        _authCache.Clear();
     }
 
     private static ApiKeyInfo Read(SqliteDataReader r) =>

@@ -92,7 +92,7 @@ public static class NodeHost
             if (presented is null)
                 throw new ApiException(401, "invalid_request_error", "invalid_api_key",
                     "No API key: send 'Authorization: Bearer <key>' with a key from 'fed keys create'.");
-            if (keys.Authenticate(presented) is null)
+            if (keys.AuthenticateCached(presented) is null)
                 throw new ApiException(401, "invalid_request_error", "invalid_api_key",
                     "The API key is unknown or revoked; create one with 'fed keys create --name NAME'.");
         }

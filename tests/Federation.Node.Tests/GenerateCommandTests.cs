@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Federation.Specialists.Models;
 
+using static Federation.Node.Tests.CliRunner;
+
 namespace Federation.Node.Tests;
 
 /// <summary>Runs <c>fed generate</c> in-process against a generated tiny model and the real llama.cpp library.</summary>
@@ -15,13 +17,6 @@ public sealed class GenerateCommandTests : IDisposable
         try { Directory.Delete(_dir, true); } catch (IOException) { }
     }
 
-    private static (int Code, string Out, string Err) Fed(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = FedCli.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
 
     [Fact]
     public void Generate_prints_json_with_usage_and_is_reproducible_and_the_adapter_changes_it()

@@ -19,9 +19,8 @@ public sealed class LedgerAfterRunTests
         await app.StopAsync();
         await app.DisposeAsync();
 
-        var o = new StringWriter();
-        var e = new StringWriter();
-        Assert.True(FedCli.Run(["ledger", "verify", "--data-dir", dir], o, e) == 0, o + e.ToString());
+        var ok = CliRunner.Fed("ledger", "verify", "--data-dir", dir);
+        Assert.True(ok.Code == 0, ok.Out + ok.Err);
 
         // Flip one byte of a stored entry: verification must now fail with exit code 3.
         using (var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(dir, "ledger.db")}"))
@@ -31,8 +30,6 @@ public sealed class LedgerAfterRunTests
             cmd.CommandText = "UPDATE entries SET envelope = CAST(REPLACE(CAST(envelope AS TEXT), '\"answer\"', '\"answex\"') AS BLOB) WHERE idx = 1";
             Assert.Equal(1, cmd.ExecuteNonQuery());
         }
-        o = new StringWriter();
-        e = new StringWriter();
-        Assert.Equal(3, FedCli.Run(["ledger", "verify", "--data-dir", dir], o, e));
+        Assert.Equal(3, CliRunner.Fed("ledger", "verify", "--data-dir", dir).Code);
     }
 }

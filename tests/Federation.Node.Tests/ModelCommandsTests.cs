@@ -1,5 +1,7 @@
 using System.Text.Json;
 
+using static Federation.Node.Tests.CliRunner;
+
 namespace Federation.Node.Tests;
 
 /// <summary>Runs <c>fed model …</c> and <c>fed adapter …</c> in-process through <see cref="FedCli.Run"/>.</summary>
@@ -16,13 +18,6 @@ public sealed class ModelCommandsTests : IDisposable
 
     private string P(string name) => Path.Combine(_dir, name);
 
-    private static (int Code, string Out, string Err) Fed(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = FedCli.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
 
     [Fact]
     public void Model_create_then_inspect_reports_cid_and_parameters()

@@ -3,19 +3,14 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Federation.Node.Review;
 
+using static Federation.Node.Tests.CliRunner;
+
 namespace Federation.Node.Tests;
 
 /// <summary>Health, metrics, OpenAPI, keys and the review CLI against a running node.</summary>
 [Collection("node")]
 public sealed class OperationsTests(NodeFixture node)
 {
-    private static (int Code, string Out, string Err) Fed(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        var code = FedCli.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
 
     [Fact]
     public async Task Health_reports_ready_with_the_nodes_identity_and_cids()

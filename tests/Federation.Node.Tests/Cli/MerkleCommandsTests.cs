@@ -12,13 +12,7 @@ public sealed class MerkleCommandsTests : IDisposable
         try { Directory.Delete(_dir, true); } catch (IOException) { }
     }
 
-    private static (int Code, string Out, string Err) Fed(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = FedCli.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Fed(params string[] args) => CliRunner.Fed(args);
 
     private string Leaves(string text)
     {
