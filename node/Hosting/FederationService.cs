@@ -34,7 +34,7 @@ public sealed record FederatedAnswer(
 /// gate (class-A checkers, panel agreement, human review for T3 and for low-agreement class C) → signed ledger entry.
 /// </summary>
 public sealed class FederationService(RuntimeHolder holder, ReviewQueue reviews, NodeOptions options, NodeMetrics metrics,
-    CheckerRegistry checkers)
+    CheckerRegistry checkers, TimeProvider time)
 {
     private int _inFlight;
 
@@ -218,6 +218,8 @@ public sealed class FederationService(RuntimeHolder holder, ReviewQueue reviews,
             ["memory_root"] = JsonValue.Null,
             ["verification"] = VerificationJson(v),
             ["review"] = (JsonValue?)review ?? JsonValue.Null,
+            // wall clock is recorded, not used: it is what makes two identical answers distinct ledger entries
+            ["answered_at_ms"] = time.GetUtcNow().ToUnixTimeMilliseconds(),
             ["usage"] = new JsonObject
             {
                 ["prompt_tokens"] = results.Sum(r => r.PromptTokens),
