@@ -23,8 +23,7 @@ public static class OpenAiEndpoints
         v1.MapPost("/embeddings", EmbeddingsAsync).WithName("CreateEmbeddings");
     }
 
-    internal static NodeRuntime Ready(RuntimeHolder holder) => holder.Runtime ?? throw new ApiException(503, "server_error", "node.not_ready",
-        holder.StartError is { } e ? $"The node failed to start: {e}" : "The node is still loading its models; retry in a few seconds.");
+    internal static NodeRuntime Ready(RuntimeHolder holder) => holder.Require();
 
     internal static async Task<JsonElement> ReadJsonAsync(HttpContext ctx)
     {

@@ -38,8 +38,7 @@ public sealed class FederationService(RuntimeHolder holder, ReviewQueue reviews,
 {
     private int _inFlight;
 
-    private NodeRuntime Runtime => holder.Runtime ?? throw new ApiException(503, "server_error", "node.not_ready",
-        holder.StartError is { } e ? $"The node failed to start: {e}" : "The node is still loading its models; retry in a few seconds.");
+    private NodeRuntime Runtime => holder.Require();
 
     /// <summary>Routes a request or throws the router's rejection as an OpenAI-style error (never a silent fallback).</summary>
     public RouteDecision Route(string query, string model, FederationRequestOptions? fed)
@@ -48,7 +47,7 @@ public sealed class FederationService(RuntimeHolder holder, ReviewQueue reviews,
         var request = new RequestedRoute(model, fed?.Specialists, ToProvenance(fed?.RequiredProvenance), fed?.PanelSize);
         var plan = RoutePlanner.Plan(query, rt.Policy, request);
         if (plan.Rejection is { } r)
-            throw new ApiException(r.HttpStatus, r.HttpStatus == 404 ? "invalid_request_error" : "invalid_request_error", r.Code, r.Message,
+            throw new ApiException(r.HttpStatus, "invalid_request_error", r.Code, r.Message,
                 r.Param ?? (r.Code == "router.unknown_model" ? "model" : null));
         return plan.Decision!;
     }
@@ -266,4 +265,8 @@ public sealed class RuntimeHolder
 {
     public NodeRuntime? Runtime { get; set; }
     public string? StartError { get; set; }
+
+    /// <summary>The runtime, or a 503 saying whether the node is still loading or failed to start (and why).</summary>
+    public NodeRuntime Require() => Runtime ?? throw new ApiException(503, "server_error", "node.not_ready",
+        StartError is { } e ? $"The node failed to start: {e}" : "The node is still loading its models; retry in a few seconds.");
 }

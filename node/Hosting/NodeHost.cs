@@ -46,6 +46,7 @@ public static class NodeHost
         builder.Services.AddSingleton(queue);
         builder.Services.AddSingleton(new ReviewService(queue, options.DataDir, () => holder.Runtime?.Ledger));
         builder.Services.AddSingleton(CheckerRegistry.Default());
+        builder.Services.AddSingleton<ReviewSessions>();
         builder.Services.AddSingleton<FederationService>();
         builder.Services.AddHostedService<RuntimeStarter>();
         builder.Services.AddOpenApi("v1");

@@ -14,41 +14,37 @@ namespace Federation.Node.Review;
 public static class ReviewPage
 {
     private const string Cookie = "fed_review";
-    private static readonly ConcurrentDictionary<string, Session> Sessions = new();
-
-    private sealed record Session(ApiKeyInfo Reviewer, string Csrf);
 
     public static void MapReviewPage(this WebApplication app)
     {
-        app.MapGet("/review", (HttpContext ctx, ReviewQueue queue) =>
+        app.MapGet("/review", (HttpContext ctx, ReviewQueue queue, ReviewSessions sessions) =>
         {
-            var s = Current(ctx);
+            var s = sessions.Current(ctx, Cookie);
             var flash = ctx.Request.Query["msg"].ToString();
             return Results.Content(s is null ? LoginHtml(flash) : ListHtml(s, queue.List(ReviewStatus.Pending), queue.List(limit: 50), flash), "text/html; charset=utf-8");
         }).ExcludeFromDescription();
 
-        app.MapPost("/review/login", async (HttpContext ctx, ApiKeyStore keys) =>
+        app.MapPost("/review/login", async (HttpContext ctx, ApiKeyStore keys, ReviewSessions sessions) =>
         {
             var form = await ctx.Request.ReadFormAsync(ctx.RequestAborted);
             var key = keys.Authenticate(form["key"].ToString().Trim());
             if (key is null || key.Role != "reviewer")
                 return Results.Content(LoginHtml("That key is not a reviewer key. Create one with: fed keys create --name NAME --role reviewer"), "text/html; charset=utf-8", statusCode: 401);
-            var sid = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
-            Sessions[sid] = new Session(key, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
+            var sid = sessions.Start(key);
             ctx.Response.Cookies.Append(Cookie, sid, new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/review" });
             return Results.Redirect("/review");
         }).DisableAntiforgery().ExcludeFromDescription();
 
-        app.MapPost("/review/logout", (HttpContext ctx) =>
+        app.MapPost("/review/logout", (HttpContext ctx, ReviewSessions sessions) =>
         {
-            if (ctx.Request.Cookies.TryGetValue(Cookie, out var sid)) Sessions.TryRemove(sid, out _);
+            if (ctx.Request.Cookies.TryGetValue(Cookie, out var sid)) sessions.End(sid);
             ctx.Response.Cookies.Delete(Cookie, new CookieOptions { Path = "/review" });
             return Results.Redirect("/review");
         }).DisableAntiforgery().ExcludeFromDescription();
 
-        app.MapPost("/review/{id}/{action}", async (HttpContext ctx, string id, string action, ReviewService reviews) =>
+        app.MapPost("/review/{id}/{action}", async (HttpContext ctx, string id, string action, ReviewService reviews, ReviewSessions sessions) =>
         {
-            var s = Current(ctx);
+            var s = sessions.Current(ctx, Cookie);
             if (s is null) return Results.Redirect("/review?msg=" + Uri.EscapeDataString("Sign in first."));
             var form = await ctx.Request.ReadFormAsync(ctx.RequestAborted);
             if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(form["csrf"].ToString()), Encoding.ASCII.GetBytes(s.Csrf)))
@@ -69,9 +65,6 @@ public static class ReviewPage
     }
 
     private static string? NullIfEmpty(string s) => string.IsNullOrWhiteSpace(s) ? null : s;
-
-    private static Session? Current(HttpContext ctx) =>
-        ctx.Request.Cookies.TryGetValue(Cookie, out var sid) && Sessions.TryGetValue(sid, out var s) ? s : null;
 
     private static string H(string? s) => HtmlEncoder.Default.Encode(s ?? "");
 
@@ -101,7 +94,7 @@ public static class ReviewPage
         </form>
         """);
 
-    private static string ListHtml(Session s, IReadOnlyList<ReviewItem> pending, IReadOnlyList<ReviewItem> recent, string? msg)
+    private static string ListHtml(ReviewSession s, IReadOnlyList<ReviewItem> pending, IReadOnlyList<ReviewItem> recent, string? msg)
     {
         var sb = new StringBuilder();
         sb.Append(Flash(msg));
@@ -136,4 +129,29 @@ public static class ReviewPage
         sb.Append("</table>");
         return Page(sb.ToString());
     }
+}
+
+/// <summary>A signed-in reviewer: the key it signed in with and the anti-forgery token of its forms.</summary>
+public sealed record ReviewSession(ApiKeyInfo Reviewer, string Csrf, DateTimeOffset Expires);
+
+/// <summary>Review page sessions of one node (in memory: a restart signs reviewers out). They last 12 hours.</summary>
+public sealed class ReviewSessions(TimeProvider time)
+{
+    private static readonly TimeSpan Lifetime = TimeSpan.FromHours(12);
+    private readonly ConcurrentDictionary<string, ReviewSession> _sessions = new(StringComparer.Ordinal);
+
+    public string Start(ApiKeyInfo reviewer)
+    {
+        var now = time.GetUtcNow();
+        foreach (var (id, old) in _sessions)
+            if (old.Expires <= now) _sessions.TryRemove(id, out _);
+        var sid = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+        _sessions[sid] = new ReviewSession(reviewer, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), now + Lifetime);
+        return sid;
+    }
+
+    public ReviewSession? Current(HttpContext ctx, string cookie) =>
+        ctx.Request.Cookies.TryGetValue(cookie, out var sid) && _sessions.TryGetValue(sid, out var s) && s.Expires > time.GetUtcNow() ? s : null;
+
+    public void End(string sid) => _sessions.TryRemove(sid, out _);
 }
