@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -20,18 +19,14 @@ public readonly record struct Cid : IComparable<Cid>
     /// <summary>Length of a CID in hex characters.</summary>
     public const int HexLength = 64;
 
-    // Four big-endian words: value equality and no allocation (the ledger handles many of these).
-    private readonly ulong _w0, _w1, _w2, _w3;
+    private readonly Bytes32 _bytes;
 
     /// <summary>A CID from its 32 digest bytes.</summary>
     public Cid(ReadOnlySpan<byte> digest)
     {
         if (digest.Length != ByteLength)
             throw new ArgumentException($"a CID is {ByteLength} bytes (SHA-256), found {digest.Length}.", nameof(digest));
-        _w0 = BinaryPrimitives.ReadUInt64BigEndian(digest);
-        _w1 = BinaryPrimitives.ReadUInt64BigEndian(digest[8..]);
-        _w2 = BinaryPrimitives.ReadUInt64BigEndian(digest[16..]);
-        _w3 = BinaryPrimitives.ReadUInt64BigEndian(digest[24..]);
+        _bytes = new Bytes32(digest);
     }
 
     /// <summary>The CID of <paramref name="data"/>: SHA-256.</summary>
@@ -70,40 +65,19 @@ public readonly record struct Cid : IComparable<Cid>
 
     /// <summary>Writes the 32 digest bytes to <paramref name="destination"/>.</summary>
     public void WriteTo(Span<byte> destination)
-    {
-        if (destination.Length < ByteLength)
-            throw new ArgumentException($"need {ByteLength} bytes, got {destination.Length}.", nameof(destination));
-        BinaryPrimitives.WriteUInt64BigEndian(destination, _w0);
-        BinaryPrimitives.WriteUInt64BigEndian(destination[8..], _w1);
-        BinaryPrimitives.WriteUInt64BigEndian(destination[16..], _w2);
-        BinaryPrimitives.WriteUInt64BigEndian(destination[24..], _w3);
-    }
+        => _bytes.WriteTo(destination);
 
     /// <summary>The 32 digest bytes (a new array).</summary>
     public byte[] ToArray()
-    {
-        var b = new byte[ByteLength];
-        WriteTo(b);
-        return b;
-    }
+        => _bytes.ToArray();
 
     /// <summary>64 lowercase hex characters.</summary>
     public override string ToString()
-    {
-        Span<byte> b = stackalloc byte[ByteLength];
-        WriteTo(b);
-        return Convert.ToHexStringLower(b);
-    }
+        => _bytes.ToHex();
 
     /// <summary>Orders CIDs by their bytes (the same order as their hex strings).</summary>
     public int CompareTo(Cid other)
-    {
-        var c = _w0.CompareTo(other._w0);
-        if (c == 0) c = _w1.CompareTo(other._w1);
-        if (c == 0) c = _w2.CompareTo(other._w2);
-        if (c == 0) c = _w3.CompareTo(other._w3);
-        return c;
-    }
+        => _bytes.CompareTo(other._bytes);
 
     public static bool operator <(Cid left, Cid right) => left.CompareTo(right) < 0;
 

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -15,17 +14,14 @@ public readonly record struct NodeId
     /// <summary>Length of a public key in bytes.</summary>
     public const int ByteLength = 32;
 
-    private readonly ulong _w0, _w1, _w2, _w3;
+    private readonly Bytes32 _bytes;
 
     /// <summary>A NodeId from a 32-byte public key.</summary>
     public NodeId(ReadOnlySpan<byte> publicKey)
     {
         if (publicKey.Length != ByteLength)
             throw new ArgumentException($"an Ed25519 public key is {ByteLength} bytes, found {publicKey.Length}.", nameof(publicKey));
-        _w0 = BinaryPrimitives.ReadUInt64BigEndian(publicKey);
-        _w1 = BinaryPrimitives.ReadUInt64BigEndian(publicKey[8..]);
-        _w2 = BinaryPrimitives.ReadUInt64BigEndian(publicKey[16..]);
-        _w3 = BinaryPrimitives.ReadUInt64BigEndian(publicKey[24..]);
+        _bytes = new Bytes32(publicKey);
     }
 
     /// <summary>Parses 64 lowercase hex characters.</summary>
@@ -48,30 +44,15 @@ public readonly record struct NodeId
 
     /// <summary>Writes the 32 public-key bytes to <paramref name="destination"/>.</summary>
     public void WriteTo(Span<byte> destination)
-    {
-        if (destination.Length < ByteLength)
-            throw new ArgumentException($"need {ByteLength} bytes, got {destination.Length}.", nameof(destination));
-        BinaryPrimitives.WriteUInt64BigEndian(destination, _w0);
-        BinaryPrimitives.WriteUInt64BigEndian(destination[8..], _w1);
-        BinaryPrimitives.WriteUInt64BigEndian(destination[16..], _w2);
-        BinaryPrimitives.WriteUInt64BigEndian(destination[24..], _w3);
-    }
+        => _bytes.WriteTo(destination);
 
     /// <summary>The 32 public-key bytes (a new array).</summary>
     public byte[] ToArray()
-    {
-        var b = new byte[ByteLength];
-        WriteTo(b);
-        return b;
-    }
+        => _bytes.ToArray();
 
     /// <summary>64 lowercase hex characters.</summary>
     public override string ToString()
-    {
-        Span<byte> b = stackalloc byte[ByteLength];
-        WriteTo(b);
-        return Convert.ToHexStringLower(b);
-    }
+        => _bytes.ToHex();
 }
 
 /// <summary>Writes a <see cref="NodeId"/> as its hex string in System.Text.Json (a record struct would otherwise serialize as <c>{}</c>).</summary>
