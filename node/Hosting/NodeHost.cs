@@ -123,11 +123,13 @@ internal sealed class RuntimeStarter(NodeOptions options, RuntimeHolder holder, 
             return;
         }
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(500));
+        var ticks = 0L;
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             try
             {
                 await reviews.LedgerPendingAsync(stoppingToken);
+                if (++ticks % SthEveryTicks == 0) SignTreeHeadIfGrown(holder.Runtime);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -136,11 +138,22 @@ internal sealed class RuntimeStarter(NodeOptions options, RuntimeHolder holder, 
         }
     }
 
+    /// <summary>A signed tree head is published every 5 s while the ledger grows, and once more at shutdown.</summary>
+    private const long SthEveryTicks = 10;
+
+    private static void SignTreeHeadIfGrown(NodeRuntime? rt)
+    {
+        if (rt is null || rt.Ledger.Size == 0) return;
+        if (rt.Ledger.LatestSth() is { } sth && sth.TreeSize == rt.Ledger.Size) return;
+        rt.Ledger.SignTreeHead();
+    }
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
         if (holder.Runtime is { } rt)
         {
+            SignTreeHeadIfGrown(rt);
             holder.Runtime = null;
             await rt.DisposeAsync();
         }

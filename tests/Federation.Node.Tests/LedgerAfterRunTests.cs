@@ -21,6 +21,8 @@ public sealed class LedgerAfterRunTests
 
         var ok = CliRunner.Fed("ledger", "verify", "--data-dir", dir);
         Assert.True(ok.Code == 0, ok.Out + ok.Err);
+        using (var ledger = Federation.Registry.Ledger.SqliteLedger.Open(Path.Combine(dir, "ledger.db"), key: null))
+            Assert.Equal(3, ledger.LatestSth()!.TreeSize);   // the node signs a tree head at shutdown
 
         // Flip one byte of a stored entry: verification must now fail with exit code 3.
         using (var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(dir, "ledger.db")}"))
