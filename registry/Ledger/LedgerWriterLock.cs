@@ -20,26 +20,12 @@ public sealed class LedgerWriterLock : IDisposable
         try
         {
             var fs = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            fs.SetLength(0);
-            var pid = System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            fs.Write(pid);
-            fs.Flush();
             return new LedgerWriterLock(fs);
         }
         catch (IOException e)
         {
-            string holder;
-            try
-            {
-                using var r = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-                holder = new StreamReader(r).ReadToEnd().Trim();
-            }
-            catch (IOException)
-            {
-                holder = "?";
-            }
             throw new LedgerLockedException(
-                $"the ledger {ledgerPath} is open for writing by another process (pid {holder}, probably 'fed serve'); " +
+                $"the ledger {ledgerPath} is open for writing by another process (probably 'fed serve'); " +
                 $"stop it first, or use its HTTP API ({e.Message})");
         }
     }
