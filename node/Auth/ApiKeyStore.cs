@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Federation.Node.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace Federation.Node.Auth;
@@ -13,30 +14,20 @@ public sealed record ApiKeyInfo(string Id, string Name, string Role, DateTimeOff
 public sealed class ApiKeyStore
 {
     public const string Prefix = "fed-";
-    private readonly string _connectionString;
+    private readonly NodeDatabase _db;
     private readonly TimeProvider _time;
 
     public ApiKeyStore(string dbPath, TimeProvider? time = null)
     {
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = dbPath, Pooling = true }.ToString();
         _time = time ?? TimeProvider.System;
-        using var c = Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = """
-            PRAGMA journal_mode=WAL;
+        _db = NodeDatabase.Create(dbPath, """
             CREATE TABLE IF NOT EXISTS api_keys(
               id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL,
               secret_sha256 TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
-            """;
-        cmd.ExecuteNonQuery();
+            """);
     }
 
-    private SqliteConnection Open()
-    {
-        var c = new SqliteConnection(_connectionString);
-        c.Open();
-        return c;
-    }
+    private SqliteConnection Open() => _db.Open();
 
     public static readonly IReadOnlyList<string> Roles = ["client", "reviewer"];
 

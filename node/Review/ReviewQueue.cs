@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Federation.Node.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace Federation.Node.Review;
@@ -27,34 +28,24 @@ public sealed record ReviewItem(
 /// </summary>
 public sealed class ReviewQueue
 {
-    private readonly string _cs;
+    private readonly NodeDatabase _db;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, TaskCompletionSource<ReviewItem>> _waiters = new();
 
     public ReviewQueue(string dbPath, TimeProvider? time = null)
     {
-        _cs = new SqliteConnectionStringBuilder { DataSource = dbPath, Pooling = true }.ToString();
         _time = time ?? TimeProvider.System;
-        using var c = Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = """
-            PRAGMA journal_mode=WAL;
+        _db = NodeDatabase.Create(dbPath, """
             CREATE TABLE IF NOT EXISTS reviews(
               id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, status TEXT NOT NULL, topic TEXT NOT NULL,
               query TEXT NOT NULL, draft TEXT NOT NULL, route_json TEXT NOT NULL, final_answer TEXT,
               reviewer TEXT, comment TEXT, decided_at INTEGER, ledger_index INTEGER,
               entry_json TEXT NOT NULL DEFAULT '{}', decision_envelope TEXT);
             CREATE INDEX IF NOT EXISTS reviews_status ON reviews(status, created_at);
-            """;
-        cmd.ExecuteNonQuery();
+            """);
     }
 
-    private SqliteConnection Open()
-    {
-        var c = new SqliteConnection(_cs);
-        c.Open();
-        return c;
-    }
+    private SqliteConnection Open() => _db.Open();
 
     public ReviewItem Enqueue(string topic, string query, string draft, string routeJson, string entryJson)
     {
