@@ -1,0 +1,207 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Federation.Governance;
+
+/// <summary>All knobs of one topic: the §9.9 math, slashing, the exploration budget and the independence measure.</summary>
+/// <param name="Math">The §9.9 knobs (half-life, κ, C₀, γ, β, stake₀, g_max, w_max).</param>
+/// <param name="SlashFactor">S is multiplied by this on a slashing event (seed: 0.1).</param>
+/// <param name="RecoveryHalfLife">Half-life of the slashing deficit 1 − S (see <see cref="Slashing"/>).</param>
+/// <param name="ExplorationShare">Share of audits and routing slots reserved for newcomers.</param>
+/// <param name="NewcomerMass">A node whose evidence mass N is below this is a newcomer.</param>
+/// <param name="Independence">ρ₀ and m of the independence measure.</param>
+public sealed record TopicReputationKnobs(ReputationKnobs Math, double SlashFactor, double RecoveryHalfLife, double ExplorationShare,
+    double NewcomerMass, IndependenceKnobs Independence);
+
+/// <summary><c>policies/reputation.yaml</c>: defaults plus per-topic overrides. <see cref="Cid"/> = SHA-256 of the file bytes.</summary>
+public sealed record ReputationPolicy(string Cid, string Source, int Version, TopicReputationKnobs Defaults, IReadOnlyDictionary<string, TopicReputationKnobs> Topics)
+{
+    /// <summary>The knobs of <paramref name="topic"/>: its overrides on top of the defaults, or the defaults.</summary>
+    public TopicReputationKnobs For(string topic) => Topics.TryGetValue(topic, out var k) ? k : Defaults;
+}
+
+/// <summary>One problem in a reputation policy, at a 1-based line and column: <c>file:line:col: message</c>.</summary>
+public sealed record ReputationPolicyError(string File, int Line, int Column, string Message)
+{
+    /// <inheritdoc/>
+    public override string ToString() => $"{File}:{Line}:{Column}: {Message}";
+}
+
+/// <summary>A reputation policy that cannot be used; carries every error found.</summary>
+public sealed class ReputationPolicyException(IReadOnlyList<ReputationPolicyError> errors)
+    : Exception(string.Join("\n", errors.Select(e => e.ToString())))
+{
+    /// <summary>Every error, in file order.</summary>
+    public IReadOnlyList<ReputationPolicyError> Errors { get; } = errors;
+}
+
+/// <summary>
+/// Strict reader of <c>policies/reputation.yaml</c> (schema in docs/reputation.md): unknown keys, repeated keys, wrong
+/// types and out-of-range values are all reported as <c>file:line:col: message</c>. Pure: the caller reads the bytes.
+/// </summary>
+public static class ReputationPolicyLoader
+{
+    /// <summary>The only schema version this build reads.</summary>
+    public const int SupportedVersion = 1;
+
+    private static readonly string[] TopKeys = ["version", "defaults", "topics"];
+    private static readonly string[] KnobKeys =
+        ["half_life", "kappa", "C0", "gamma", "beta", "stake0", "g_max", "w_max", "slash_factor", "recovery_half_life",
+         "exploration_share", "newcomer_mass", "independence_prior", "independence_min_shared"];
+
+    /// <summary>Parses policy bytes (UTF-8) named <paramref name="sourceName"/> in errors.</summary>
+    /// <exception cref="ReputationPolicyException">The bytes are not a valid reputation policy.</exception>
+    public static ReputationPolicy Parse(byte[] bytes, string sourceName)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        var cid = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        string text;
+        try { text = new UTF8Encoding(false, true).GetString(bytes); }
+        catch (DecoderFallbackException) { throw new ReputationPolicyException([new(sourceName, 1, 1, "expected UTF-8 text, found invalid UTF-8 bytes; save the file as UTF-8")]); }
+        if (text.Length > 0 && text[0] == '\uFEFF') text = text[1..];
+        return new Reader(sourceName).Read(text, cid);
+    }
+
+    /// <summary>Parses policy text.</summary>
+    public static ReputationPolicy Parse(string text, string sourceName) => Parse(Encoding.UTF8.GetBytes(text), sourceName);
+
+    private sealed class Reader(string source)
+    {
+        private readonly List<ReputationPolicyError> _errors = [];
+
+        private void Error(YamlNode n, string m) => _errors.Add(new(source, (int)n.Start.Line, (int)n.Start.Column, m));
+
+        public ReputationPolicy Read(string text, string cid)
+        {
+            var stream = new YamlStream();
+            try
+            {
+                stream.Load(new StringReader(text));
+            }
+            catch (YamlException e)
+            {
+                var inner = e.InnerException as YamlException ?? e;
+                var msg = inner.Message;
+                var cut = msg.IndexOf("): ", StringComparison.Ordinal);
+                if (msg.StartsWith("(Lin", StringComparison.Ordinal) && cut >= 0) msg = msg[(cut + 3)..];
+                throw new ReputationPolicyException([new(source, (int)inner.Start.Line, (int)inner.Start.Column, $"invalid YAML: {msg}")]);
+            }
+            catch (InvalidOperationException)
+            {
+                throw new ReputationPolicyException([new(source, 1, 1, "invalid YAML (unclosed bracket, brace or quote?)")]);
+            }
+            if (stream.Documents.Count != 1)
+                throw new ReputationPolicyException([new(source, 1, 1, $"expected exactly one YAML document, found {stream.Documents.Count}")]);
+            var root = stream.Documents[0].RootNode;
+            var top = Mapping(root, "the reputation policy", TopKeys);
+            if (top is null) throw new ReputationPolicyException(_errors);
+
+            int version = 0;
+            if (Require(top, root, "version", "the reputation policy") is { } vn)
+            {
+                if (vn is YamlScalarNode vs && vs.Style == ScalarStyle.Plain && int.TryParse(vs.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var v))
+                {
+                    version = v;
+                    if (v != SupportedVersion) Error(vn, $"expected version {SupportedVersion}, found {v}; this build reads version {SupportedVersion} reputation policies");
+                }
+                else Error(vn, $"expected version to be an integer, found {Describe(vn)}");
+            }
+
+            var defaults = Fallback;
+            if (Require(top, root, "defaults", "the reputation policy") is { } dn && Mapping(dn, "defaults", KnobKeys) is { } dm)
+                defaults = Knobs(dm, Fallback, "defaults", requireAll: true);
+
+            var topics = new Dictionary<string, TopicReputationKnobs>(StringComparer.Ordinal);
+            if (Get(top, "topics") is { } tn && Mapping(tn, "topics", null) is { } tm)
+            {
+                foreach (var (k, v) in tm.Children)
+                {
+                    var id = (k as YamlScalarNode)?.Value ?? "";
+                    if (Mapping(v, $"topics.{id}", KnobKeys) is { } m) topics[id] = Knobs(m, defaults, $"topics.{id}", requireAll: false);
+                }
+            }
+
+            if (_errors.Count > 0) throw new ReputationPolicyException(_errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToArray());
+            return new ReputationPolicy(cid, source, version, defaults, topics);
+        }
+
+        private static readonly TopicReputationKnobs Fallback = new(ReputationKnobs.Default, Slashing.DefaultFactor, 120, 0.1, 5, IndependenceKnobs.Default);
+
+        private TopicReputationKnobs Knobs(YamlMappingNode m, TopicReputationKnobs b, string ctx, bool requireAll)
+        {
+            double N(string key, double fallback, Func<double, bool> ok, string range)
+            {
+                var n = requireAll ? Require(m, m, key, ctx) : Get(m, key);
+                if (n is null) return fallback;
+                if (n is YamlScalarNode s && s.Style == ScalarStyle.Plain &&
+                    double.TryParse(s.Value, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out var v) &&
+                    double.IsFinite(v))
+                {
+                    if (ok(v)) return v;
+                    Error(n, $"expected {ctx}.{key} {range}, found {s.Value}");
+                    return fallback;
+                }
+                Error(n, $"expected {ctx}.{key} to be a number {range}, found {Describe(n)}");
+                return fallback;
+            }
+            var bm = b.Math;
+            var math = new ReputationKnobs(
+                N("half_life", bm.HalfLife, v => v > 0, "> 0"),
+                N("kappa", bm.Kappa, v => v >= 0, ">= 0"),
+                N("C0", bm.C0, v => v is >= 0 and <= 1, "in [0, 1]"),
+                N("gamma", bm.Gamma, v => v is > 0 and < 1, "in (0, 1)"),
+                N("beta", bm.Beta, v => v >= 0, ">= 0"),
+                N("stake0", bm.Stake0, v => v > 0, "> 0"),
+                N("g_max", bm.GMax, v => v >= 1, ">= 1"),
+                N("w_max", bm.WMax, v => v is > 0 and <= 1, "in (0, 1]"));
+            return new TopicReputationKnobs(math,
+                N("slash_factor", b.SlashFactor, v => v is >= 0 and < 1, "in [0, 1)"),
+                N("recovery_half_life", b.RecoveryHalfLife, v => v > 0, "> 0"),
+                N("exploration_share", b.ExplorationShare, v => v is >= 0 and <= 1, "in [0, 1]"),
+                N("newcomer_mass", b.NewcomerMass, v => v >= 0, ">= 0"),
+                new IndependenceKnobs(
+                    N("independence_prior", b.Independence.Prior, v => v is >= 0 and <= 1, "in [0, 1]"),
+                    N("independence_min_shared", b.Independence.MinShared, v => v >= 0, ">= 0")));
+        }
+
+        private YamlMappingNode? Mapping(YamlNode node, string what, string[]? allowed)
+        {
+            if (node is not YamlMappingNode m) { Error(node, $"expected {what} to be a mapping (key: value lines), found {Describe(node)}"); return null; }
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var k in m.Children.Keys)
+            {
+                if (k is not YamlScalarNode ks || string.IsNullOrEmpty(ks.Value)) { Error(k, $"expected a plain key in {what}, found {Describe(k)}"); continue; }
+                if (!seen.Add(ks.Value)) Error(k, $"duplicate key '{ks.Value}' in {what}");
+                if (allowed is not null && Array.IndexOf(allowed, ks.Value) < 0)
+                    Error(k, $"unknown key '{ks.Value}' in {what}; expected one of: {string.Join(", ", allowed)}");
+            }
+            return m;
+        }
+
+        private static YamlNode? Get(YamlMappingNode m, string key)
+        {
+            foreach (var (k, v) in m.Children)
+                if (k is YamlScalarNode s && s.Value == key) return v;
+            return null;
+        }
+
+        private YamlNode? Require(YamlMappingNode m, YamlNode owner, string key, string what)
+        {
+            var v = Get(m, key);
+            if (v is null) Error(owner, $"missing required key '{key}' in {what}");
+            return v;
+        }
+
+        private static string Describe(YamlNode n) => n switch
+        {
+            YamlScalarNode s when string.IsNullOrEmpty(s.Value) || (s.Style == ScalarStyle.Plain && s.Value is "~" or "null") => "nothing (an empty or null value)",
+            YamlScalarNode s => $"'{s.Value}'",
+            YamlSequenceNode => "a list",
+            YamlMappingNode => "a mapping",
+            _ => n.NodeType.ToString(),
+        };
+    }
+}
