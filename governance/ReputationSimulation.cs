@@ -222,7 +222,7 @@ public static class ReputationSimulation
             double v = maxW * g / 4;
             sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{L}\" y1=\"{Y(v)}\" x2=\"{F(L + pw)}\" y2=\"{Y(v)}\" stroke=\"#dddddd\"/><text x=\"{L - 6}\" y=\"{Y(v)}\" text-anchor=\"end\" dominant-baseline=\"middle\">{F(v)}</text>\n");
         }
-        sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{L}\" y1=\"{Y(result.Knobs.Math.WMax)}\" x2=\"{F(L + pw)}\" y2=\"{Y(result.Knobs.Math.WMax)}\" stroke=\"#c0392b\" stroke-dasharray=\"6 4\"/>\n");
+        sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{L}\" y1=\"{Y(result.Knobs.Math.WMax)}\" x2=\"{F(L + pw)}\" y2=\"{Y(result.Knobs.Math.WMax)}\" stroke=\"#c0392b\" stroke-dasharray=\"6 4\"/><text x=\"{F(L + pw - 4)}\" y=\"{F(T + ph * (1 - result.Knobs.Math.WMax / maxW) - 5)}\" text-anchor=\"end\" fill=\"#c0392b\">w_max</text>\n");
         foreach (var s in result.Steps)
             sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{X(s.Step)}\" y=\"{F(T + ph + 16)}\" text-anchor=\"middle\">{s.Step}</text>\n");
         sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{F(L + pw / 2)}\" y=\"{H - 8}\" text-anchor=\"middle\">step ({F(StepDays)} days each)</text>\n");

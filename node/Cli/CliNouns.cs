@@ -18,6 +18,8 @@ internal static class CliNouns
         yield return ModelCommands.Create();
         yield return AdapterCommands.Create();
         yield return GenerateCommand.Create();
+        yield return ReputationCommands.Create();
+        yield return ReputationCommands.CreateSim();
         yield return VersionCommand.Create();
     }
 }
