@@ -113,6 +113,8 @@ public sealed class ReputationCommandsTests : IDisposable
     [InlineData("\"S\": 1, \"stake\": 0, \"audits\": [[10, 1, 1]", "\"S\": 1, \"stake\": 0, \"extra\": 1, \"audits\": [[10, 1, 1]", "nodes.a.extra: unknown key")]
     [InlineData("[0, 1, 0]", "[0, 1, 1.5]", "nodes.a.audits[1][2] (o_a)")]
     [InlineData("[5, 1, 1]", "[11, 1, 1]", "after tau")]
+    [InlineData("\"tau\": 10,", "\"tau\": 10, \"tau\": 10,", "tau: this key appears twice")]
+    [InlineData("\"stake\": 1000,", "\"stake\": -5,", "nodes.c.stake: expected a number >= 0")]
     public void Malformed_scenarios_exit_2_with_a_message_naming_the_field(string from, string to, string expected)
     {
         var text = Small.Replace(from, to, StringComparison.Ordinal);
