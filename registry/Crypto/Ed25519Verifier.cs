@@ -1,6 +1,5 @@
-using System.Buffers;
 using System.Numerics;
-using Rfc8032 = Org.BouncyCastle.Math.EC.Rfc8032.Ed25519;
+using NSec.Cryptography;
 
 namespace Federation.Registry.Crypto;
 
@@ -10,11 +9,15 @@ namespace Federation.Registry.Crypto;
 /// Ordinary keys and signatures are never affected; only crafted inputs are.
 /// </summary>
 /// <remarks>
-/// Small order is checked against the encodings of the 8 torsion points, ignoring the sign bit: y = 0, 1, p-1, the two
-/// y values of the order-8 points, and the non-canonical p and p+1 (the same list libsodium uses; the tests multiply
-/// each by 8 to prove it). The curve arithmetic itself is BouncyCastle's, which recomputes R and compares its canonical
-/// encoding. Decoding failures are distinguished from mismatches only after a failed check, so valid signatures pay
-/// nothing extra.
+/// The curve arithmetic is libsodium's (<c>crypto_sign_ed25519_verify_detached</c> through NSec), which already refuses
+/// S &gt;= L, a non-canonical or small-order key and a small-order R. It answers only yes or no, so the same rules are
+/// checked here first, on the bytes, to give the typed reason; they need no point arithmetic. Small order is checked
+/// against the encodings of the 8 torsion points, ignoring the sign bit: y = 0, 1, p-1, the two y values of the
+/// order-8 points, and the non-canonical p and p+1 (the same list libsodium uses; the tests multiply each by 8 to
+/// prove it). A non-canonical R is refused here too (libsodium would report it as a mismatch, since it compares
+/// against the canonical encoding of the recomputed R). Whether a key or R decodes to a curve point at all is asked
+/// only after libsodium said no (RFC 8032 §5.1.3, with <see cref="BigInteger"/>), so valid signatures pay nothing
+/// extra.
 /// </remarks>
 public static class Ed25519Verifier
 {
@@ -60,25 +63,10 @@ public static class Ed25519Verifier
         if (IsSmallOrder(r))
             return Fail(SignatureFailure.SignatureRSmallOrder, "signature point R is a small-order point");
 
-        var pool = ArrayPool<byte>.Shared;
-        var m = pool.Rent(Math.Max(1, message.Length));
-        var sig = pool.Rent(NodeKey.SignatureLength);
-        var pk = pool.Rent(NodeId.ByteLength);
-        bool ok;
-        try
-        {
-            message.CopyTo(m);
-            signature.CopyTo(sig);
-            publicKey.CopyTo(pk);
-            ok = Rfc8032.Verify(sig, 0, pk, 0, m, 0, message.Length);
-        }
-        finally
-        {
-            pool.Return(m);
-            pool.Return(sig);
-            pool.Return(pk);
-        }
-        if (ok) return SignatureCheck.Valid;
+        // NSec's raw public-key import only copies the 32 bytes; decoding happens inside libsodium's verify.
+        if (PublicKey.TryImport(SignatureAlgorithm.Ed25519, publicKey, KeyBlobFormat.RawPublicKey, out var key)
+            && SignatureAlgorithm.Ed25519.Verify(key!, message, signature))
+            return SignatureCheck.Valid;
         if (!Decodes(publicKey))
             return Fail(SignatureFailure.PublicKeyMalformed, "public key is not the encoding of a point on Ed25519");
         if (!Decodes(r))

@@ -1,7 +1,5 @@
-using System.Buffers;
 using System.Security.Cryptography;
-using Org.BouncyCastle.Security;
-using Rfc8032 = Org.BouncyCastle.Math.EC.Rfc8032.Ed25519;
+using NSec.Cryptography;
 
 namespace Federation.Registry.Crypto;
 
@@ -10,6 +8,7 @@ namespace Federation.Registry.Crypto;
 /// as in Spore. Signing is deterministic: the same seed and message always give the same 64-byte signature.
 /// Thread-safe; <see cref="Dispose"/> wipes the seed.
 /// </summary>
+/// <remarks>Signing is libsodium's (through NSec): <c>crypto_sign_ed25519_detached</c> on the key expanded from the seed.</remarks>
 public sealed class NodeKey : IDisposable
 {
     /// <summary>Length of the seed (private key) in bytes.</summary>
@@ -20,13 +19,15 @@ public sealed class NodeKey : IDisposable
 
     private readonly byte[] _seed;
     private readonly byte[] _publicKey;
+    private readonly Key _key;
     private bool _disposed;
 
     private NodeKey(byte[] seed)
     {
         _seed = seed;
-        _publicKey = new byte[NodeId.ByteLength];
-        Rfc8032.GeneratePublicKey(_seed, 0, _publicKey, 0);
+        // The seed is kept (wiped on Dispose) for ExportSeedHex; libsodium's copy lives in its own locked memory.
+        _key = Key.Import(SignatureAlgorithm.Ed25519, seed, KeyBlobFormat.RawPrivateKey);
+        _publicKey = _key.PublicKey.Export(KeyBlobFormat.RawPublicKey);
         NodeId = new NodeId(_publicKey);
     }
 
@@ -54,12 +55,15 @@ public sealed class NodeKey : IDisposable
         return new NodeKey(seed);
     }
 
-    /// <summary>A new key from <paramref name="random"/> (a seeded generator makes tests reproducible).</summary>
-    public static NodeKey Generate(SecureRandom random)
+    /// <summary>
+    /// A new key whose seed is filled by <paramref name="fillSeed"/> (a seeded generator makes tests reproducible;
+    /// production keys come from <see cref="Generate()"/>).
+    /// </summary>
+    public static NodeKey Generate(Action<Span<byte>> fillSeed)
     {
-        ArgumentNullException.ThrowIfNull(random);
+        ArgumentNullException.ThrowIfNull(fillSeed);
         var seed = new byte[SeedLength];
-        random.NextBytes(seed);
+        fillSeed(seed);
         return new NodeKey(seed);
     }
 
@@ -93,20 +97,7 @@ public sealed class NodeKey : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (signature.Length < SignatureLength)
             throw new ArgumentException($"a signature needs {SignatureLength} bytes, got {signature.Length}.", nameof(signature));
-        // BouncyCastle 1.8 takes arrays with offsets; a pooled array avoids a copy per call on the hot path.
-        var m = ArrayPool<byte>.Shared.Rent(Math.Max(1, message.Length));
-        var sig = ArrayPool<byte>.Shared.Rent(SignatureLength);
-        try
-        {
-            message.CopyTo(m);
-            Rfc8032.Sign(_seed, 0, _publicKey, 0, m, 0, message.Length, sig, 0);
-            sig.AsSpan(0, SignatureLength).CopyTo(signature);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(m);
-            ArrayPool<byte>.Shared.Return(sig);
-        }
+        SignatureAlgorithm.Ed25519.Sign(_key, message, signature[..SignatureLength]);
     }
 
     /// <summary>Wipes the seed; later signing throws <see cref="ObjectDisposedException"/>.</summary>
@@ -114,5 +105,6 @@ public sealed class NodeKey : IDisposable
     {
         _disposed = true;
         CryptographicOperations.ZeroMemory(_seed);
+        _key.Dispose();
     }
 }

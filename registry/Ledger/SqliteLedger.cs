@@ -1,90 +1,53 @@
-using System.Numerics;
-using System.Text;
-using System.Threading.Channels;
 using Federation.Registry.Crypto;
-using Federation.Registry.Envelopes;
 using Federation.Registry.Json;
 using Federation.Registry.Merkle;
-using Microsoft.Data.Sqlite;
 
 namespace Federation.Registry.Ledger;
 
 /// <summary>
 /// The node's append-only, Merkle-backed log of signed entries in SQLite (WAL, synchronous=FULL). Entry i is a
-/// <see cref="SignedEnvelope"/> sealed by the node key; Merkle leaf i is the envelope's canonical JSON bytes
-/// (<see cref="SignedEnvelope.ToCanonicalBytes"/>), so leaf hash = SHA-256(0x00 ‖ those bytes).
+/// <see cref="Envelopes.SignedEnvelope"/> sealed by the node key; Merkle leaf i is the envelope's canonical JSON bytes
+/// (<see cref="Envelopes.SignedEnvelope.ToCanonicalBytes"/>), so leaf hash = SHA-256(0x00 ‖ those bytes).
 /// </summary>
 /// <remarks>
-/// Appends go through one writer loop that drains every pending append into one transaction (group commit); an
-/// append's task completes only after that transaction commits, so an acknowledged entry survives a crash. Entries and
-/// the Merkle nodes they complete are written in the same transaction; a transaction cut short by a crash is absent
-/// on reopen. Reads (entries, roots, proofs, STHs) use a second connection and only see committed data.
-/// Thread-safe.
+/// One file, three parts with one job each: <see cref="Writer"/> (appends with group commit, tree-head signing),
+/// <see cref="Proofs"/> (entries, roots, inclusion and consistency proofs, on a second connection that sees only
+/// committed data) and <see cref="Auditor"/> (full verification, and the repair of Merkle nodes on open). This class
+/// opens them together and forwards the common calls. Thread-safe.
 /// </remarks>
 public sealed class SqliteLedger : IAsyncDisposable, IDisposable
 {
-    private const int FormatVersion = 1;
     private readonly NodeKey? _key;
-    private readonly LedgerOptions _options;
-    private readonly SqliteConnection _writer;
-    private readonly SqliteConnection _reader;
-    private readonly Lock _readLock = new();
-    private readonly SqliteMerkleNodeStore _writeStore;
-    private readonly SqliteCommand _insertEntry;
-    private readonly SqliteParameter[] _entryParams;
-    private readonly SqliteCommand _maxIndex;
-    private readonly Channel<PendingAppend> _queue;
-    private readonly Task _writerLoop;
-    private MerkleTree _tree;
-    private long _committedSize;
+    private readonly LedgerHead _head;
+    private readonly Microsoft.Data.Sqlite.SqliteConnection _writeConnection;
+    private LedgerWriterLock? _writerLock;
     private bool _disposed;
 
     private SqliteLedger(string path, NodeKey? key, LedgerOptions options)
     {
         Path = path;
         _key = key;
-        _options = options;
-        _writer = OpenConnection(path, options);
-        _reader = OpenConnection(path, options);
-        Exec(_writer, """
-            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-            CREATE TABLE IF NOT EXISTS entries (
-              idx INTEGER PRIMARY KEY,      -- leaf index, contiguous from 0
-              id TEXT NOT NULL,             -- envelope id (CID of its signed bytes)
-              type TEXT NOT NULL,
-              signer TEXT NOT NULL,
-              signature BLOB NOT NULL,
-              envelope BLOB NOT NULL,       -- canonical envelope JSON = Merkle leaf data
-              leaf_hash BLOB NOT NULL);
-            CREATE TABLE IF NOT EXISTS merkle_nodes (id INTEGER PRIMARY KEY, hash BLOB NOT NULL);
-            CREATE TABLE IF NOT EXISTS sths (
-              seq INTEGER PRIMARY KEY AUTOINCREMENT,
-              tree_size INTEGER NOT NULL, root BLOB NOT NULL, timestamp INTEGER NOT NULL,
-              envelope BLOB NOT NULL);
-            INSERT OR IGNORE INTO meta(key, value) VALUES ('format', '1');
-            """);
-        var format = Scalar(_writer, "SELECT value FROM meta WHERE key = 'format'") as string;
-        if (format != FormatVersion.ToString(System.Globalization.CultureInfo.InvariantCulture))
-            throw new InvalidDataException($"{path}: ledger format '{format}' is not supported; this build reads format {FormatVersion}.");
-
-        _writeStore = new SqliteMerkleNodeStore(_writer);
-        _insertEntry = _writer.CreateCommand();
-        _insertEntry.CommandText = "INSERT INTO entries(idx, id, type, signer, signature, envelope, leaf_hash) VALUES ($i, $id, $t, $s, $sig, $env, $lh)";
-        _entryParams =
-        [
-            _insertEntry.Parameters.Add("$i", SqliteType.Integer), _insertEntry.Parameters.Add("$id", SqliteType.Text),
-            _insertEntry.Parameters.Add("$t", SqliteType.Text), _insertEntry.Parameters.Add("$s", SqliteType.Text),
-            _insertEntry.Parameters.Add("$sig", SqliteType.Blob), _insertEntry.Parameters.Add("$env", SqliteType.Blob),
-            _insertEntry.Parameters.Add("$lh", SqliteType.Blob),
-        ];
-        _maxIndex = _writer.CreateCommand();
-        _maxIndex.CommandText = "SELECT COALESCE(MAX(idx) + 1, 0) FROM entries";
-
-        long size = Recover();
-        _tree = new MerkleTree(_writeStore, size);
-        _committedSize = size;
-        _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
-        _writerLoop = Task.Run(WriterLoopAsync);
+        _writeConnection = LedgerDatabase.Open(path, options);
+        LedgerProofReader? reader = null;
+        try
+        {
+            LedgerDatabase.EnsureSchema(_writeConnection, path);
+            long size = LedgerAuditor.RecoverOnOpen(_writeConnection, path, out var repaired);
+            SignedTreeHead? latest;
+            try { latest = LedgerDatabase.LatestSth(_writeConnection); }
+            catch (FormatException) { latest = null; } // a malformed stored head is reported by VerifyAll, not at open
+            _head = new LedgerHead(size, latest);
+            reader = new LedgerProofReader(path, options, _head);
+            Proofs = reader;
+            Auditor = new LedgerAuditor(path, options, _head, reader, key?.Id, repaired);
+            Writer = new LedgerWriter(path, _writeConnection, key, options, _head);
+        }
+        catch
+        {
+            reader?.Dispose();
+            _writeConnection.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -108,7 +71,14 @@ public sealed class SqliteLedger : IAsyncDisposable, IDisposable
         }
     }
 
-    private LedgerWriterLock? _writerLock;
+    /// <summary>Appends and signs tree heads.</summary>
+    public LedgerWriter Writer { get; }
+
+    /// <summary>Reads entries, roots and proofs.</summary>
+    public LedgerProofReader Proofs { get; }
+
+    /// <summary>Verifies the whole log.</summary>
+    public LedgerAuditor Auditor { get; }
 
     /// <summary>The database file.</summary>
     public string Path { get; }
@@ -118,476 +88,60 @@ public sealed class SqliteLedger : IAsyncDisposable, IDisposable
 
     /// <summary>The number of committed (durable) entries. A read-only ledger (opened without a key) reports the size
     /// it saw when opened: another process may have appended since; open it again to see them.</summary>
-    public long Size => Volatile.Read(ref _committedSize);
+    public long Size => _head.Size;
 
     /// <summary>True when opening found Merkle nodes inconsistent with the entries and rebuilt them.</summary>
-    public bool RepairedOnOpen { get; private set; }
+    public bool RepairedOnOpen => Auditor.RepairedOnOpen;
 
-    /// <summary>Seals <paramref name="payload"/> as an entry of <paramref name="type"/> and appends it; completes once durable.</summary>
-    public async Task<LedgerReceipt> AppendAsync(string type, JsonValue payload, CancellationToken cancellationToken = default)
-    {
-        var pending = Prepare([(type, payload)]);
-        await Enqueue(pending, cancellationToken).ConfigureAwait(false);
-        return (await pending.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false))[0];
-    }
+    /// <inheritdoc cref="LedgerWriter.LatestSignedTreeHead"/>
+    public SignedTreeHead? LatestSignedTreeHead => _head.Latest;
 
-    /// <summary>Seals and appends several entries (signed in parallel) in order; completes once all are durable.</summary>
-    public async Task<IReadOnlyList<LedgerReceipt>> AppendBatchAsync(IReadOnlyList<(string Type, JsonValue Payload)> entries, CancellationToken cancellationToken = default)
-    {
-        if (entries.Count == 0) return [];
-        var pending = Prepare(entries);
-        await Enqueue(pending, cancellationToken).ConfigureAwait(false);
-        return await pending.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-    }
+    /// <inheritdoc cref="LedgerWriter.AppendAsync"/>
+    public Task<LedgerReceipt> AppendAsync(string type, JsonValue payload, CancellationToken cancellationToken = default) =>
+        Writer.AppendAsync(type, payload, cancellationToken);
 
-    private async ValueTask Enqueue(PendingAppend pending, CancellationToken ct)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        await _queue.Writer.WriteAsync(pending, ct).ConfigureAwait(false);
-    }
+    /// <inheritdoc cref="LedgerWriter.AppendBatchAsync"/>
+    public Task<IReadOnlyList<LedgerReceipt>> AppendBatchAsync(IReadOnlyList<(string Type, JsonValue Payload)> entries, CancellationToken cancellationToken = default) =>
+        Writer.AppendBatchAsync(entries, cancellationToken);
 
-    private PendingAppend Prepare(IReadOnlyList<(string Type, JsonValue Payload)> entries)
-    {
-        var key = _key ?? throw new InvalidOperationException($"{Path} was opened without the node key (read-only); open it with the key to append.");
-        var p = new PendingAppend(entries.Count);
-        void One(int i)
-        {
-            var (type, payload) = entries[i];
-            if (string.IsNullOrEmpty(type)) throw new ArgumentException($"entry {i}: a ledger entry needs a non-empty type.", nameof(entries));
-            var env = SignedEnvelope.Seal(type, payload, key);
-            var bytes = env.ToCanonicalBytes();
-            p.Envelopes[i] = env;
-            p.Bytes[i] = bytes;
-            p.LeafHashes[i] = MerkleHasher.HashLeaf(bytes);
-        }
-        // Signing dominates an append; a large batch uses every core.
-        if (entries.Count >= 64) Parallel.For(0, entries.Count, One);
-        else for (int i = 0; i < entries.Count; i++) One(i);
-        return p;
-    }
+    /// <inheritdoc cref="LedgerWriter.SignTreeHeadAsync"/>
+    public Task<SignedTreeHead> SignTreeHeadAsync(CancellationToken cancellationToken = default) => Writer.SignTreeHeadAsync(cancellationToken);
 
-    private async Task WriterLoopAsync()
-    {
-        var reader = _queue.Reader;
-        var batch = new List<PendingAppend>();
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            batch.Clear();
-            int count = 0;
-            while (count < _options.MaxBatch && reader.TryRead(out var p))
-            {
-                batch.Add(p);
-                count += p.Envelopes.Length;
-            }
-            if (batch.Count > 0) Commit(batch);
-        }
-    }
+    /// <summary>Signs and stores a tree head for the committed size and root (blocks until stored; see <see cref="SignTreeHeadAsync"/>).</summary>
+    public SignedTreeHead SignTreeHead() => Writer.SignTreeHeadAsync().GetAwaiter().GetResult();
 
-    private void Commit(List<PendingAppend> batch)
-    {
-        long start = _tree.Size;
-        SqliteTransaction? tx = null;
-        try
-        {
-            tx = _writer.BeginTransaction(deferred: false); // BEGIN IMMEDIATE: we are the only writer from here on
-            _maxIndex.Transaction = tx;
-            long onDisk = Convert.ToInt64(_maxIndex.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-            _writeStore.Transaction = tx;
-            if (onDisk != start)
-            {
-                // Another process appended since we last looked: continue from the committed state.
-                _tree = new MerkleTree(_writeStore, onDisk);
-                start = onDisk;
-            }
-            _insertEntry.Transaction = tx;
-            var receipts = new LedgerReceipt[batch.Count][];
-            for (int b = 0; b < batch.Count; b++)
-            {
-                var p = batch[b];
-                receipts[b] = new LedgerReceipt[p.Envelopes.Length];
-                for (int i = 0; i < p.Envelopes.Length; i++)
-                {
-                    var env = p.Envelopes[i];
-                    long index = _tree.Size;
-                    _entryParams[0].Value = index;
-                    _entryParams[1].Value = env.Id.ToString();
-                    _entryParams[2].Value = env.Type;
-                    _entryParams[3].Value = env.Signer.ToString();
-                    _entryParams[4].Value = env.SignatureBytes.ToArray();
-                    _entryParams[5].Value = p.Bytes[i];
-                    _entryParams[6].Value = p.LeafHashes[i];
-                    _insertEntry.ExecuteNonQuery();
-                    _tree.AppendLeafHash(p.LeafHashes[i]);
-                    receipts[b][i] = new LedgerReceipt(index, p.LeafHashes[i], env.Id);
-                }
-            }
-            tx.Commit();
-            Volatile.Write(ref _committedSize, _tree.Size);
-            for (int b = 0; b < batch.Count; b++) batch[b].Done.TrySetResult(receipts[b]);
-        }
-        catch (Exception e)
-        {
-            try { tx?.Rollback(); } catch (SqliteException) { /* the connection already rolled back */ }
-            _writeStore.Transaction = null;
-            _maxIndex.Transaction = null;
-            _tree = new MerkleTree(_writeStore, CommittedSizeOnDisk());
-            Volatile.Write(ref _committedSize, _tree.Size);
-            foreach (var p in batch) p.Done.TrySetException(new IOException($"{Path}: appending to the ledger failed and nothing of this batch was stored: {e.Message}", e));
-        }
-        finally
-        {
-            tx?.Dispose();
-            _writeStore.Transaction = null;
-            _insertEntry.Transaction = null;
-            _maxIndex.Transaction = null;
-        }
-    }
+    /// <inheritdoc cref="LedgerProofReader.GetEntry"/>
+    public LedgerEntry GetEntry(long index) => Proofs.GetEntry(index);
 
-    private long CommittedSizeOnDisk() => Convert.ToInt64(_maxIndex.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    /// <inheritdoc cref="LedgerProofReader.Root"/>
+    public byte[] Root(long? size = null) => Proofs.Root(size);
 
-    /// <summary>Reads entry <paramref name="index"/>.</summary>
-    public LedgerEntry GetEntry(long index)
-    {
-        CheckIndex(index, Size);
-        lock (_readLock)
-        {
-            using var cmd = _reader.CreateCommand();
-            cmd.CommandText = "SELECT envelope, leaf_hash FROM entries WHERE idx = $i";
-            cmd.Parameters.AddWithValue("$i", index);
-            using var r = cmd.ExecuteReader();
-            if (!r.Read()) throw new InvalidDataException($"{Path}: entry {index} is missing although the log holds {Size} entries.");
-            var bytes = (byte[])r[0];
-            return new LedgerEntry(index, SignedEnvelope.Parse(Encoding.UTF8.GetString(bytes)), bytes, (byte[])r[1]);
-        }
-    }
+    /// <inheritdoc cref="LedgerProofReader.Prove"/>
+    public InclusionProof Prove(long index, long? treeSize = null) => Proofs.Prove(index, treeSize);
 
-    /// <summary>The Merkle root of the first <paramref name="size"/> entries (default: all committed ones).</summary>
-    public byte[] Root(long? size = null)
-    {
-        long n = size ?? Size;
-        CheckSize(n);
-        return WithNodes(s => MerkleTree.RootOf(s, n));
-    }
+    /// <inheritdoc cref="LedgerProofReader.LeafHash"/>
+    public byte[] LeafHash(long index) => Proofs.LeafHash(index);
 
-    /// <summary>The inclusion proof of entry <paramref name="index"/> in the tree of <paramref name="treeSize"/> entries (default: all).</summary>
-    public InclusionProof Prove(long index, long? treeSize = null)
-    {
-        long n = treeSize ?? Size;
-        CheckSize(n);
-        CheckIndex(index, n);
-        return WithNodes(s => MerkleTree.ProveInclusion(s, index, n));
-    }
+    /// <inheritdoc cref="LedgerProofReader.Consistency"/>
+    public ConsistencyProof Consistency(long size1, long size2) => Proofs.Consistency(size1, size2);
 
-    /// <summary>The leaf hash of entry <paramref name="index"/>.</summary>
-    public byte[] LeafHash(long index)
-    {
-        CheckIndex(index, Size);
-        return WithNodes(s => { var h = new byte[MerkleHasher.HashSize]; s.ReadNode(0, index, h); return h; });
-    }
+    /// <inheritdoc cref="LedgerProofReader.LatestSth"/>
+    public SignedTreeHead? LatestSth() => Proofs.LatestSth();
 
-    /// <summary>The consistency proof between the trees of <paramref name="size1"/> and <paramref name="size2"/> entries.</summary>
-    public ConsistencyProof Consistency(long size1, long size2)
-    {
-        CheckSize(size2);
-        if (size1 < 0 || size1 > size2)
-            throw new ArgumentOutOfRangeException(nameof(size1), $"size1 {size1} must be in [0, {size2}]: a consistency proof goes from an older tree to a newer one.");
-        return WithNodes(s => MerkleTree.ProveConsistency(s, size1, size2));
-    }
-
-    private T WithNodes<T>(Func<IMerkleNodeStore, T> algorithm)
-    {
-        var view = new PrefetchedNodeStore();
-        algorithm(view);
-        view.Recording = false;
-        var missing = new List<long>(view.Wanted.Count);
-        foreach (var id in view.Wanted)
-        {
-            if (_upperNodes.TryGetValue(id, out var h)) view.Nodes[id] = h;
-            else missing.Add(id);
-        }
-        if (missing.Count > 0)
-        {
-            lock (_readLock)
-            {
-                _selectNodes ??= PrepareSelectNodes();
-                for (int start = 0; start < missing.Count; start += SelectNodesSlots)
-                {
-                    for (int k = 0; k < SelectNodesSlots; k++)
-                        _selectNodes.Parameters[k].Value = start + k < missing.Count ? missing[start + k] : -1L;
-                    using var r = _selectNodes.ExecuteReader();
-                    while (r.Read())
-                    {
-                        long id = r.GetInt64(0);
-                        var h = (byte[])r[1];
-                        view.Nodes[id] = h;
-                        // Nodes never change once written, so the few upper ones are kept for every later proof.
-                        if ((id >> 56) >= CachedLevel) _upperNodes.TryAdd(id, h);
-                    }
-                }
-            }
-        }
-        return algorithm(view);
-    }
-
-    // Levels at and above this are cached in memory once read: at most n / 2^5 nodes (about 3 MB per million entries),
-    // so a proof reads only the 6 lowest levels from SQLite.
-    private const int CachedLevel = 6;
-    private const int SelectNodesSlots = 24;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, byte[]> _upperNodes = new();
-    private SqliteCommand? _selectNodes;
-
-    // One prepared statement with a fixed number of slots (unused ones are -1, which matches no node): proofs then
-    // cost one execution of an already-compiled statement.
-    private SqliteCommand PrepareSelectNodes()
-    {
-        var cmd = _reader.CreateCommand();
-        cmd.CommandText = "SELECT id, hash FROM merkle_nodes WHERE id IN ("
-            + string.Join(',', Enumerable.Range(0, SelectNodesSlots).Select(k => "$p" + k.ToString(System.Globalization.CultureInfo.InvariantCulture))) + ")";
-        for (int k = 0; k < SelectNodesSlots; k++) cmd.Parameters.Add("$p" + k.ToString(System.Globalization.CultureInfo.InvariantCulture), SqliteType.Integer);
-        cmd.Prepare();
-        return cmd;
-    }
-
-    /// <summary>Signs and stores a tree head for the current committed size and root.</summary>
-    public SignedTreeHead SignTreeHead()
-    {
-        var key = _key ?? throw new InvalidOperationException($"{Path} was opened without the node key (read-only); open it with the key to sign tree heads.");
-        long n = Size;
-        var sth = SignedTreeHead.Create(n, Root(n), _options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds(), key);
-        lock (_readLock)
-        {
-            using var cmd = _reader.CreateCommand();
-            cmd.CommandText = "INSERT INTO sths(tree_size, root, timestamp, envelope) VALUES ($n, $r, $t, $e)";
-            cmd.Parameters.AddWithValue("$n", sth.TreeSize);
-            cmd.Parameters.AddWithValue("$r", sth.Root);
-            cmd.Parameters.AddWithValue("$t", sth.TimestampMs);
-            cmd.Parameters.AddWithValue("$e", sth.Envelope.ToCanonicalBytes());
-            cmd.ExecuteNonQuery();
-        }
-        return sth;
-    }
-
-    /// <summary>The most recently stored tree head, or null when none was signed yet.</summary>
-    public SignedTreeHead? LatestSth()
-    {
-        lock (_readLock)
-        {
-            var bytes = Scalar(_reader, "SELECT envelope FROM sths ORDER BY seq DESC LIMIT 1") as byte[];
-            return bytes is null ? null : SignedTreeHead.FromEnvelope(SignedEnvelope.Parse(Encoding.UTF8.GetString(bytes)));
-        }
-    }
-
-    /// <summary>
-    /// Re-checks the whole log: every entry's envelope (id and Ed25519 signature, and that it was made by the node key
-    /// when one is given or the ledger has one), that its stored bytes are canonical and its columns agree, every leaf
-    /// hash, the root from the stored Merkle nodes against a root recomputed from the entries, and the latest STH
-    /// (signature, signer, and root at its size). Reports every problem, not only the first.
-    /// </summary>
-    public LedgerVerification VerifyAll(NodeId? expectedSigner = null, IProgress<long>? progress = null)
-    {
-        expectedSigner ??= _key?.Id;
-        long n = Size;
-        var issues = new List<LedgerIssue>();
-        var fresh = new MerkleTree(new InMemoryMerkleNodeStore());
-        const int Chunk = 2048;
-        var rows = new List<(long Idx, string Id, string Type, string Signer, byte[] Sig, byte[] Env, byte[] Leaf)>(Chunk);
-        void Flush()
-        {
-            var found = new LedgerIssue?[rows.Count * 3];
-            Parallel.For(0, rows.Count, i => CheckEntry(rows[i], expectedSigner, found, i * 3));
-            foreach (var f in found) if (f is not null) issues.Add(f);
-            foreach (var row in rows) fresh.Append(row.Env);
-            progress?.Report(fresh.Size);
-            rows.Clear();
-        }
-        lock (_readLock)
-        {
-            using var cmd = _reader.CreateCommand();
-            cmd.CommandText = "SELECT idx, id, type, signer, signature, envelope, leaf_hash FROM entries WHERE idx < $n ORDER BY idx";
-            cmd.Parameters.AddWithValue("$n", n);
-            using var r = cmd.ExecuteReader();
-            long expect = 0;
-            while (r.Read())
-            {
-                long idx = r.GetInt64(0);
-                if (idx != expect)
-                {
-                    issues.Add(new LedgerIssue(LedgerProblem.IndexGap, expect, $"entry {expect} is missing: the next stored index is {idx}."));
-                    return new LedgerVerification(n, [], null, issues);
-                }
-                expect++;
-                rows.Add((idx, r.GetString(1), r.GetString(2), r.GetString(3), (byte[])r[4], (byte[])r[5], (byte[])r[6]));
-                if (rows.Count == Chunk) Flush();
-            }
-            if (rows.Count > 0) Flush();
-        }
-        var root = fresh.Root();
-        var stored = Root(n);
-        if (!stored.AsSpan().SequenceEqual(root))
-            issues.Add(new LedgerIssue(LedgerProblem.RootMismatch, null, $"the stored Merkle nodes give root {Convert.ToHexStringLower(stored)} for {n} entries, the entries give {Convert.ToHexStringLower(root)}; reopen to rebuild the nodes."));
-        SignedTreeHead? sth = null;
-        try { sth = LatestSth(); }
-        catch (FormatException e) { issues.Add(new LedgerIssue(LedgerProblem.SthSignatureInvalid, null, $"the latest STH is malformed: {e.Message}")); }
-        if (sth is not null)
-        {
-            var check = sth.Verify(expectedSigner);
-            if (!check.IsValid)
-                issues.Add(new LedgerIssue(LedgerProblem.SthSignatureInvalid, null, $"the latest STH (size {sth.TreeSize}) does not verify: {check.Message}"));
-            if (sth.TreeSize > n)
-                issues.Add(new LedgerIssue(LedgerProblem.SthRootMismatch, null, $"the latest STH claims {sth.TreeSize} entries but the log holds {n}: entries were lost."));
-            else if (!fresh.Root(sth.TreeSize).AsSpan().SequenceEqual(sth.Root))
-                issues.Add(new LedgerIssue(LedgerProblem.SthRootMismatch, null, $"the latest STH root {Convert.ToHexStringLower(sth.Root)} at size {sth.TreeSize} differs from the entries' root {Convert.ToHexStringLower(fresh.Root(sth.TreeSize))}."));
-        }
-        return new LedgerVerification(n, root, sth, issues);
-    }
-
-    private static void CheckEntry((long Idx, string Id, string Type, string Signer, byte[] Sig, byte[] Env, byte[] Leaf) row, NodeId? expectedSigner, LedgerIssue?[] found, int slot)
-    {
-        if (!MerkleHasher.HashLeaf(row.Env).AsSpan().SequenceEqual(row.Leaf))
-            found[slot] = new LedgerIssue(LedgerProblem.LeafHashMismatch, row.Idx, $"entry {row.Idx}: stored leaf hash {Convert.ToHexStringLower(row.Leaf)} is not SHA-256(0x00 ‖ envelope) = {Convert.ToHexStringLower(MerkleHasher.HashLeaf(row.Env))}.");
-        SignedEnvelope env;
-        try { env = SignedEnvelope.Parse(Encoding.UTF8.GetString(row.Env)); }
-        catch (FormatException e)
-        {
-            found[slot + 1] = new LedgerIssue(LedgerProblem.EntryMalformed, row.Idx, $"entry {row.Idx}: stored envelope is not a signed envelope: {e.Message}");
-            return;
-        }
-        if (!env.ToCanonicalBytes().AsSpan().SequenceEqual(row.Env) || env.Id.ToString() != row.Id || env.Type != row.Type
-            || env.Signer.ToString() != row.Signer || !env.SignatureBytes.Span.SequenceEqual(row.Sig))
-            found[slot + 1] = new LedgerIssue(LedgerProblem.EntryMalformed, row.Idx, $"entry {row.Idx}: the stored envelope is not canonical or its id/type/signer/signature columns disagree with it.");
-        var check = env.Verify();
-        if (!check.IsValid)
-            found[slot + 2] = new LedgerIssue(LedgerProblem.SignatureInvalid, row.Idx, $"entry {row.Idx}: {check.Message}");
-        else if (expectedSigner is { } want && env.Signer != want)
-            found[slot + 2] = new LedgerIssue(LedgerProblem.SignatureInvalid, row.Idx, $"entry {row.Idx}: signed by {env.Signer}, expected the node key {want}.");
-    }
-
-    // Called once at open, before the writer loop starts. SQLite already dropped any transaction a crash cut short;
-    // here we make sure the Merkle nodes describe exactly the committed entries.
-    private long Recover()
-    {
-        long n;
-        bool ok;
-        // One read snapshot, so a writer in another process committing meanwhile cannot make the counts disagree.
-        using (var snapshot = _writer.BeginTransaction(deferred: true))
-        {
-            n = Convert.ToInt64(Scalar(_writer, "SELECT COALESCE(MAX(idx) + 1, 0) FROM entries", snapshot), System.Globalization.CultureInfo.InvariantCulture);
-            long count = Convert.ToInt64(Scalar(_writer, "SELECT COUNT(*) FROM entries", snapshot), System.Globalization.CultureInfo.InvariantCulture);
-            if (count != n)
-                throw new InvalidDataException($"{Path}: the ledger holds {count} entries but its highest index is {n - 1}; entries are missing, so the log cannot be trusted. Restore it from a backup or a peer.");
-            long nodes = Convert.ToInt64(Scalar(_writer, "SELECT COUNT(*) FROM merkle_nodes", snapshot), System.Globalization.CultureInfo.InvariantCulture);
-            ok = nodes == 2 * n - BitOperations.PopCount((ulong)n);
-            if (ok)
-            {
-                _writeStore.Transaction = snapshot;
-                try { _ = new MerkleTree(_writeStore, n); }
-                catch (InvalidDataException) { ok = false; }
-                finally { _writeStore.Transaction = null; }
-            }
-            snapshot.Commit();
-        }
-        return ok ? n : RebuildNodes();
-    }
-
-    // Recomputes every Merkle node from the entries' leaf hashes in one write transaction; returns the entry count.
-    private long RebuildNodes()
-    {
-        using var tx = _writer.BeginTransaction(deferred: false);
-        using (var del = _writer.CreateCommand())
-        {
-            del.Transaction = tx;
-            del.CommandText = "DELETE FROM merkle_nodes";
-            del.ExecuteNonQuery();
-        }
-        _writeStore.Transaction = tx;
-        var tree = new MerkleTree(_writeStore);
-        using (var cmd = _writer.CreateCommand())
-        {
-            cmd.Transaction = tx;
-            cmd.CommandText = "SELECT leaf_hash FROM entries ORDER BY idx";
-            using var r = cmd.ExecuteReader();
-            while (r.Read()) tree.AppendLeafHash((byte[])r[0]);
-        }
-        tx.Commit();
-        _writeStore.Transaction = null;
-        RepairedOnOpen = true;
-        return tree.Size;
-    }
-
-    private void CheckSize(long n)
-    {
-        long size = Size;
-        if (n < 0 || n > size)
-            throw new ArgumentOutOfRangeException(nameof(n), $"tree size {n} is outside the ledger, which holds {size} entries; give 0 <= size <= {size}.");
-    }
-
-    private static void CheckIndex(long index, long size)
-    {
-        if (index < 0 || index >= size)
-            throw new ArgumentOutOfRangeException(nameof(index), $"entry index {index} is outside the tree of {size} entries; give 0 <= index < {size}.");
-    }
-
-    private static SqliteConnection OpenConnection(string path, LedgerOptions options)
-    {
-        var cs = new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, Mode = SqliteOpenMode.ReadWriteCreate }.ToString();
-        var c = new SqliteConnection(cs);
-        c.Open();
-        if (options.Synchronous is not ("FULL" or "NORMAL" or "EXTRA" or "OFF"))
-            throw new ArgumentException($"Synchronous must be FULL, EXTRA, NORMAL or OFF; got '{options.Synchronous}'.", nameof(options));
-#pragma warning disable CA2100 // the value was checked against a fixed list just above
-        // A larger page cache and memory-mapped reads keep proof lookups (random rowids) off read() system calls.
-        Exec(c, $"PRAGMA journal_mode=WAL; PRAGMA synchronous={options.Synchronous}; PRAGMA busy_timeout=10000; PRAGMA cache_size=-32768; PRAGMA mmap_size=1073741824;");
-#pragma warning restore CA2100
-        return c;
-    }
-
-    private static void Exec(SqliteConnection c, string sql)
-    {
-        using var cmd = c.CreateCommand();
-#pragma warning disable CA2100 // fixed SQL written in this file
-        cmd.CommandText = sql;
-#pragma warning restore CA2100
-        cmd.ExecuteNonQuery();
-    }
-
-    private static object? Scalar(SqliteConnection c, string sql, SqliteTransaction? tx = null)
-    {
-        using var cmd = c.CreateCommand();
-        cmd.Transaction = tx;
-#pragma warning disable CA2100 // fixed SQL written in this file
-        cmd.CommandText = sql;
-#pragma warning restore CA2100
-        var v = cmd.ExecuteScalar();
-        return v is DBNull ? null : v;
-    }
+    /// <inheritdoc cref="LedgerAuditor.VerifyAll"/>
+    public LedgerVerification VerifyAll(NodeId? expectedSigner = null, IProgress<long>? progress = null) => Auditor.VerifyAll(expectedSigner, progress);
 
     /// <summary>Stops accepting appends, waits for pending ones to commit, and closes the database.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_disposed) return;
         _disposed = true;
-        _queue.Writer.TryComplete();
-        await _writerLoop.ConfigureAwait(false);
-        _insertEntry.Dispose();
-        _maxIndex.Dispose();
-        _writeStore.Dispose();
-        _writer.Dispose();
+        await Writer.DisposeAsync().ConfigureAwait(false);
+        _writeConnection.Dispose();
         _writerLock?.Dispose();
-        lock (_readLock)
-        {
-            _selectNodes?.Dispose();
-            _reader.Dispose();
-        }
+        Proofs.Dispose();
     }
 
     /// <inheritdoc/>
     public void Dispose() => Task.Run(() => DisposeAsync().AsTask()).GetAwaiter().GetResult();
-
-    private sealed class PendingAppend(int count)
-    {
-        public readonly SignedEnvelope[] Envelopes = new SignedEnvelope[count];
-        public readonly byte[][] Bytes = new byte[count][];
-        public readonly byte[][] LeafHashes = new byte[count][];
-        public readonly TaskCompletionSource<LedgerReceipt[]> Done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
 }

@@ -56,27 +56,3 @@ internal sealed class SqliteMerkleNodeStore : IMerkleNodeStore, IDisposable
         _select.Dispose();
     }
 }
-
-/// <summary>
-/// Two-phase node reads for proofs: a first pass records which nodes an algorithm needs (answering zeros), the nodes
-/// are fetched in one query, and a second pass runs over them. Proof generation thus costs one SQLite statement of
-/// O(log n) rowid lookups instead of O(log n) statements.
-/// </summary>
-internal sealed class PrefetchedNodeStore : IMerkleNodeStore
-{
-    public readonly HashSet<long> Wanted = [];
-    public readonly Dictionary<long, byte[]> Nodes = [];
-    public bool Recording = true;
-
-    public void ReadNode(int level, long index, Span<byte> destination)
-    {
-        long key = SqliteMerkleNodeStore.Key(level, index);
-        if (Recording) { Wanted.Add(key); destination.Clear(); return; }
-        if (!Nodes.TryGetValue(key, out var h))
-            throw new InvalidDataException($"merkle node ({level}, {index}) is missing from the ledger; reopen the ledger to rebuild its Merkle nodes from the entries.");
-        h.CopyTo(destination);
-    }
-
-    public void WriteNode(int level, long index, ReadOnlySpan<byte> hash) =>
-        throw new InvalidOperationException("a prefetched node view is read-only.");
-}

@@ -1,12 +1,11 @@
-using System.Numerics;
-
 namespace Federation.Registry.Merkle;
 
 /// <summary>
 /// An append-only RFC 9162 Merkle tree over an <see cref="IMerkleNodeStore"/>. Appending leaf n stores its hash and
 /// every subtree it completes (amortised O(1) writes, no reads: the right border lives in memory). Roots and proofs for
-/// any size up to <see cref="Size"/> read O(log n) stored complete-subtree nodes; a subtree that is incomplete at the
-/// requested size is folded from its complete children — the tree is never rebuilt.
+/// any size up to <see cref="Size"/> read the O(log n) stored complete-subtree nodes that <see cref="ProofPlanner"/>
+/// names; a subtree that is incomplete at the requested size is folded from its complete children — the tree is never
+/// rebuilt.
 /// </summary>
 /// <remarks>Not thread-safe for appends. Reads of sizes already appended only touch immutable nodes.</remarks>
 public sealed class MerkleTree
@@ -97,16 +96,10 @@ public sealed class MerkleTree
 
     /// <summary>
     /// PATH(m, D[0:n]) read from <paramref name="store"/>, which must hold every complete subtree of the first
-    /// <paramref name="treeSize"/> leaves. Arguments are not range-checked against the store.
+    /// <paramref name="treeSize"/> leaves: the nodes <see cref="ProofPlanner.Inclusion"/> names, folded.
     /// </summary>
-    public static InclusionProof ProveInclusion(IMerkleNodeStore store, long leafIndex, long treeSize)
-    {
-        if (leafIndex < 0 || leafIndex >= treeSize)
-            throw new ArgumentOutOfRangeException(nameof(leafIndex), $"leaf index {leafIndex} must be in [0, {treeSize}).");
-        var path = new List<byte[]>(MerkleVerifier.InclusionPathLength(leafIndex, treeSize));
-        Path(store, leafIndex, 0, treeSize, path);
-        return new InclusionProof(leafIndex, treeSize, path);
-    }
+    public static InclusionProof ProveInclusion(IMerkleNodeStore store, long leafIndex, long treeSize) =>
+        new(leafIndex, treeSize, ProofPlanner.Inclusion(leafIndex, treeSize).Execute(store));
 
     /// <summary>RFC 9162 §2.1.4.1 PROOF(m, D[n]): the consistency proof from <paramref name="size1"/> to <paramref name="size2"/> leaves.</summary>
     public ConsistencyProof ProveConsistency(long size1, long size2)
@@ -118,20 +111,14 @@ public sealed class MerkleTree
     }
 
     /// <summary>PROOF(m, D[n]) read from <paramref name="store"/>, which must hold every complete subtree of the first <paramref name="size2"/> leaves.</summary>
-    public static ConsistencyProof ProveConsistency(IMerkleNodeStore store, long size1, long size2)
-    {
-        if (size1 < 0 || size1 > size2)
-            throw new ArgumentOutOfRangeException(nameof(size1), $"size1 {size1} must be in [0, size2 = {size2}].");
-        var path = new List<byte[]>(MerkleVerifier.ConsistencyPathLength(size1, size2));
-        if (size1 > 0 && size1 < size2) SubProof(store, size1, 0, size2, true, path);
-        return new ConsistencyProof(size1, size2, path);
-    }
+    public static ConsistencyProof ProveConsistency(IMerkleNodeStore store, long size1, long size2) =>
+        new(size1, size2, ProofPlanner.Consistency(size1, size2).Execute(store));
 
     /// <summary>MTH(D[0:size]) read from <paramref name="store"/> (O(log size) node reads).</summary>
     public static byte[] RootOf(IMerkleNodeStore store, long size)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(size);
-        return size == 0 ? MerkleHasher.EmptyRoot() : RangeHash(store, 0, size);
+        return size == 0 ? MerkleHasher.EmptyRoot() : ProofPlanner.Root(size).Execute(store)[0];
     }
 
     /// <summary>The leaf hash at <paramref name="index"/>.</summary>
@@ -147,70 +134,5 @@ public sealed class MerkleTree
     {
         if (size < 0 || size > Size)
             throw new ArgumentOutOfRangeException(name, $"tree size {size} must be in [0, {Size}]; the log holds {Size} leaves.");
-    }
-
-    // Ranges that arise in the RFC recursion start at a multiple of the largest power of two not above their length,
-    // so a power-of-two range is always one stored node.
-    private static byte[] RangeHash(IMerkleNodeStore store, long start, long end)
-    {
-        long len = end - start;
-        var h = new byte[H];
-        if ((len & (len - 1)) == 0)
-        {
-            int level = BitOperations.TrailingZeroCount(len);
-            store.ReadNode(level, start >> level, h);
-            return h;
-        }
-        // Fold the complete subtrees of [start, end) from the right: one read per set bit of len.
-        bool first = true;
-        Span<byte> left = stackalloc byte[H];
-        for (int level = 0; level < 63; level++)
-        {
-            if (((len >> level) & 1) == 0) continue;
-            long subStart = start + ((len >> (level + 1)) << (level + 1));
-            if (first) { store.ReadNode(level, subStart >> level, h); first = false; }
-            else { store.ReadNode(level, subStart >> level, left); MerkleHasher.HashChildren(left, h, h); }
-        }
-        return h;
-    }
-
-    private static long LargestPowerOfTwoBelow(long n) => 1L << (63 - BitOperations.LeadingZeroCount((ulong)(n - 1)));
-
-    private static void Path(IMerkleNodeStore store, long m, long start, long end, List<byte[]> path)
-    {
-        long n = end - start;
-        if (n <= 1) return;
-        long k = LargestPowerOfTwoBelow(n);
-        if (m < start + k)
-        {
-            Path(store, m, start, start + k, path);
-            path.Add(RangeHash(store, start + k, end));
-        }
-        else
-        {
-            Path(store, m, start + k, end, path);
-            path.Add(RangeHash(store, start, start + k));
-        }
-    }
-
-    private static void SubProof(IMerkleNodeStore store, long m, long start, long end, bool complete, List<byte[]> path)
-    {
-        long n = end - start;
-        if (m == end)
-        {
-            if (!complete) path.Add(RangeHash(store, start, end));
-            return;
-        }
-        long k = LargestPowerOfTwoBelow(n);
-        if (m <= start + k)
-        {
-            SubProof(store, m, start, start + k, complete, path);
-            path.Add(RangeHash(store, start + k, end));
-        }
-        else
-        {
-            SubProof(store, m, start + k, end, false, path);
-            path.Add(RangeHash(store, start, start + k));
-        }
     }
 }

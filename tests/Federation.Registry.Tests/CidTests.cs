@@ -8,6 +8,7 @@ public class CidTests
     public void Cid_of_abc_is_the_sha256_hex()
     {
         var cid = Cid.Of("abc"u8);
+        // Independent source: FIPS 180-2 Appendix B.1, SHA-256("abc").
         Assert.Equal("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", cid.ToString());
         Assert.Equal(cid, Cid.Parse(cid.ToString()));
         Assert.Equal(Convert.FromHexString(cid.ToString()), cid.ToArray());
@@ -18,6 +19,7 @@ public class CidTests
     {
         var rec = CanonicalJson.Parse(File.ReadAllText(Path.Combine(JsonVectorFiles.Directory("canonical-json"), "spore.json")))
             ["cases"][0]["input"].AsString();
+        // Independent source: the id printed in the Spore notes' worked example (notes/spore-protocol.md §3.3).
         Assert.Equal("013d36389ac3e1006f9dc4c6e08abf5e6349b4264507046b14fbf1a4c51617f6", Cid.Of(CanonicalJson.Parse(rec)).ToString());
     }
 

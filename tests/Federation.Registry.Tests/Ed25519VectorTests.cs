@@ -98,3 +98,27 @@ public class Ed25519VectorTests
         return r.Sign < 0 ? r + m : r;
     }
 }
+
+/// <summary>What libsodium (through NSec) decides on its own, without the typed pre-checks of <see cref="Ed25519Verifier"/>.</summary>
+public class LibsodiumAloneTests
+{
+    [Fact]
+    public void Libsodium_alone_agrees_with_the_strict_verifier_on_every_mutated_case()
+    {
+        var disagree = new List<string>();
+        foreach (var (file, c) in JsonVectorFiles.Cases("ed25519"))
+        {
+            if (file != "mutations.json") continue;
+            var pk = Convert.FromHexString(c.GetProperty("public_key").GetString()!);
+            var msg = Convert.FromHexString(c.GetProperty("message").GetString()!);
+            var sig = Convert.FromHexString(c.GetProperty("signature").GetString()!);
+            var wantValid = !c.TryGetProperty("want_error", out _);
+            var alg = NSec.Cryptography.SignatureAlgorithm.Ed25519;
+            bool sodium = pk.Length == 32 && sig.Length == 64
+                && NSec.Cryptography.PublicKey.TryImport(alg, pk, NSec.Cryptography.KeyBlobFormat.RawPublicKey, out var key)
+                && alg.Verify(key!, msg, sig);
+            if (sodium != wantValid) disagree.Add($"{c.GetProperty("desc").GetString()}: libsodium says {(sodium ? "valid" : "invalid")}");
+        }
+        Assert.True(disagree.Count == 0, string.Join("\n", disagree));
+    }
+}

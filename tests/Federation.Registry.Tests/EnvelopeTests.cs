@@ -98,7 +98,8 @@ public class EnvelopeTests
 public class EnvelopeFrozenFormatTests
 {
     // Frozen: an envelope sealed by RFC 8032 key 1 has these exact bytes, id and signature. If this test fails, the
-    // signed format changed and every stored envelope would stop verifying.
+    // signed format changed and every stored envelope would stop verifying. Independent source: tests/vectors/ledger/
+    // generate.py (Python json + hashlib, Ed25519 from the cryptography package / OpenSSL) wrote frozen.json.
     [Fact]
     public void Envelope_format_is_frozen()
     {
@@ -110,6 +111,7 @@ public class EnvelopeFrozenFormatTests
             Encoding.ASCII.GetString(env.ToCanonicalBytes()));
         Assert.Equal(FrozenId, env.Id.ToString());
         Assert.Equal(FrozenSignature, env.Signature);
+        Assert.Equal(Frozen.GetProperty("envelope").GetString(), Encoding.ASCII.GetString(env.ToCanonicalBytes()));
     }
 
     [Fact]
@@ -121,8 +123,9 @@ public class EnvelopeFrozenFormatTests
         Assert.True(env.Verify().IsValid);
     }
 
-    private const string FrozenId = "4ecb5823b8da5f25ed3665c03af8cfc292afbba43b07af152e14be7870a5790b"; // also computed with Python hashlib
-    private const string FrozenSignature = "eb63bd4ab02a744f8b8b520da8785f79323056fed4faab49ce04a37199b1edc5c7224f2e1000e10c5a5391a3faf03ecf9e30a7dc64aec45dd879b6a273d1ba00";
+    private static readonly System.Text.Json.JsonElement Frozen = JsonVectorFiles.Document("ledger", "frozen.json").GetProperty("envelope");
+    private static readonly string FrozenId = Frozen.GetProperty("id").GetString()!;
+    private static readonly string FrozenSignature = Frozen.GetProperty("signature").GetString()!;
 }
 
 public class EnvelopeMutationTests

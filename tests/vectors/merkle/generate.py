@@ -59,7 +59,7 @@ def write(name, obj):
     with open(os.path.join(here, name), "w") as f:
         json.dump(obj, f, indent=1); f.write("\n")
 
-write("roots.json", {"leaves": [HEX(l) for l in leaves],
+write("roots.json", {"desc": "MTH of every size 1..64, computed by generate.py (independent RFC 9162 reference on hashlib)", "leaves": [HEX(l) for l in leaves],
                      "roots": [{"tree_size": n, "root": HEX(mth(leaves[:n]))} for n in range(0, 65)]})
 
 write("rfc6962.json", {"desc": "RFC 6962 test leaves used by certificate-transparency test data; roots computed with hashlib",
@@ -101,7 +101,7 @@ for (i, n) in [(0, 1), (2, 3), (5, 8), (6, 7), (13, 37), (0, 64), (63, 64), (40,
     for n2, what in ((n + 1, "larger"), (n - 1, "smaller")):
         if 0 < n2 and i < n2 and len(path(i, leaves[:n2])) != len(P):
             inc.append(dict(good, desc=f"tree size one {what} (path length differs)", tree_size=n2, want_error=True))
-write("inclusion.json", {"leaves": [HEX(l) for l in leaves], "cases": inc})
+write("inclusion.json", {"desc": "Inclusion proofs, valid and tampered, computed by generate.py (independent RFC 9162 reference on hashlib)", "leaves": [HEX(l) for l in leaves], "cases": inc})
 
 def con_case(m, n, desc="valid", want_error=False, **over):
     c = {"desc": desc, "size1": m, "size2": n, "root1": HEX(mth(leaves[:m])), "root2": HEX(mth(leaves[:n])),
@@ -133,6 +133,6 @@ con.append(dict(con_case(5, 5), desc="equal sizes with different roots", root2=H
 con.append(dict(con_case(5, 5), desc="equal sizes with a non-empty path", path=[HEX(h(b"x"))], want_error=True))
 con.append(dict(con_case(0, 9), desc="size1 zero with a non-empty path", path=[HEX(h(b"x"))], want_error=True))
 con.append(dict(con_case(3, 7), desc="negative size1", size1=-1, want_error=True))
-write("consistency.json", {"leaves": [HEX(l) for l in leaves], "cases": con})
+write("consistency.json", {"desc": "Consistency proofs, valid and tampered, computed by generate.py (independent RFC 9162 reference on hashlib)", "leaves": [HEX(l) for l in leaves], "cases": con})
 print(f"roots 65, inclusion {len(inc)}, consistency {len(con)}")
 for r in range(1, 9): print(r, HEX(mth(leaves[:r])))
