@@ -68,7 +68,7 @@ public static class ApiErrors
             return ApiException.BadRequest("request.invalid_encoding",
                 $"{(param is null ? "A string" : $"'{param}'")} is not valid text: strings must be UTF-8 without lone surrogates ({e.InnerException.Message}).", param);
         // Syntax errors come from the reader as a subclass of JsonException; the serializer's own are JsonException itself.
-        if (e.GetType() != typeof(JsonException) || param is null)
+        if (e.GetType() != typeof(JsonException) || e.InnerException is JsonException || param is null)
             return ApiException.BadRequest("request.malformed_json",
                 $"The request body is not valid JSON ({e.Message}). Send a JSON object as documented in docs/api.md.");
         return ApiException.BadRequest("request.invalid_value", $"'{param}' has the wrong JSON type; docs/api.md shows the expected shape.", param);
@@ -96,6 +96,11 @@ public static class ApiErrors
                 $"There is no endpoint {ctx.Request.Method} {ctx.Request.Path}; GET /openapi/v1.json lists them."),
             405 => new ApiException(405, "invalid_request_error", "request.method_not_allowed",
                 $"{ctx.Request.Path} does not accept {ctx.Request.Method}; GET /openapi/v1.json lists the methods it does."),
+            413 => new ApiException(413, "invalid_request_error", "request.too_large",
+                "The request body is larger than the node accepts; shorten the prompt or split the request."),
+            415 => new ApiException(415, "invalid_request_error", "request.unsupported_media_type",
+                $"Send the body as JSON with 'Content-Type: application/json'; found '{ctx.Request.ContentType}'."),
+            400 => ApiException.BadRequest("request.invalid_value", "The request could not be read; check the body, the path and the query string against docs/api.md."),
             _ => new ApiException(status, status >= 500 ? "server_error" : "invalid_request_error", $"http.{status}", $"The node answered HTTP {status}."),
         };
         return WriteAsync(ctx, error);

@@ -21,8 +21,8 @@ public static class OpenAiEndpoints
             .ProducesProblemLike(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status503ServiceUnavailable);
         v1.MapPost("/chat/completions", ChatAsync).WithName("CreateChatCompletion").Metric("chat.completions")
             .RequireRateLimiting(GenerationLimiter)
+            // one schema per status in the document: the JSON answer (stream chunks are documented in docs/api.md)
             .Produces<ChatCompletionResponse>(StatusCodes.Status200OK, "application/json")
-            .Produces<ChatCompletionChunk>(StatusCodes.Status200OK, "text/event-stream")
             .ProducesProblemLike(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status422UnprocessableEntity, StatusCodes.Status429TooManyRequests);
         v1.MapPost("/completions", TextAsync).WithName("CreateCompletion").Metric("completions")
             .RequireRateLimiting(GenerationLimiter)

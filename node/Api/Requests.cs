@@ -26,7 +26,7 @@ public sealed record FederationRequest
 
     /// <summary>Fields this node does not know; any is refused with 400 naming it.</summary>
     [JsonExtensionData]
-    public Dictionary<string, JsonElement>? Unknown { get; init; }
+    public Dictionary<string, JsonElement>? Unknown { get; set; }
 }
 
 /// <summary>
@@ -40,7 +40,7 @@ public sealed record RequiredProvenance
     public IReadOnlyList<string>? Jurisdictions { get; init; }
 
     [JsonExtensionData]
-    public Dictionary<string, JsonElement>? Unknown { get; init; }
+    public Dictionary<string, JsonElement>? Unknown { get; set; }
 }
 
 /// <summary>One chat message: a role and text content (a string or an array of <c>{"type":"text","text":…}</c> parts).</summary>

@@ -48,10 +48,6 @@ internal static class ServeCommand
             {
                 throw new CliException(e.Message, ExitCodes.Usage);
             }
-            var keys = app.Services.GetRequiredService<ApiKeyStore>();
-            CliCommon.WriteError(p, keys.AnyActive()
-                ? $"fed serve: API keys required on /v1; data dir {options.DataDir}"
-                : $"fed serve: no API keys exist, so the node serves loopback callers only without a key (create one: fed keys create --name NAME); data dir {options.DataDir}");
             try
             {
                 await app.StartAsync(ct);
@@ -63,6 +59,10 @@ internal static class ServeCommand
                 var reason = e.GetBaseException().Message;
                 throw new CliException($"cannot listen on {options.Urls}: {reason}. Pick another --urls (port 0 takes a free one) or stop the process that holds it.");
             }
+            var keys = app.Services.GetRequiredService<ApiKeyStore>();
+            CliCommon.WriteError(p, keys.AnyActive()
+                ? $"fed serve: API keys required on /v1; data dir {options.DataDir}"
+                : $"fed serve: no API keys exist, so the node serves loopback callers only without a key (create one: fed keys create --name NAME); data dir {options.DataDir}");
             CliCommon.WriteError(p, $"fed serve: listening on {string.Join(", ", app.Urls)} (Ctrl-C stops)");
             await app.WaitForShutdownAsync(ct);
             await app.DisposeAsync();

@@ -68,7 +68,12 @@ public static class NodeHost
         services.AddSingleton<AnswerService>();
         services.AddHostedService<RuntimeStarter>();
 
-        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, NodeJsonContext.Default));
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            // the generated metadata takes its names from the options in use: snake_case here as in NodeJsonContext
+            o.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, NodeJsonContext.Default);
+        });
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);   // binding errors reach ApiErrors.From
         services.AddProblemDetails();
         services.AddOpenApi("v1");
@@ -226,10 +231,16 @@ public static class NodeHost
 }
 
 /// <summary>Loads the runtime after the listener is up (so /health answers "starting"), ledgers CLI review decisions, publishes tree heads.</summary>
-internal sealed class RuntimeStarter(NodeOptions options, RuntimeHolder holder, ReviewService reviews, ILogger<RuntimeStarter> logger) : BackgroundService
+internal sealed class RuntimeStarter(NodeOptions options, RuntimeHolder holder, ReviewService reviews, IHostApplicationLifetime lifetime,
+    ILogger<RuntimeStarter> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Load nothing until the listener is bound: a node that cannot listen (port in use) must not create files first.
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        using (stoppingToken.Register(() => started.TrySetCanceled(stoppingToken)))
+            await started.Task;
         NodeRuntime rt;
         try
         {

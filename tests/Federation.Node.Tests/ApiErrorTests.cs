@@ -226,6 +226,12 @@ public sealed class ApiErrorTests(NodeFixture node)
             var msg = (await resp.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("message").GetString()!;
             Assert.Contains("bad.yaml:2:1", msg, StringComparison.Ordinal);
             Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.GetAsync("/health")).StatusCode);
+            // This node has no keys: it answers loopback Host names only (DNS-rebinding defence).
+            using var rebound = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
+            rebound.Headers.Host = "attacker.example";
+            using var refused = await http.SendAsync(rebound);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Equal("request.host_not_allowed", (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("code").GetString());
         }
         finally
         {

@@ -28,7 +28,7 @@ public sealed class ContractTests(NodeFixture node)
         var body = JsonSerializer.Deserialize(
             """{"model":"federation","messages":[{"role":"user","content":"hi"}],"federation":{"required_provenance":{"lineages":["olmo"],"jurisdictions":["EU","US"]},"panel_size":2}}""",
             NodeJsonContext.Default.ChatCompletionRequest)!;
-        var route = RequestValidator.Chat(body, 64).Route;
+        var route = RequestValidator.Chat(body, 1024).Route;
         Assert.Equal(["olmo"], route.RequiredProvenance!.Lineages!);
         Assert.Equal(["EU", "US"], route.RequiredProvenance.Jurisdictions!);
         Assert.Equal(2, route.PanelSize);
