@@ -34,6 +34,34 @@ public sealed class OperationsTests(NodeFixture node)
     }
 
     [Fact]
+    public async Task A_request_is_traced_route_dispatch_engine_gate_ledger()
+    {
+        var spans = new System.Collections.Concurrent.ConcurrentQueue<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name == Federation.Node.Telemetry.NodeTelemetry.SourceName,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        const string query = "explain tracing of a request in a node";
+        (await node.Http.PostAsJsonAsync("/v1/chat/completions", new { model = "federation", messages = new[] { new { role = "user", content = query } }, max_tokens = 2 })).EnsureSuccessStatusCode();
+        var route = spans.Last(a => a.OperationName == "route");
+        var trace = spans.Where(a => a.TraceId == route.TraceId).OrderBy(a => a.StartTimeUtc).Select(a => a.OperationName).ToList();
+        Assert.Equal(["route", "dispatch", "engine", "gate", "ledger"], trace);
+    }
+
+    [Fact]
+    public void A_reviewer_name_that_could_leave_the_data_dir_is_refused()
+    {
+        var (code, _, err) = Fed("review", "approve", "rev_nothing", "--reviewer", "x/../../evil", "--data-dir", node.DataDir);
+        Assert.Equal(1, code);
+        Assert.Contains("reviewer name 'x/../../evil' is not valid", err, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(node.DataDir, "..", "evil")));
+        Assert.Equal(1, Fed("review", "approve", "rev_nothing", "--reviewer", "..", "--data-dir", node.DataDir).Code);
+    }
+
+    [Fact]
     public async Task An_error_response_is_counted_with_its_real_status()
     {
         using (var resp = await node.Http.PostAsJsonAsync("/v1/chat/completions", new { model = "no-such-model", messages = new[] { new { role = "user", content = "hello" } } }))
