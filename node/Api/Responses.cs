@@ -134,4 +134,5 @@ internal sealed class EmbeddingVectorConverter : JsonConverter<EmbeddingVector>
 [JsonSerializable(typeof(RouteInfo))]
 [JsonSerializable(typeof(AnswerRecord))]
 [JsonSerializable(typeof(AnswerFacts))]
+[JsonSerializable(typeof(Federation.Node.Review.ReviewDecision))]
 public sealed partial class NodeJsonContext : JsonSerializerContext;

@@ -151,6 +151,7 @@ public static class NodeHost
         try
         {
             _ = app.Services.GetRequiredService<NodeOptions>();   // runs the validators now, not at the first request
+            _ = app.Services.GetRequiredService<NodeMetrics>();   // this node's gauges report from the start
         }
         catch (OptionsValidationException e)
         {

@@ -9,6 +9,13 @@ using Federation.Registry.Ledger;
 
 namespace Federation.Node.Review;
 
+/// <summary>The payload of a reviewer's signed <c>review.decision</c> envelope (the <c>review</c> of a reviewed answer entry).</summary>
+public sealed record ReviewDecision(string ReviewId, string Decision, string Reviewer, string DraftSha256, string? AnswerSha256,
+    string? Comment, long DecidedAtMs)
+{
+    public const string EnvelopeType = "review.decision";
+}
+
 /// <summary>
 /// Decides T3 reviews and ledgers them. A decision is (1) recorded in the queue atomically (pending → decided),
 /// (2) signed with the reviewer's own Ed25519 key (kept under <c>&lt;data-dir&gt;/reviewers/&lt;name&gt;/identity</c>),
@@ -32,17 +39,11 @@ public sealed class ReviewService(ReviewQueue queue, DataDirLayout layout, Func<
         var item = queue.Decide(id, approve, reviewer, edited, comment);
         using (var key = ReviewerKey(reviewer))
         {
-            var payload = new JsonObject
-            {
-                ["review_id"] = item.Id,
-                ["decision"] = approve ? "approved" : "rejected",
-                ["reviewer"] = reviewer,
-                ["draft_sha256"] = AnswerRecord.Sha256(item.Draft),
-                ["answer_sha256"] = item.FinalAnswer is null ? JsonValue.Null : AnswerRecord.Sha256(item.FinalAnswer),
-                ["comment"] = item.Comment,
-                ["decided_at_ms"] = (item.DecidedAt ?? _time.GetUtcNow()).ToUnixTimeMilliseconds(),
-            };
-            queue.SetDecisionEnvelope(item.Id, SignedEnvelope.Seal("review.decision", payload, key).ToJson().ToString());
+            var decision = new ReviewDecision(item.Id, approve ? "approved" : "rejected", reviewer, AnswerRecord.Sha256(item.Draft),
+                item.FinalAnswer is null ? null : AnswerRecord.Sha256(item.FinalAnswer), item.Comment,
+                (item.DecidedAt ?? _time.GetUtcNow()).ToUnixTimeMilliseconds());
+            var payload = CanonicalJson.FromObject(decision, NodeJson.Options);
+            queue.SetDecisionEnvelope(item.Id, SignedEnvelope.Seal(ReviewDecision.EnvelopeType, payload, key).ToJson().ToString());
         }
         await LedgerPendingAsync(ct);
         return queue.Get(id)!;
