@@ -75,7 +75,6 @@ public static class NodeHost
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, NodeJsonContext.Default);
         });
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);   // binding errors reach ApiErrors.From
-        services.AddProblemDetails();
         services.AddOpenApi("v1");
 
         // Reviewer sessions and antiforgery tokens are protected with keys that live only in this process: a restart
