@@ -57,7 +57,7 @@ public sealed class ReviewPageTests(NodeFixture node)
         await rejectBox.Locator("button.reject").ClickAsync();
         await page.Locator(".flash").WaitForAsync();
         Assert.Contains($"{rejectId} rejected", await page.Locator(".flash").InnerTextAsync(), StringComparison.Ordinal);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Path.GetTempPath(), "fed-review-page.png"), FullPage = true });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(AppContext.BaseDirectory, "fed-review-page.png"), FullPage = true });
 
         var queue = node.App.Services.GetRequiredService<ReviewQueue>();
         var approved = queue.Get(approveId)!;
