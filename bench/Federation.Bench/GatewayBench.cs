@@ -32,7 +32,7 @@ internal static class GatewayBench
         try
         {
             var holder = app.Services.GetRequiredService<RuntimeHolder>();
-            while (holder.Runtime is null && holder.StartError is null) Thread.Sleep(20);
+            holder.Started.GetAwaiter().GetResult();
             if (holder.Runtime is null) throw new InvalidOperationException(holder.StartError);
             var rt = holder.Runtime;
             using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };

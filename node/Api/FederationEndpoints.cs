@@ -1,71 +1,56 @@
-using System.Text.Json.Nodes;
+using Federation.Node.Answering;
+using Federation.Node.Auth;
 using Federation.Node.Hosting;
 using Federation.Node.Review;
-using Federation.Registry.Merkle;
-using Federation.Router;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Federation.Node.Api;
 
 /// <summary>The federation-specific API: route explanations, T3 review results, ledger proofs and tree heads.</summary>
 public static class FederationEndpoints
 {
-    public static void MapFederation(this WebApplication app)
+    public static RouteGroupBuilder MapFederation(this IEndpointRouteBuilder app)
     {
-        var g = app.MapGroup("/v1/federation");
+        var g = app.MapGroup("/v1/federation").RequireAuthorization(NodeAuth.ClientPolicy).WithTags("Federation")
+            .ProducesProblemLike(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status404NotFound, StatusCodes.Status503ServiceUnavailable);
 
-        g.MapPost("/route", async (HttpContext ctx, FederationService fed) =>
+        g.MapPost("/route", (RouteRequest body, AnswerService answers, RuntimeHolder holder) =>
         {
-            var body = await OpenAiEndpoints.ReadJsonAsync(ctx);
-            string query;
-            if (body.ValueKind == System.Text.Json.JsonValueKind.Object && body.TryGetProperty("messages", out _))
-                query = OpenAiRequestParser.ParseChat(body, int.MaxValue).RoutingText;
-            else if (body.ValueKind == System.Text.Json.JsonValueKind.Object && body.TryGetProperty("query", out var q) && q.ValueKind == System.Text.Json.JsonValueKind.String)
-                query = q.GetString()!;
-            else
-                throw ApiException.BadRequest("request.missing_field", "Send {\"query\": \"text\"} (optionally with \"model\"), or a chat request with 'messages'.", "query");
-            var model = body.TryGetProperty("model", out var m) && m.ValueKind == System.Text.Json.JsonValueKind.String ? m.GetString()! : RoutePlanner.AutoModel;
-            var decision = fed.Route(query, model, null);
-            return Results.Json(RouteJson.Decision(decision));
-        }).WithName("ExplainRoute");
+            var (query, requested) = RequestValidator.Route(body);
+            var rt = OpenAiEndpoints.Ready(holder);
+            return TypedResults.Ok(RouteInfo.From(OpenAiEndpoints.Route(answers, rt, query, requested)));
+        }).WithName("ExplainRoute").Metric("federation.route").ProducesProblemLike(StatusCodes.Status422UnprocessableEntity);
 
-        g.MapGet("/reviews/{id}", (string id, ReviewQueue queue) =>
+        g.MapGet("/reviews/{id}", Ok<ReviewResponse> (string id, ReviewQueue queue) =>
         {
             var item = queue.Get(id) ?? throw ApiException.NotFound("review.not_found", $"No review '{id}' on this node.", "id");
-            var o = new JsonObject
-            {
-                ["id"] = item.Id,
-                ["status"] = item.Status.ToString().ToLowerInvariant(),
-                ["topic"] = item.Topic,
-                ["created_at"] = item.CreatedAt.ToUnixTimeSeconds(),
-                ["reviewer"] = item.Reviewer,
-                ["comment"] = item.Comment,
-                ["answer"] = item.Status == ReviewStatus.Approved && item.LedgerIndex is not null ? item.FinalAnswer : null,
-                ["ledger_index"] = item.LedgerIndex,
-                ["proof_url"] = item.LedgerIndex is { } i ? $"/v1/federation/ledger/{i}/proof" : null,
-            };
-            return Results.Json(o);
-        }).WithName("GetReview");
+            return TypedResults.Ok(new ReviewResponse(
+                item.Id, item.Status.ToString().ToLowerInvariant(), item.Topic, item.CreatedAt.ToUnixTimeSeconds(), item.Reviewer, item.Comment,
+                item.Status == ReviewStatus.Approved && item.LedgerIndex is not null ? item.FinalAnswer : null,
+                item.LedgerIndex, item.LedgerIndex is { } i ? $"/v1/federation/ledger/{i}/proof" : null));
+        }).WithName("GetReview").Metric("federation.reviews");
 
-        g.MapGet("/ledger/sth", (RuntimeHolder holder) =>
+        g.MapGet("/ledger/sth", Ok<SignedTreeHeadResponse> (RuntimeHolder holder) =>
+        {
+            var sth = OpenAiEndpoints.Ready(holder).TreeHeads.Current();
+            return TypedResults.Ok(new SignedTreeHeadResponse(sth.TreeSize, Convert.ToHexStringLower(sth.Root), sth.TimestampMs,
+                sth.Envelope.Signer.ToString(), sth.Envelope.Signature, sth.Envelope.Id.ToString()));
+        }).WithName("GetSignedTreeHead").Metric("federation.ledger.sth");
+
+        g.MapGet("/ledger/{index:long}/proof", Ok<InclusionProofResponse> (long index, long? size, RuntimeHolder holder) =>
         {
             var rt = OpenAiEndpoints.Ready(holder);
-            var sth = rt.Ledger.SignTreeHead();
-            return Results.Content(sth.ToJson().ToJsonString(), "application/json");
-        }).WithName("GetSignedTreeHead");
-
-        g.MapGet("/ledger/{index:long}/proof", (long index, long? size, RuntimeHolder holder) =>
-        {
-            var rt = OpenAiEndpoints.Ready(holder);
-            var treeSize = size ?? rt.Ledger.Size;
-            if (index < 0 || index >= rt.Ledger.Size)
-                throw ApiException.NotFound("ledger.index_out_of_range", $"Ledger index {index} does not exist; the ledger holds {rt.Ledger.Size} entries.", "index");
-            if (treeSize <= index || treeSize > rt.Ledger.Size)
-                throw ApiException.BadRequest("ledger.bad_tree_size", $"'size' must be in ({index}, {rt.Ledger.Size}]; found {treeSize}.", "size");
+            var ledgerSize = rt.Ledger.Size;
+            var treeSize = size ?? ledgerSize;
+            if (index < 0 || index >= ledgerSize)
+                throw ApiException.NotFound("ledger.index_out_of_range", $"Ledger index {index} does not exist; the ledger holds {ledgerSize} entries.", "index");
+            if (treeSize <= index || treeSize > ledgerSize)
+                throw ApiException.BadRequest("ledger.bad_tree_size", $"'size' must be in ({index}, {ledgerSize}]; found {treeSize}.", "size");
             var proof = rt.Ledger.Prove(index, treeSize);
-            var json = MerkleProofJson.Inclusion(proof, rt.Ledger.LeafHash(index), rt.Ledger.Root(treeSize));
-            var entry = rt.Ledger.GetEntry(index);
-            json["entry"] = JsonNode.Parse(entry.Envelope.ToJson().ToString());
-            return Results.Content(json.ToJsonString(), "application/json");
-        }).WithName("GetInclusionProof");
+            return TypedResults.Ok(new InclusionProofResponse(proof.LeafIndex, proof.TreeSize, Convert.ToHexStringLower(rt.Ledger.LeafHash(index)),
+                Convert.ToHexStringLower(rt.Ledger.Root(treeSize)), proof.Path.Select(Convert.ToHexStringLower).ToList(),
+                new CanonicalJsonValue(rt.Ledger.GetEntry(index).Envelope.ToJson())));
+        }).WithName("GetInclusionProof").Metric("federation.ledger.proof");
+        return g;
     }
 }

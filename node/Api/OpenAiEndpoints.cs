@@ -1,240 +1,193 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using System.Text.Json.Nodes;
+using Federation.Node.Answering;
+using Federation.Node.Auth;
 using Federation.Node.Hosting;
-using Federation.Node.Telemetry;
-using Federation.Node.Verification;
 using Federation.Router;
 using Federation.Specialists.Engine;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Federation.Node.Api;
 
 /// <summary>The OpenAI-compatible endpoints: chat and text completions (JSON and SSE), models, embeddings.</summary>
 public static class OpenAiEndpoints
 {
-    public static void MapOpenAi(this WebApplication app)
+    /// <summary>The rate-limiter policy that admits generation requests (<see cref="NodeOptions.MaxQueue"/> + queue).</summary>
+    public const string GenerationLimiter = "generation";
+
+    public static RouteGroupBuilder MapOpenAi(this IEndpointRouteBuilder app)
     {
-        var v1 = app.MapGroup("/v1");
-        v1.MapPost("/chat/completions", (HttpContext ctx, FederationService fed, NodeOptions o, CheckerRegistry checkers, NodeMetrics m, TimeProvider t) =>
-            CompleteAsync(ctx, fed, o, checkers, m, t, chat: true)).WithName("CreateChatCompletion");
-        v1.MapPost("/completions", (HttpContext ctx, FederationService fed, NodeOptions o, CheckerRegistry checkers, NodeMetrics m, TimeProvider t) =>
-            CompleteAsync(ctx, fed, o, checkers, m, t, chat: false)).WithName("CreateCompletion");
-        v1.MapGet("/models", (RuntimeHolder holder, TimeProvider t) => Results.Json(Models(Ready(holder), t))).WithName("ListModels");
-        v1.MapPost("/embeddings", EmbeddingsAsync).WithName("CreateEmbeddings");
+        var v1 = app.MapGroup("/v1").RequireAuthorization(NodeAuth.ClientPolicy).WithTags("OpenAI")
+            .ProducesProblemLike(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status503ServiceUnavailable);
+        v1.MapPost("/chat/completions", ChatAsync).WithName("CreateChatCompletion").Metric("chat.completions")
+            .RequireRateLimiting(GenerationLimiter)
+            // one schema per status in the document: the JSON answer (stream chunks are documented in docs/api.md)
+            .Produces<ChatCompletionResponse>(StatusCodes.Status200OK, "application/json")
+            .ProducesProblemLike(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status422UnprocessableEntity, StatusCodes.Status429TooManyRequests);
+        v1.MapPost("/completions", TextAsync).WithName("CreateCompletion").Metric("completions")
+            .RequireRateLimiting(GenerationLimiter)
+            .Produces<TextCompletionResponse>(StatusCodes.Status200OK, "application/json", "text/event-stream")
+            .ProducesProblemLike(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status422UnprocessableEntity, StatusCodes.Status429TooManyRequests);
+        v1.MapGet("/models", Models).WithName("ListModels").Metric("models");
+        v1.MapPost("/embeddings", EmbeddingsAsync).WithName("CreateEmbeddings").Metric("embeddings")
+            .ProducesProblemLike(StatusCodes.Status404NotFound);
+        return v1;
     }
 
-    internal static NodeRuntime Ready(RuntimeHolder holder) => holder.Require();
+    /// <summary>The runtime, or 503 <c>node.not_ready</c> saying whether the node is still loading or why it failed.</summary>
+    internal static NodeRuntime Ready(RuntimeHolder holder) => holder.TryGet(out var rt, out var why)
+        ? rt
+        : throw new ApiException(503, "server_error", "node.not_ready", why) { RetryAfterSeconds = holder.StartError is null ? 5 : null };
 
-    internal static async Task<JsonElement> ReadJsonAsync(HttpContext ctx)
+    /// <summary>Routes, or maps the router's rejection to its OpenAI-style error (never a silent fallback).</summary>
+    internal static RouteDecision Route(AnswerService answers, NodeRuntime rt, string query, RequestedRoute request)
     {
-        if (ctx.Request.ContentType is { } ct && !ct.Contains("json", StringComparison.OrdinalIgnoreCase))
-            throw new ApiException(415, "invalid_request_error", "request.unsupported_media_type", $"Send the body as application/json; found '{ct}'.");
-        using var doc = await JsonDocument.ParseAsync(ctx.Request.Body, default, ctx.RequestAborted);
-        return doc.RootElement.Clone();
+        var plan = answers.Plan(rt, query, request);
+        if (plan.Rejection is { } r)
+            throw new ApiException(r.HttpStatus, "invalid_request_error", r.Code, r.Message, r.Param ?? (r.Code == "router.unknown_model" ? "model" : null));
+        return plan.Decision!;
     }
 
-    private static async Task CompleteAsync(HttpContext ctx, FederationService fed, NodeOptions options, CheckerRegistry checkers,
-        NodeMetrics metrics, TimeProvider time, bool chat)
+    private static Task<IResult> ChatAsync(ChatCompletionRequest body, HttpContext ctx, AnswerService answers, RuntimeHolder holder, NodeOptions options, TimeProvider time) =>
+        CompleteAsync(ctx, RequestValidator.Chat(body, options.MaxTokensLimit), answers, holder, time, chat: true);
+
+    private static Task<IResult> TextAsync(TextCompletionRequest body, HttpContext ctx, AnswerService answers, RuntimeHolder holder, NodeOptions options, TimeProvider time) =>
+        CompleteAsync(ctx, RequestValidator.Text(body, options.MaxTokensLimit), answers, holder, time, chat: false);
+
+    private static async Task<IResult> CompleteAsync(HttpContext ctx, CompletionRequestIn req, AnswerService answers, RuntimeHolder holder, TimeProvider time, bool chat)
     {
-        var endpoint = chat ? "chat.completions" : "completions";
-        var body = await ReadJsonAsync(ctx);
-        var req = chat ? OpenAiRequestParser.ParseChat(body, options.MaxTokensLimit) : OpenAiRequestParser.ParseCompletion(body, options.MaxTokensLimit);
-        var rt = Ready(ctx.RequestServices.GetRequiredService<RuntimeHolder>());
+        var rt = Ready(holder);
         if (req.RoutingText.Length > rt.Policy.MaxQueryChars)
             throw ApiException.BadRequest("request.too_long",
                 $"The query is {req.RoutingText.Length} characters; this node's policy accepts at most {rt.Policy.MaxQueryChars}. Shorten it.",
                 chat ? "messages" : "prompt");
-        var decision = fed.Route(req.RoutingText, req.Model, req.Federation);
-        using var admitted = fed.Admit();
+        var decision = Route(answers, rt, req.RoutingText, req.Route);
         var id = (chat ? "chatcmpl-" : "cmpl-") + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
         var created = time.GetUtcNow().ToUnixTimeSeconds();
         var model = decision.Model;
 
         if (!req.Stream)
         {
-            var answer = await fed.CompleteAsync(req, decision, ctx.RequestAborted);
-            metrics.Request(endpoint, 200);
-            await ctx.Response.WriteAsJsonAsync(chat ? ChatBody(id, created, model, answer, ctx) : TextBody(id, created, model, answer, ctx), ctx.RequestAborted);
-            return;
+            var a = Released(await answers.CompleteAsync(rt, req, decision, ctx.RequestAborted));
+            return chat
+                ? TypedResults.Ok(new ChatCompletionResponse(id, "chat.completion", created, model,
+                    [new ChatChoice(0, new AssistantMessage("assistant", a.Text, null), null, Finish(a.Result.FinishReason))],
+                    Usage(a.Result), null, a.Federation))
+                : TypedResults.Ok(new TextCompletionResponse(id, "text_completion", created, model,
+                    [new TextChoice(0, a.Text, null, Finish(a.Result.FinishReason))], Usage(a.Result), a.Federation));
         }
 
         // Streaming: live when nothing must be checked before release; otherwise verified first, then sent as chunks.
-        ctx.Response.ContentType = "text/event-stream";
-        ctx.Response.Headers.CacheControl = "no-cache";
-        ctx.Response.Headers["X-Accel-Buffering"] = "no";
-        FederatedAnswer? final = null;
-        var first = true;
-        async Task SendDelta(string text)
+        var sse = new SseWriter(ctx, id, created, model, chat);
+        FederatedAnswer final;
+        if (answers.CanStreamLive(decision))
         {
-            var chunk = chat ? ChatChunk(id, created, model, first ? "assistant" : null, text, null) : TextChunk(id, created, model, text, null);
-            first = false;
-            await Sse(ctx, chunk);
-        }
-        if (FederationService.CanStreamLive(decision, checkers))
-        {
-            await foreach (var (delta, done) in fed.StreamLiveAsync(req, decision, ctx.RequestAborted))
+            AnswerOutcome? outcome = null;
+            await foreach (var step in answers.StreamLiveAsync(rt, req, decision, ctx.RequestAborted))
             {
-                if (done is not null) final = done;
-                else if (delta.Text.Length > 0 || first) await SendDelta(delta.Text);
+                if (step.Final is not null) outcome = step.Final;
+                else if (step.Text.Length > 0 || !sse.Started) await sse.DeltaAsync(step.Text);
             }
+            // An error after the first chunk cannot change the status any more: the stream ends without [DONE].
+            final = Released(outcome!);
         }
         else
         {
             // Errors here (pending review, failed verification) still come back as a JSON error with its status,
             // because nothing has been written to the stream yet.
-            final = await fed.CompleteAsync(req, decision, ctx.RequestAborted);
-            await SendDelta(final.Text);
+            final = Released(await answers.CompleteAsync(rt, req, decision, ctx.RequestAborted));
+            await sse.DeltaAsync(final.Text);
         }
-        var last = chat ? ChatChunk(id, created, model, null, null, FinishReason(final!.Result.FinishReason)) : TextChunk(id, created, model, "", FinishReason(final!.Result.FinishReason));
-        last["federation"] = FederationJson(final, ctx);
-        await Sse(ctx, last);
-        if (req.IncludeUsage)
-            await Sse(ctx, new JsonObject
-            {
-                ["id"] = id, ["object"] = chat ? "chat.completion.chunk" : "text_completion", ["created"] = created, ["model"] = model,
-                ["choices"] = new JsonArray(), ["usage"] = Usage(final.Result),
-            });
-        await ctx.Response.WriteAsync("data: [DONE]\n\n", ctx.RequestAborted);
-        await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
-        metrics.Request(endpoint, 200);
+        await sse.FinishAsync(Finish(final.Result.FinishReason), final.Federation, req.IncludeUsage ? Usage(final.Result) : null);
+        return TypedResults.Empty;
     }
 
-    private static async Task Sse(HttpContext ctx, JsonObject chunk)
+    /// <summary>The released answer, or the HTTP error its outcome stands for (docs/errors.md).</summary>
+    internal static FederatedAnswer Released(AnswerOutcome o) => o.Status switch
     {
-        await ctx.Response.WriteAsync("data: " + chunk.ToJsonString() + "\n\n", ctx.RequestAborted);
-        await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
-    }
+        AnswerStatus.Released => o.Answer!,
+        AnswerStatus.PendingReview => throw new ApiException(409, "review_pending", "review.pending",
+            $"This answer waits for human review ({o.Detail}). Fetch it later with GET /v1/federation/reviews/{o.Review!.Id}.", o.Review.Id)
+            { RetryAfterSeconds = 5 },
+        AnswerStatus.Rejected => throw new ApiException(422, "review_rejected", "review.rejected",
+            $"A reviewer rejected the answer ({o.Detail}); review {o.Review!.Id}, ledger entry {o.LedgerIndex}.", o.Review.Id),
+        AnswerStatus.VerificationFailed => throw new ApiException(422, "verification_failed", "verification.failed",
+            $"The specialist's answer failed verification and was not released: {o.Detail}. Ledger entry {o.LedgerIndex} records it."),
+        _ => throw new ApiException(500, "server_error", "engine.no_result", o.Detail),
+    };
 
-    private static string FinishReason(Federation.Specialists.Engine.FinishReason r) => r switch
+    private static string Finish(FinishReason r) => r switch
     {
-        Federation.Specialists.Engine.FinishReason.Stop => "stop",
-        Federation.Specialists.Engine.FinishReason.Length => "length",
+        FinishReason.Stop => "stop",
+        FinishReason.Length => "length",
         _ => "cancelled",
     };
 
-    private static JsonObject Usage(GenerationResult r) => new()
-    {
-        ["prompt_tokens"] = r.PromptTokens,
-        ["completion_tokens"] = r.CompletionTokens,
-        ["total_tokens"] = r.PromptTokens + r.CompletionTokens,
-    };
+    private static UsageInfo Usage(GenerationResult r) => new(r.PromptTokens, r.CompletionTokens, r.PromptTokens + r.CompletionTokens);
 
-    private static JsonObject ChatBody(string id, long created, string model, FederatedAnswer a, HttpContext ctx) => new()
+    /// <summary>Writes <c>data: {chunk}</c> events of the chat or text shape, then <c>data: [DONE]</c>.</summary>
+    private sealed class SseWriter(HttpContext ctx, string id, long created, string model, bool chat)
     {
-        ["id"] = id,
-        ["object"] = "chat.completion",
-        ["created"] = created,
-        ["model"] = model,
-        ["choices"] = new JsonArray(new JsonObject
+        public bool Started { get; private set; }
+
+        public Task DeltaAsync(string text)
         {
-            ["index"] = 0,
-            ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = a.Text, ["refusal"] = null },
-            ["logprobs"] = null,
-            ["finish_reason"] = FinishReason(a.Result.FinishReason),
-        }),
-        ["usage"] = Usage(a.Result),
-        ["system_fingerprint"] = null,
-        ["federation"] = FederationJson(a, ctx),
-    };
-
-    private static JsonObject TextBody(string id, long created, string model, FederatedAnswer a, HttpContext ctx) => new()
-    {
-        ["id"] = id,
-        ["object"] = "text_completion",
-        ["created"] = created,
-        ["model"] = model,
-        ["choices"] = new JsonArray(new JsonObject
-        {
-            ["index"] = 0, ["text"] = a.Text, ["logprobs"] = null, ["finish_reason"] = FinishReason(a.Result.FinishReason),
-        }),
-        ["usage"] = Usage(a.Result),
-        ["federation"] = FederationJson(a, ctx),
-    };
-
-    private static JsonObject ChatChunk(string id, long created, string model, string? role, string? content, string? finish)
-    {
-        var delta = new JsonObject();
-        if (role is not null) delta["role"] = role;
-        if (content is not null) delta["content"] = content;
-        return new JsonObject
-        {
-            ["id"] = id, ["object"] = "chat.completion.chunk", ["created"] = created, ["model"] = model,
-            ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["logprobs"] = null, ["finish_reason"] = finish }),
-        };
-    }
-
-    private static JsonObject TextChunk(string id, long created, string model, string text, string? finish) => new()
-    {
-        ["id"] = id, ["object"] = "text_completion", ["created"] = created, ["model"] = model,
-        ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["text"] = text, ["logprobs"] = null, ["finish_reason"] = finish }),
-    };
-
-    /// <summary>The <c>federation</c> extension object of every answer (docs/api.md).</summary>
-    internal static JsonObject FederationJson(FederatedAnswer a, HttpContext ctx)
-    {
-        var rt = ctx.RequestServices.GetRequiredService<RuntimeHolder>().Runtime!;
-        var specialists = new JsonArray();
-        foreach (var id in a.Decision.Specialists)
-        {
-            var b = rt.Specialists[id];
-            specialists.Add(new JsonObject { ["id"] = id, ["base_cid"] = b.BaseCid, ["adapter_cid"] = b.AdapterCid });
+            var role = Started ? null : "assistant";
+            return WriteAsync(null, text, role, null, null);
         }
-        var o = new JsonObject
+
+        public async Task FinishAsync(string finish, FederationInfo federation, UsageInfo? usage)
         {
-            ["route"] = RouteJson.Decision(a.Decision),
-            ["specialists"] = specialists,
-            ["verification"] = JsonNode.Parse(FederationService.VerificationJson(a.Verification).ToString()),
-            ["ledger"] = new JsonObject
+            await WriteAsync(finish, chat ? null : "", null, federation, null);
+            if (usage is not null) await WriteAsync(null, null, null, null, usage, emptyChoices: true);
+            await ctx.Response.WriteAsync("data: [DONE]\n\n", ctx.RequestAborted);
+            await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+        }
+
+        private async Task WriteAsync(string? finish, string? text, string? role, FederationInfo? federation, UsageInfo? usage, bool emptyChoices = false)
+        {
+            if (!Started)
             {
-                ["index"] = a.LedgerIndex,
-                ["entry_id"] = a.EntryId,
-                ["proof_url"] = $"/v1/federation/ledger/{a.LedgerIndex}/proof",
-            },
-        };
-        if (a.Review is { } r)
-            o["review"] = new JsonObject { ["id"] = r.Id, ["status"] = r.Status.ToString().ToLowerInvariant(), ["reviewer"] = r.Reviewer };
-        return o;
+                ctx.Response.ContentType = "text/event-stream";
+                ctx.Response.Headers.CacheControl = "no-cache";
+                ctx.Response.Headers["X-Accel-Buffering"] = "no";
+                Started = true;
+            }
+            byte[] json = chat
+                ? JsonSerializer.SerializeToUtf8Bytes(new ChatCompletionChunk(id, "chat.completion.chunk", created, model,
+                    emptyChoices ? [] : [new ChatChunkChoice(0, new ChatDelta(role, text), null, finish)], usage, federation),
+                    NodeJsonContext.Default.ChatCompletionChunk)
+                : JsonSerializer.SerializeToUtf8Bytes(new TextCompletionResponse(id, "text_completion", created, model,
+                    emptyChoices ? [] : [new TextChoice(0, text ?? "", null, finish)], usage, federation),
+                    NodeJsonContext.Default.TextCompletionResponse);
+            await ctx.Response.Body.WriteAsync("data: "u8.ToArray(), ctx.RequestAborted);
+            await ctx.Response.Body.WriteAsync(json, ctx.RequestAborted);
+            await ctx.Response.Body.WriteAsync("\n\n"u8.ToArray(), ctx.RequestAborted);
+            await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+        }
     }
 
-    private static JsonObject Models(NodeRuntime rt, TimeProvider time)
+    private static Ok<ModelList> Models(RuntimeHolder holder, TimeProvider time)
     {
+        var rt = Ready(holder);
         var created = time.GetUtcNow().ToUnixTimeSeconds();
-        var data = new JsonArray
+        var data = new List<ModelInfo>
         {
-            new JsonObject
-            {
-                ["id"] = RoutePlanner.AutoModel, ["object"] = "model", ["created"] = created, ["owned_by"] = "federation",
-                ["federation"] = new JsonObject { ["kind"] = "router", ["policy_cid"] = rt.Policy.Cid },
-            },
+            new(RoutePlanner.AutoModel, "model", created, "federation", new ModelFederationInfo("router", PolicyCid: rt.Policy.Cid)),
         };
         foreach (var t in rt.Policy.Topics)
-            data.Add(new JsonObject
-            {
-                ["id"] = RoutePlanner.TopicModelPrefix + t.Id, ["object"] = "model", ["created"] = created, ["owned_by"] = "federation",
-                ["federation"] = new JsonObject
-                {
-                    ["kind"] = "topic", ["tier"] = t.Tier.ToString(), ["class"] = t.Class.ToString(), ["champion"] = t.Champion,
-                    ["description"] = t.Description,
-                },
-            });
+            data.Add(new ModelInfo(RoutePlanner.TopicModelPrefix + t.Id, "model", created, "federation",
+                new ModelFederationInfo("topic", Tier: t.Tier.ToString(), Class: t.Class.ToString(), Champion: t.Champion, Description: t.Description)));
         foreach (var (id, b) in rt.Specialists.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            data.Add(new JsonObject
-            {
-                ["id"] = id, ["object"] = "model", ["created"] = created, ["owned_by"] = "federation",
-                ["federation"] = new JsonObject
-                {
-                    ["kind"] = "specialist", ["base_cid"] = b.BaseCid, ["adapter_cid"] = b.AdapterCid,
-                    ["topics"] = new JsonArray(b.Ref.Topics.Select(x => (JsonNode)x!).ToArray()),
-                    ["base_lineage"] = b.Ref.BaseLineage, ["jurisdiction"] = b.Ref.Jurisdiction,
-                },
-            });
-        return new JsonObject { ["object"] = "list", ["data"] = data };
+            data.Add(new ModelInfo(id, "model", created, "federation",
+                new ModelFederationInfo("specialist", BaseCid: b.BaseCid, AdapterCid: b.AdapterCid, Topics: b.Ref.Topics,
+                    BaseLineage: b.Ref.BaseLineage, Jurisdiction: b.Ref.Jurisdiction)));
+        return TypedResults.Ok(new ModelList("list", data));
     }
 
-    private static async Task EmbeddingsAsync(HttpContext ctx, RuntimeHolder holder, NodeMetrics metrics)
+    private static async Task<Ok<EmbeddingList>> EmbeddingsAsync(EmbeddingsRequest body, HttpContext ctx, RuntimeHolder holder)
     {
-        var body = await ReadJsonAsync(ctx);
-        var req = OpenAiRequestParser.ParseEmbeddings(body);
+        var req = RequestValidator.Embeddings(body);
         var rt = Ready(holder);
         var known = req.Model == RoutePlanner.AutoModel
             || (req.Model.StartsWith(RoutePlanner.TopicModelPrefix, StringComparison.Ordinal) && rt.Policy.TopicsById.ContainsKey(req.Model[RoutePlanner.TopicModelPrefix.Length..]))
@@ -242,20 +195,25 @@ public static class OpenAiEndpoints
         if (!known)
             throw ApiException.NotFound("model_not_found", $"The model '{req.Model}' does not exist; GET /v1/models lists them (embeddings come from the frozen base).", "model");
         var vectors = await rt.Engine.EmbedAsync(req.Inputs, ctx.RequestAborted);
-        var data = new JsonArray();
-        for (var i = 0; i < vectors.Length; i++)
-        {
-            JsonNode embedding = req.EncodingFormat == "base64"
-                ? JsonValue.Create(Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(vectors[i].AsSpan())))
-                : new JsonArray(vectors[i].Select(f => (JsonNode)JsonValue.Create(f)).ToArray());
-            data.Add(new JsonObject { ["object"] = "embedding", ["index"] = i, ["embedding"] = embedding });
-        }
+        var data = vectors.Select((v, i) => new EmbeddingItem("embedding", i, new EmbeddingVector(v, req.Base64))).ToList();
         var tokens = req.Inputs.Sum(s => rt.Engine.Tokenize(new GenerationRequest { Prompt = s }).Length);
-        metrics.Request("embeddings", 200);
-        await ctx.Response.WriteAsJsonAsync(new JsonObject
-        {
-            ["object"] = "list", ["data"] = data, ["model"] = req.Model,
-            ["usage"] = new JsonObject { ["prompt_tokens"] = tokens, ["total_tokens"] = tokens },
-        }, ctx.RequestAborted);
+        return TypedResults.Ok(new EmbeddingList("list", data, req.Model, new EmbeddingsUsage(tokens, tokens)));
+    }
+}
+
+/// <summary>Endpoint metadata shared by the node's endpoints.</summary>
+public static class EndpointConventions
+{
+    /// <summary>The name the <c>federation.requests</c> metric gives this endpoint (the <c>endpoint</c> label).</summary>
+    public sealed record MetricName(string Value);
+
+    public static RouteHandlerBuilder Metric(this RouteHandlerBuilder b, string name) => b.WithMetadata(new MetricName(name));
+
+    /// <summary>Declares OpenAI-style error bodies for these statuses in the OpenAPI document.</summary>
+    public static TBuilder ProducesProblemLike<TBuilder>(this TBuilder b, params int[] statuses) where TBuilder : IEndpointConventionBuilder
+    {
+        foreach (var s in statuses)
+            b.WithMetadata(new ProducesResponseTypeMetadata(s, typeof(ApiErrorResponse), ["application/json"]));
+        return b;
     }
 }

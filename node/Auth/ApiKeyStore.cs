@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Federation.Node.Storage;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Caching.Memory;
 
 namespace Federation.Node.Auth;
 
@@ -11,15 +12,20 @@ public sealed record ApiKeyInfo(string Id, string Name, string Role, DateTimeOff
 /// API keys in the node database. <see cref="Create"/> returns the secret once; only SHA-256(secret) is stored, so a
 /// leaked database does not leak usable keys. Roles: <c>client</c> (calls /v1) and <c>reviewer</c> (also reviews T3).
 /// </summary>
-public sealed class ApiKeyStore
+public sealed class ApiKeyStore : IDisposable
 {
     public const string Prefix = "fed-";
     private readonly NodeDatabase _db;
     private readonly TimeProvider _time;
 
+    private readonly MemoryCache _cache;
+
+    /// <summary>Opens (creating when needed) the key table in <paramref name="dbPath"/>; <paramref name="time"/> stamps new keys.</summary>
     public ApiKeyStore(string dbPath, TimeProvider? time = null)
     {
         _time = time ?? TimeProvider.System;
+        // Its own bounded cache (not the host's IMemoryCache): Invalidate must drop only key lookups.
+        _cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = 10_000 });
         _db = NodeDatabase.Create(dbPath, """
             CREATE TABLE IF NOT EXISTS api_keys(
               id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL,
@@ -86,31 +92,35 @@ public sealed class ApiKeyStore
 
     // Why a cache: /v1 asks on every request; keys are created and revoked by the CLI in another process, so changes
     // take effect within CacheTtl instead of at once (documented in docs/api.md).
-    private static readonly TimeSpan CacheTtl = TimeSpan.FromSeconds(1);
-    private (bool Value, long At) _anyActive = (false, long.MinValue);
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (ApiKeyInfo? Key, long At)> _authCache = new(StringComparer.Ordinal);
+    public static readonly TimeSpan CacheTtl = TimeSpan.FromSeconds(1);
 
-    private bool Fresh(long at) => at != long.MinValue && _time.GetElapsedTime(at) < CacheTtl;
-
-    /// <summary>True when any non-revoked key exists (then every /v1 call needs one). Cached for one second.</summary>
-    public bool AnyActive()
+    /// <summary>True when any non-revoked key exists (then every /v1 call needs one). Cached for <see cref="CacheTtl"/>.</summary>
+    public bool AnyActive() => _cache.GetOrCreate(("any", ""), e =>
     {
-        var cached = _anyActive;
-        if (Fresh(cached.At)) return cached.Value;
-        var value = AnyActiveUncached();
-        _anyActive = (value, _time.GetTimestamp());
-        return value;
-    }
+        e.AbsoluteExpirationRelativeToNow = CacheTtl;
+        e.Size = 1;
+        return AnyActiveUncached();
+    });
 
-    /// <summary>The key for a presented secret, or null when unknown or revoked. Cached for one second per secret.</summary>
-    public ApiKeyInfo? AuthenticateCached(string secret)
+    /// <summary>The key for a presented secret, or null when unknown or revoked. Cached per secret hash for <see cref="CacheTtl"/>.</summary>
+    public ApiKeyInfo? AuthenticateCached(string secret) => _cache.GetOrCreate(("secret", Hash(secret)), e =>
     {
-        if (_authCache.TryGetValue(secret, out var c) && Fresh(c.At)) return c.Key;
-        if (_authCache.Count > 10_000) _authCache.Clear();
-        var key = Authenticate(secret);
-        _authCache[secret] = (key, _time.GetTimestamp());
-        return key;
-    }
+        e.AbsoluteExpirationRelativeToNow = CacheTtl;
+        e.Size = 1;
+        return Authenticate(secret);
+    });
+
+    /// <summary>True when the key with this id exists and is not revoked. Cached for <see cref="CacheTtl"/>.</summary>
+    public bool IsActive(string id) => _cache.GetOrCreate(("id", id), e =>
+    {
+        e.AbsoluteExpirationRelativeToNow = CacheTtl;
+        e.Size = 1;
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT EXISTS(SELECT 1 FROM api_keys WHERE id=$id AND revoked=0)";
+        cmd.Parameters.AddWithValue("$id", id);
+        return Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 1;
+    });
 
     private bool AnyActiveUncached()
     {
@@ -131,14 +141,13 @@ public sealed class ApiKeyStore
         return revoked;
     }
 
-    private void Invalidate()
-    {
-        _anyActive = (false, long.MinValue);
-        _authCache.Clear();
-    }
+    // Changes made through this instance are seen at once; other processes' changes within CacheTtl.
+    private void Invalidate() => _cache.Compact(1.0);
 
     private static ApiKeyInfo Read(SqliteDataReader r) =>
         new(r.GetString(0), r.GetString(1), r.GetString(2), DateTimeOffset.FromUnixTimeSeconds(r.GetInt64(3)), r.GetInt64(4) != 0);
 
     private static string Hash(string secret) => Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)));
+
+    public void Dispose() => _cache.Dispose();
 }

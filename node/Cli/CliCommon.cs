@@ -45,13 +45,10 @@ public static class CliCommon
 
     /// <summary>The data dir: --data-dir, then FEDERATION_DATA_DIR, then ~/.federation.</summary>
     public static string ResolveDataDir(ParseResult p)
-    {
-        var d = p.GetValue(DataDir);
-        if (d is not null) return Path.GetFullPath(d.FullName);
-        var env = Environment.GetEnvironmentVariable("FEDERATION_DATA_DIR");
-        if (!string.IsNullOrEmpty(env)) return Path.GetFullPath(env);
-        return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".federation");
-    }
+        => Layout(p).Root;
+
+    /// <summary>The data dir's layout (<see cref="Hosting.DataDirLayout"/>): every path a command uses comes from it.</summary>
+    public static Hosting.DataDirLayout Layout(ParseResult p) => Hosting.DataDirLayout.Resolve(p.GetValue(DataDir)?.FullName);
 
     private static readonly JsonSerializerOptions Pretty = new() { WriteIndented = false };
 

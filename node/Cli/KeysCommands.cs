@@ -71,6 +71,6 @@ internal static class KeysCommands
     {
         var dir = CliCommon.ResolveDataDir(p);
         Directory.CreateDirectory(dir);
-        return new ApiKeyStore(Path.Combine(dir, "node.db"));
+        return new ApiKeyStore(new Hosting.DataDirLayout(dir).NodeDb);
     }
 }

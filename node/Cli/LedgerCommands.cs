@@ -226,7 +226,7 @@ internal static class LedgerCommands
         catch (NodeKeyStoreException e) { throw new CliException(e.Message); }
         nodeId = key.Id;
         if (!write) key.Dispose();
-        try { return SqliteLedger.Open(Path.Combine(dataDir, "ledger.db"), write ? key : null); }
+        try { return SqliteLedger.Open(new Hosting.DataDirLayout(dataDir).LedgerDb, write ? key : null); }
         catch (LedgerLockedException e) { throw new CliException(e.Message); }
     }
 

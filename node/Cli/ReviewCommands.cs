@@ -62,7 +62,7 @@ internal static class ReviewCommands
             try
             {
                 ledger = TryOpenLedger(dataDir);
-                using var service = new ReviewService(queue, dataDir, () => ledger);
+                using var service = new ReviewService(queue, new Hosting.DataDirLayout(dataDir), () => ledger);
                 var item = await service.DecideAsync(p.GetValue(id)!, approve, p.GetValue(reviewer)!, approve ? p.GetValue(answer) : null, p.GetValue(comment), ct);
                 if (CliCommon.IsJson(p)) CliCommon.WriteJson(p, Json(item));
                 else CliCommon.WriteLine(p, item.LedgerIndex is { } li
@@ -70,7 +70,7 @@ internal static class ReviewCommands
                     : $"{item.Id} {name}d by {item.Reviewer}; the running node will ledger it");
                 return ExitCodes.Ok;
             }
-            catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException)
+            catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or ArgumentException)
             {
                 throw new CliException(e.Message);
             }
@@ -89,7 +89,7 @@ internal static class ReviewCommands
         if (!keys.Exists) throw new CliException($"no node identity in {dataDir}; run 'fed init' or 'fed serve' first");
         try
         {
-            return SqliteLedger.Open(Path.Combine(dataDir, "ledger.db"), keys.Load());
+            return SqliteLedger.Open(new Hosting.DataDirLayout(dataDir).LedgerDb, keys.Load());
         }
         catch (LedgerLockedException)
         {
@@ -99,9 +99,9 @@ internal static class ReviewCommands
 
     private static ReviewQueue Queue(ParseResult p)
     {
-        var dir = CliCommon.ResolveDataDir(p);
-        if (!File.Exists(Path.Combine(dir, "node.db"))) throw new CliException($"no node database in {dir}; has 'fed serve' run with this --data-dir?");
-        return new ReviewQueue(Path.Combine(dir, "node.db"));
+        var layout = CliCommon.Layout(p);
+        if (!File.Exists(layout.NodeDb)) throw new CliException($"no node database in {layout.Root}; has 'fed serve' run with this --data-dir?");
+        return new ReviewQueue(layout.NodeDb);
     }
 
     private static string Short(string s) => s.Length <= 60 ? s.ReplaceLineEndings(" ") : s[..57].ReplaceLineEndings(" ") + "...";

@@ -9,9 +9,6 @@ namespace Federation.Node.Cli;
 /// <summary><c>fed route "text"</c>: shows the routing decision for a query and why (topic, tier, class, score, rule trace, specialists).</summary>
 internal static class RouteCommands
 {
-    /// <summary>Relative location of the default policy, searched upward from the working directory and the program's directory.</summary>
-    public const string DefaultPolicyRelativePath = "policies/routing.yaml";
-
     public static Command Create()
     {
         var text = new Argument<string>("text") { Description = "The query to route (use quotes)." };
@@ -79,14 +76,21 @@ internal static class RouteCommands
     /// <summary>The shared <c>--policy FILE</c> option.</summary>
     public static Option<FileInfo?> PolicyOption() => new("--policy")
     {
-        Description = $"Routing policy file (default: {DefaultPolicyRelativePath}, searched upward from the current and the program's directory).",
+        Description = $"Routing policy file (default: {Hosting.PolicyLocator.DefaultRelativePath}, searched upward from the current and the program's directory).",
     };
 
     /// <summary>Loads the policy from <paramref name="file"/> or the default location; policy errors become a failure listing every error.</summary>
     public static RoutingPolicy LoadPolicy(ParseResult p, FileInfo? file)
     {
-        var path = file?.FullName ?? FindDefaultPolicy()
-            ?? throw new CliException($"no {DefaultPolicyRelativePath} found above '{Environment.CurrentDirectory}' or '{AppContext.BaseDirectory}'; pass --policy FILE.", ExitCodes.Usage);
+        string path;
+        try
+        {
+            path = Hosting.PolicyLocator.Resolve(file?.FullName);
+        }
+        catch (FileNotFoundException e)
+        {
+            throw new CliException(e.Message, ExitCodes.Usage);
+        }
         if (!File.Exists(path))
             throw new CliException($"policy file '{path}' does not exist; pass --policy with a readable file.", ExitCodes.Usage);
         try
@@ -98,20 +102,6 @@ internal static class RouteCommands
             foreach (var err in e.Errors) CliCommon.WriteError(p, err.ToString());
             throw new CliException($"policy '{path}' is invalid ({e.Errors.Count} error(s) above); fix them and retry.");
         }
-    }
-
-    /// <summary>Searches upward from the current directory, then from <see cref="AppContext.BaseDirectory"/>, for policies/routing.yaml.</summary>
-    public static string? FindDefaultPolicy()
-    {
-        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, DefaultPolicyRelativePath);
-                if (File.Exists(candidate)) return candidate;
-            }
-        }
-        return null;
     }
 
     // Relaxed escaping: the output is for terminals and pipes, not for embedding in HTML.

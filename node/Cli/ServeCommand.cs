@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Federation.Node.Auth;
 using Federation.Node.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Federation.Node.Cli;
 
@@ -10,17 +11,18 @@ internal static class ServeCommand
     public static Command Create()
     {
         var urls = new Option<string>("--urls") { Description = $"Where to listen (default {NodeOptions.DefaultUrl}; ';' separates several).", DefaultValueFactory = _ => NodeOptions.DefaultUrl };
-        var policy = new Option<FileInfo?>("--policy") { Description = "Routing policy YAML (default: the shipped policies/routing.yaml)." };
+        var policy = RouteCommands.PolicyOption();
         var reviewWait = new Option<double>("--review-wait") { Description = "Seconds a T3 request waits for a human decision before a pending error.", DefaultValueFactory = _ => 30 };
         var storeBodies = new Option<bool>("--store-bodies") { Description = "Also store queries and answers in clear in the ledger (default: hashes only)." };
         var threads = new Option<int>("--threads") { Description = "Generation threads per context (1 is fastest on small busy machines).", DefaultValueFactory = _ => 1 };
         var contexts = new Option<int>("--contexts") { Description = "Engine contexts (different adapter sets run in parallel on different contexts).", DefaultValueFactory = _ => 2 };
-        var maxQueue = new Option<int>("--max-queue") { Description = "Requests in flight before new ones get 429.", DefaultValueFactory = _ => 64 };
+        var maxQueue = new Option<int>("--max-queue") { Description = "Generation requests admitted at once (generating, queued in the engine, or waiting for review).", DefaultValueFactory = _ => 64 };
+        var admissionQueue = new Option<int>("--admission-queue") { Description = "Requests that wait for admission, oldest first, before new ones get 429 (with Retry-After).", DefaultValueFactory = _ => 64 };
         var ledgerSync = new Option<string>("--ledger-sync") { Description = "full: fsync every ledger commit (survives power loss); normal: survives a killed process only, faster.", DefaultValueFactory = _ => "full" };
         ledgerSync.AcceptOnlyFromAmong("full", "normal");
         var cmd = new Command("serve", "Run the node: OpenAI-compatible API, federation API, T3 review page.")
         {
-            urls, policy, reviewWait, storeBodies, threads, contexts, maxQueue, ledgerSync,
+            urls, policy, reviewWait, storeBodies, threads, contexts, maxQueue, admissionQueue, ledgerSync,
         };
         cmd.SetAction(async (p, ct) =>
         {
@@ -34,6 +36,7 @@ internal static class ServeCommand
                 Threads = p.GetValue(threads),
                 Contexts = p.GetValue(contexts),
                 MaxQueue = p.GetValue(maxQueue),
+                AdmissionQueue = p.GetValue(admissionQueue),
                 LedgerSync = p.GetValue(ledgerSync)!.ToUpperInvariant(),
             };
             WebApplication app;
@@ -45,11 +48,21 @@ internal static class ServeCommand
             {
                 throw new CliException(e.Message, ExitCodes.Usage);
             }
+            try
+            {
+                await app.StartAsync(ct);
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidOperationException or OptionsValidationException)
+            {
+                await app.DisposeAsync();
+                // Kestrel says "address already in use" (or why it cannot bind) in the innermost message.
+                var reason = e.GetBaseException().Message;
+                throw new CliException($"cannot listen on {options.Urls}: {reason}. Pick another --urls (port 0 takes a free one) or stop the process that holds it.");
+            }
             var keys = app.Services.GetRequiredService<ApiKeyStore>();
             CliCommon.WriteError(p, keys.AnyActive()
                 ? $"fed serve: API keys required on /v1; data dir {options.DataDir}"
                 : $"fed serve: no API keys exist, so the node serves loopback callers only without a key (create one: fed keys create --name NAME); data dir {options.DataDir}");
-            await app.StartAsync(ct);
             CliCommon.WriteError(p, $"fed serve: listening on {string.Join(", ", app.Urls)} (Ctrl-C stops)");
             await app.WaitForShutdownAsync(ct);
             await app.DisposeAsync();

@@ -1,42 +1,50 @@
+using Microsoft.Extensions.Options;
+
 namespace Federation.Node.Hosting;
 
-/// <summary>Settings of a running node (<c>fed serve</c>). Validated at start-up by <see cref="Validate"/>.</summary>
+/// <summary>
+/// Settings of a running node (<c>fed serve</c>), bound through the options pattern and validated when the host is
+/// built (<see cref="NodeOptionsValidator"/>, also registered with <c>ValidateOnStart</c>).
+/// </summary>
 public sealed class NodeOptions
 {
     /// <summary>The default listening address: loopback only.</summary>
     public const string DefaultUrl = "http://127.0.0.1:8740";
 
-    public required string DataDir { get; init; }
-    public string Urls { get; init; } = DefaultUrl;
+    public required string DataDir { get; set; }
+    public string Urls { get; set; } = DefaultUrl;
 
     /// <summary>The routing policy file; null = the embedded default (policies/routing.yaml shipped with the node).</summary>
-    public string? PolicyPath { get; init; }
+    public string? PolicyPath { get; set; }
 
     /// <summary>How long a T3 request waits for a human decision before it gets a pending error.</summary>
-    public TimeSpan ReviewWait { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan ReviewWait { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Store query and answer bodies in clear in the ledger (off: only their SHA-256).</summary>
-    public bool StoreBodies { get; init; }
+    public bool StoreBodies { get; set; }
 
     /// <summary>Generation threads per context (1 is fastest on small, busy machines: ggml threads spin).</summary>
-    public int Threads { get; init; } = 1;
+    public int Threads { get; set; } = 1;
 
     /// <summary>Contexts in the engine's pool (parallel adapter sets).</summary>
-    public int Contexts { get; init; } = 2;
+    public int Contexts { get; set; } = 2;
 
-    /// <summary>Requests allowed to wait for the engine before new ones get 429.</summary>
-    public int MaxQueue { get; init; } = 64;
+    /// <summary>Generation requests admitted at once (in the engine, its queue, or waiting for review).</summary>
+    public int MaxQueue { get; set; } = 64;
 
-    public int MaxTokensLimit { get; init; } = 1024;
+    /// <summary>Requests that may wait, oldest first, for an admission slot before new ones get 429.</summary>
+    public int AdmissionQueue { get; set; } = 64;
+
+    public int MaxTokensLimit { get; set; } = 1024;
 
     /// <summary>
     /// SQLite synchronous mode of the ledger: FULL (default) fsyncs every commit, so an acknowledged answer survives
     /// power loss; NORMAL survives a killed process (kill -9) but not an OS crash, and saves the fsync per answer.
     /// </summary>
-    public string LedgerSync { get; init; } = "FULL";
+    public string LedgerSync { get; set; } = "FULL";
 
     /// <summary>Largest accepted request body in bytes (413 above it).</summary>
-    public long MaxRequestBytes { get; init; } = 1 << 20;
+    public long MaxRequestBytes { get; set; } = 1 << 20;
 
     /// <summary>Problems with these settings, each saying what to change; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
@@ -49,12 +57,42 @@ public sealed class NodeOptions
         if (Contexts is < 1 or > 64) errors.Add($"--contexts must be 1..64; found {Contexts}");
         if (LedgerSync is not ("FULL" or "NORMAL")) errors.Add($"--ledger-sync must be full or normal; found {LedgerSync}");
         if (MaxQueue < 1) errors.Add($"--max-queue must be at least 1; found {MaxQueue}");
+        if (AdmissionQueue < 0) errors.Add($"--admission-queue must not be negative; found {AdmissionQueue}");
+        if (MaxTokensLimit < 1) errors.Add($"the max_tokens limit must be at least 1; found {MaxTokensLimit}");
+        if (string.IsNullOrWhiteSpace(DataDir)) errors.Add("--data-dir must name a directory");
         if (ReviewWait < TimeSpan.Zero) errors.Add("--review-wait must not be negative");
         if (PolicyPath is not null && !File.Exists(PolicyPath)) errors.Add($"--policy: file '{PolicyPath}' does not exist");
         return errors;
     }
 
+    /// <summary>Copies every setting onto <paramref name="target"/> (the options pattern's configure step).</summary>
+    public void CopyTo(NodeOptions target)
+    {
+        target.DataDir = DataDir;
+        target.Urls = Urls;
+        target.PolicyPath = PolicyPath;
+        target.ReviewWait = ReviewWait;
+        target.StoreBodies = StoreBodies;
+        target.Threads = Threads;
+        target.Contexts = Contexts;
+        target.MaxQueue = MaxQueue;
+        target.AdmissionQueue = AdmissionQueue;
+        target.MaxTokensLimit = MaxTokensLimit;
+        target.LedgerSync = LedgerSync;
+        target.MaxRequestBytes = MaxRequestBytes;
+    }
+
     /// <summary>True when every URL binds a loopback address only.</summary>
     public bool LoopbackOnly() => Urls.Split(';', StringSplitOptions.RemoveEmptyEntries).All(u =>
         Uri.TryCreate(u, UriKind.Absolute, out var uri) && (uri.IsLoopback || uri.Host == "localhost"));
+}
+
+/// <summary>Runs <see cref="NodeOptions.Validate"/> for the options pattern; failures list every problem.</summary>
+public sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
+{
+    public ValidateOptionsResult Validate(string? name, NodeOptions options)
+    {
+        var errors = options.Validate();
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
 }

@@ -3,6 +3,7 @@ using Federation.Registry.Ledger;
 using Federation.Router;
 using Federation.Specialists.Engine;
 using Federation.Specialists.Models;
+using Federation.Node.Telemetry;
 
 namespace Federation.Node.Hosting;
 
@@ -24,7 +25,11 @@ public sealed class NodeRuntime : IAsyncDisposable
         Policy = policy;
         Engine = engine;
         Specialists = specialists;
+        TreeHeads = new TreeHeadCache(ledger);
     }
+
+    /// <summary>The latest signed tree head, re-signed only when the ledger has grown.</summary>
+    public TreeHeadCache TreeHeads { get; }
 
     public NodeKey Key { get; }
     public SqliteLedger Ledger { get; }
@@ -35,33 +40,29 @@ public sealed class NodeRuntime : IAsyncDisposable
     /// <summary>The seed of the embedded default base model (fixed, so every fresh node has the same base CID).</summary>
     public const ulong DefaultBaseSeed = 20261122;
 
-    /// <summary>The policy file shipped next to the node binaries (policies/routing.yaml).</summary>
-    public static string DefaultPolicyPath() => Path.Combine(AppContext.BaseDirectory, "policies", "routing.yaml");
-
     public static NodeRuntime Start(NodeOptions options, ILogger logger)
     {
-        Directory.CreateDirectory(options.DataDir);
-        var (key, created) = new NodeKeyStore(options.DataDir).LoadOrCreate();
-        if (created) logger.LogInformation("created node identity {NodeId} in {DataDir}", key.Id, options.DataDir);
-        var policyPath = options.PolicyPath ?? DefaultPolicyPath();
+        var layout = new DataDirLayout(options.DataDir);
+        Directory.CreateDirectory(layout.Root);
+        var (key, created) = new NodeKeyStore(layout.Root).LoadOrCreate();
+        if (created) logger.IdentityCreated(key.Id.ToString(), layout.Root);
+        var policyPath = PolicyLocator.Resolve(options.PolicyPath);
         var policy = PolicyLoader.Load(policyPath);
-        logger.LogInformation("routing policy {Path}: {Topics} topics, {Specialists} specialists, cid {Cid}",
-            policyPath, policy.Topics.Count, policy.Specialists.Count, policy.Cid);
+        logger.PolicyLoaded(policyPath, policy.Topics.Count, policy.Specialists.Count, policy.Cid);
 
-        var models = Path.Combine(options.DataDir, "models");
-        var adapters = Path.Combine(options.DataDir, "adapters");
-        Directory.CreateDirectory(models);
+        var adapters = layout.Adapters;
+        Directory.CreateDirectory(layout.Models);
         Directory.CreateDirectory(adapters);
-        var basePath = Path.Combine(models, "base-tiny.gguf");
+        var basePath = layout.DefaultBaseModel;
         if (!File.Exists(basePath))
         {
             // Written to a temp name and moved, so a crash never leaves a half-written base that later loads.
             TinyModelFactory.Create("tiny", DefaultBaseSeed, basePath + ".tmp");
             File.Move(basePath + ".tmp", basePath, overwrite: true);
-            logger.LogInformation("created embedded default base model {Path}", basePath);
+            logger.DefaultBaseCreated(basePath);
         }
 
-        var ledger = SqliteLedger.Open(Path.Combine(options.DataDir, "ledger.db"), key, new LedgerOptions { Synchronous = options.LedgerSync });
+        var ledger = SqliteLedger.Open(layout.LedgerDb, key, new LedgerOptions { Synchronous = options.LedgerSync });
         SpecialistEngine? engine = null;
         try
         {
@@ -84,7 +85,7 @@ public sealed class NodeRuntime : IAsyncDisposable
                 var info = engine.RegisterAdapter(s.Id, adapterPath);
                 bindings[s.Id] = new SpecialistBinding(s, engine.BaseCid, info.Cid, adapterPath);
             }
-            logger.LogInformation("engine ready: base {BaseCid}, {Count} specialists", engine.BaseCid, bindings.Count);
+            logger.EngineReady(engine.BaseCid, bindings.Count);
             return new NodeRuntime(key, ledger, policy, engine, bindings);
         }
         catch
@@ -111,5 +112,37 @@ public sealed class NodeRuntime : IAsyncDisposable
         Engine.Dispose();
         await Ledger.DisposeAsync();
         Key.Dispose();
+    }
+}
+
+/// <summary>
+/// The node's latest signed tree head. <see cref="Current"/> returns the cached head while the ledger has not grown and
+/// signs (and stores) a new one only when it has, so readers never cause a signature per request.
+/// </summary>
+public sealed class TreeHeadCache(SqliteLedger ledger)
+{
+    private readonly Lock _gate = new();
+    private SignedTreeHead? _latest = ledger.LatestSth();
+
+    /// <summary>A head for the current ledger size: the cached one, or a newly signed one when the ledger grew.</summary>
+    public SignedTreeHead Current()
+    {
+        var latest = Volatile.Read(ref _latest);
+        if (latest is not null && latest.TreeSize == ledger.Size) return latest;
+        lock (_gate)
+        {
+            if (_latest is not null && _latest.TreeSize == ledger.Size) return _latest;
+            var sth = ledger.SignTreeHead();
+            Volatile.Write(ref _latest, sth);
+            return sth;
+        }
+    }
+
+    /// <summary>Signs a head when the ledger has grown since the last one and is not empty (the periodic publisher).</summary>
+    public bool PublishIfGrown()
+    {
+        if (ledger.Size == 0) return false;
+        var before = Volatile.Read(ref _latest);
+        return !ReferenceEquals(before, Current());
     }
 }

@@ -1,68 +1,80 @@
-using System.Collections.Concurrent;
-using System.Security.Cryptography;
+using System.Security.Claims;
 using System.Text;
 using System.Text.Encodings.Web;
+using Federation.Node.Api;
 using Federation.Node.Auth;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
 
 namespace Federation.Node.Review;
 
 /// <summary>
 /// The T3 review web page at <c>/review</c>: plain server-rendered HTML forms, no JavaScript framework (works with
-/// scripts off). A reviewer signs in with a reviewer API key; the session lives in an HttpOnly, SameSite=Strict
-/// cookie and every form carries a per-session anti-forgery token.
+/// scripts off). A reviewer signs in with a reviewer API key; the session is ASP.NET Core cookie authentication
+/// (<see cref="NodeAuth.ReviewCookieScheme"/>: HttpOnly, SameSite=Strict, 12 hours, ended at once when the key is
+/// revoked) and every decision form carries an antiforgery token (<c>AddAntiforgery</c>).
 /// </summary>
 public static class ReviewPage
 {
-    private const string Cookie = "fed_review";
-
-    public static void MapReviewPage(this WebApplication app)
+    public static void MapReviewPage(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/review", (HttpContext ctx, ReviewQueue queue, ReviewSessions sessions) =>
-        {
-            var s = sessions.Current(ctx, Cookie);
-            var flash = ctx.Request.Query["msg"].ToString();
-            return Results.Content(s is null ? LoginHtml(flash) : ListHtml(s, queue.List(ReviewStatus.Pending), queue.List(limit: 50), flash), "text/html; charset=utf-8");
-        }).ExcludeFromDescription();
+        var page = app.MapGroup("/review").ExcludeFromDescription();
 
-        app.MapPost("/review/login", async (HttpContext ctx, ApiKeyStore keys, ReviewSessions sessions) =>
+        page.MapGet("", async (HttpContext ctx, ReviewQueue queue, IAntiforgery antiforgery) =>
         {
+            var flash = ctx.Request.Query["msg"].ToString();
+            var auth = await ctx.AuthenticateAsync(NodeAuth.ReviewCookieScheme);
+            if (!auth.Succeeded || !auth.Principal.IsInRole("reviewer")) return Html(LoginHtml(flash));
+            ctx.User = auth.Principal;   // the antiforgery token is bound to the signed-in reviewer
+            var csrf = antiforgery.GetAndStoreTokens(ctx).RequestToken!;
+            return Html(ListHtml(auth.Principal.Identity!.Name!, csrf, queue.List(ReviewStatus.Pending), queue.List(limit: 50), flash));
+        });
+
+        page.MapPost("/login", async (HttpContext ctx, ApiKeyStore keys) =>
+        {
+            if (!ctx.Request.HasFormContentType) throw NotAForm(ctx);
             var form = await ctx.Request.ReadFormAsync(ctx.RequestAborted);
             var key = keys.Authenticate(form["key"].ToString().Trim());
             if (key is null || key.Role != "reviewer")
-                return Results.Content(LoginHtml("That key is not a reviewer key. Create one with: fed keys create --name NAME --role reviewer"), "text/html; charset=utf-8", statusCode: 401);
-            var sid = sessions.Start(key);
-            ctx.Response.Cookies.Append(Cookie, sid, new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/review" });
+                return Html(LoginHtml("That key is not a reviewer key. Create one with: fed keys create --name NAME --role reviewer"), StatusCodes.Status401Unauthorized);
+            var identity = new ClaimsIdentity(
+                [new Claim(NodeAuth.KeyIdClaim, key.Id), new Claim(ClaimTypes.Name, key.Name), new Claim(NodeAuth.RoleClaim, key.Role)],
+                NodeAuth.ReviewCookieScheme);
+            await ctx.SignInAsync(NodeAuth.ReviewCookieScheme, new ClaimsPrincipal(identity));
             return Results.Redirect("/review");
-        }).DisableAntiforgery().ExcludeFromDescription();
+        }).DisableAntiforgery();
 
-        app.MapPost("/review/logout", (HttpContext ctx, ReviewSessions sessions) =>
+        page.MapPost("/logout", async (HttpContext ctx) =>
         {
-            if (ctx.Request.Cookies.TryGetValue(Cookie, out var sid)) sessions.End(sid);
-            ctx.Response.Cookies.Delete(Cookie, new CookieOptions { Path = "/review" });
+            await ctx.SignOutAsync(NodeAuth.ReviewCookieScheme);
             return Results.Redirect("/review");
-        }).DisableAntiforgery().ExcludeFromDescription();
+        }).DisableAntiforgery();
 
-        app.MapPost("/review/{id}/{action}", async (HttpContext ctx, string id, string action, ReviewService reviews, ReviewSessions sessions) =>
+        page.MapPost("/{id}/{action}", async (HttpContext ctx, string id, string action, ReviewService reviews, IAntiforgery antiforgery) =>
         {
-            var s = sessions.Current(ctx, Cookie);
-            if (s is null) return Results.Redirect("/review?msg=" + Uri.EscapeDataString("Sign in first."));
-            var form = await ctx.Request.ReadFormAsync(ctx.RequestAborted);
-            if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(form["csrf"].ToString()), Encoding.ASCII.GetBytes(s.Csrf)))
-                return Results.Content("The form's anti-forgery token is wrong; reload /review and try again.", "text/plain", statusCode: 403);
+            if (!ctx.Request.HasFormContentType) throw NotAForm(ctx);
+            if (!await antiforgery.IsRequestValidAsync(ctx))
+                return Results.Content("The form's anti-forgery token is wrong; reload /review and try again.", "text/plain", statusCode: StatusCodes.Status403Forbidden);
             if (action is not ("approve" or "reject")) return Results.NotFound();
+            var form = await ctx.Request.ReadFormAsync(ctx.RequestAborted);
             var comment = NullIfEmpty(form["comment"].ToString());
             var edited = action == "approve" ? NullIfEmpty(form["answer"].ToString()) : null;
             try
             {
-                var item = await reviews.DecideAsync(id, action == "approve", s.Reviewer.Name, edited, comment, ctx.RequestAborted);
+                var item = await reviews.DecideAsync(id, action == "approve", ctx.User.Identity!.Name!, edited, comment, ctx.RequestAborted);
                 return Results.Redirect("/review?msg=" + Uri.EscapeDataString($"{item.Id} {(item.Status == ReviewStatus.Approved ? "approved" : "rejected")}; ledger entry {item.LedgerIndex}."));
             }
-            catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException)
+            catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or ArgumentException)
             {
                 return Results.Redirect("/review?msg=" + Uri.EscapeDataString(e.Message));
             }
-        }).DisableAntiforgery().ExcludeFromDescription();
+        }).RequireAuthorization(NodeAuth.ReviewerPolicy).DisableAntiforgery();   // validated above, answering 403 as documented
     }
+
+    private static ApiException NotAForm(HttpContext ctx) => new(StatusCodes.Status415UnsupportedMediaType, "invalid_request_error",
+        "request.unsupported_media_type", $"POST {ctx.Request.Path} takes an HTML form (application/x-www-form-urlencoded); found '{ctx.Request.ContentType}'.");
+
+    private static IResult Html(string html, int status = StatusCodes.Status200OK) => Results.Content(html, "text/html; charset=utf-8", statusCode: status);
 
     private static string? NullIfEmpty(string s) => string.IsNullOrWhiteSpace(s) ? null : s;
 
@@ -94,11 +106,11 @@ public static class ReviewPage
         </form>
         """);
 
-    private static string ListHtml(ReviewSession s, IReadOnlyList<ReviewItem> pending, IReadOnlyList<ReviewItem> recent, string? msg)
+    private static string ListHtml(string reviewer, string csrf, IReadOnlyList<ReviewItem> pending, IReadOnlyList<ReviewItem> recent, string? msg)
     {
         var sb = new StringBuilder();
         sb.Append(Flash(msg));
-        sb.Append($"<p>Signed in as <b>{H(s.Reviewer.Name)}</b>. <form method=\"post\" action=\"/review/logout\" style=\"display:inline\"><button>Sign out</button></form></p>");
+        sb.Append($"<p>Signed in as <b>{H(reviewer)}</b>. <form method=\"post\" action=\"/review/logout\" style=\"display:inline\"><button>Sign out</button></form></p>");
         sb.Append($"<h2>Pending ({pending.Count})</h2>");
         if (pending.Count == 0) sb.Append("<p id=\"empty\">Nothing waits for review.</p>");
         foreach (var i in pending)
@@ -109,14 +121,14 @@ public static class ReviewPage
                 <h3>Query</h3><pre class="query">{{H(i.Query)}}</pre>
                 <h3>Route and sources</h3><pre class="route">{{H(i.RouteJson)}}</pre>
                 <form method="post" action="/review/{{H(i.Id)}}/approve">
-                <input type="hidden" name="csrf" value="{{s.Csrf}}">
+                <input type="hidden" name="csrf" value="{{H(csrf)}}">
                 <h3>Draft answer (edit before approving if needed)</h3>
                 <textarea name="answer">{{H(i.Draft)}}</textarea>
                 <label>Comment <input name="comment"></label>
                 <button type="submit" class="approve">Approve</button>
                 </form>
                 <form method="post" action="/review/{{H(i.Id)}}/reject">
-                <input type="hidden" name="csrf" value="{{s.Csrf}}">
+                <input type="hidden" name="csrf" value="{{H(csrf)}}">
                 <label>Reason <input name="comment" required></label>
                 <button type="submit" class="reject">Reject</button>
                 </form>
@@ -129,29 +141,4 @@ public static class ReviewPage
         sb.Append("</table>");
         return Page(sb.ToString());
     }
-}
-
-/// <summary>A signed-in reviewer: the key it signed in with and the anti-forgery token of its forms.</summary>
-public sealed record ReviewSession(ApiKeyInfo Reviewer, string Csrf, DateTimeOffset Expires);
-
-/// <summary>Review page sessions of one node (in memory: a restart signs reviewers out). They last 12 hours.</summary>
-public sealed class ReviewSessions(TimeProvider time)
-{
-    private static readonly TimeSpan Lifetime = TimeSpan.FromHours(12);
-    private readonly ConcurrentDictionary<string, ReviewSession> _sessions = new(StringComparer.Ordinal);
-
-    public string Start(ApiKeyInfo reviewer)
-    {
-        var now = time.GetUtcNow();
-        foreach (var (id, old) in _sessions)
-            if (old.Expires <= now) _sessions.TryRemove(id, out _);
-        var sid = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
-        _sessions[sid] = new ReviewSession(reviewer, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), now + Lifetime);
-        return sid;
-    }
-
-    public ReviewSession? Current(HttpContext ctx, string cookie) =>
-        ctx.Request.Cookies.TryGetValue(cookie, out var sid) && _sessions.TryGetValue(sid, out var s) && s.Expires > time.GetUtcNow() ? s : null;
-
-    public void End(string sid) => _sessions.TryRemove(sid, out _);
 }

@@ -47,7 +47,14 @@ public sealed class ReviewQueue
 
     private SqliteConnection Open() => _db.Open();
 
-    public ReviewItem Enqueue(string topic, string query, string draft, string routeJson, string entryJson)
+    /// <summary>Raised in this process after an item is enqueued (tests and operators wait on it instead of polling).</summary>
+    public event Action<ReviewItem>? Enqueued;
+
+    /// <summary>
+    /// Queues a draft for review. <paramref name="factsJson"/> is the answer's <see cref="Answering.AnswerFacts"/>, from
+    /// which the ledger entry is built once the decision is made.
+    /// </summary>
+    public ReviewItem Enqueue(string topic, string query, string draft, string routeJson, string factsJson)
     {
         var id = "rev_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(10));
         var now = _time.GetUtcNow();
@@ -60,9 +67,11 @@ public sealed class ReviewQueue
         cmd.Parameters.AddWithValue("$q", query);
         cmd.Parameters.AddWithValue("$d", draft);
         cmd.Parameters.AddWithValue("$r", routeJson);
-        cmd.Parameters.AddWithValue("$e", entryJson);
+        cmd.Parameters.AddWithValue("$e", factsJson);
         cmd.ExecuteNonQuery();
-        return Get(id)!;
+        var item = Get(id)!;
+        Enqueued?.Invoke(item);
+        return item;
     }
 
     public ReviewItem? Get(string id)

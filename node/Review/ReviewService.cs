@@ -1,3 +1,7 @@
+using System.Text.Json;
+using Federation.Node.Answering;
+using Federation.Node.Api;
+using Federation.Node.Hosting;
 using Federation.Registry.Crypto;
 using Federation.Registry.Envelopes;
 using Federation.Registry.Json;
@@ -5,38 +9,41 @@ using Federation.Registry.Ledger;
 
 namespace Federation.Node.Review;
 
+/// <summary>The payload of a reviewer's signed <c>review.decision</c> envelope (the <c>review</c> of a reviewed answer entry).</summary>
+public sealed record ReviewDecision(string ReviewId, string Decision, string Reviewer, string DraftSha256, string? AnswerSha256,
+    string? Comment, long DecidedAtMs)
+{
+    public const string EnvelopeType = "review.decision";
+}
+
 /// <summary>
 /// Decides T3 reviews and ledgers them. A decision is (1) recorded in the queue atomically (pending → decided),
 /// (2) signed with the reviewer's own Ed25519 key (kept under <c>&lt;data-dir&gt;/reviewers/&lt;name&gt;/identity</c>),
-/// (3) appended to the ledger as an <c>answer</c> entry carrying the signed decision, and (4) the item is marked with
-/// its ledger index, which wakes the waiting client. Steps 3–4 are idempotent and re-run by <see cref="LedgerPendingAsync"/>
-/// after a crash, or by the node when a decision was made from the CLI while the node held the ledger.
+/// (3) appended to the ledger as an <c>answer</c> entry (<see cref="AnswerRecord.Create"/> from the answer's stored
+/// facts and the signed decision), and (4) the item is marked with its ledger index, which wakes the waiting client.
+/// Steps 3–4 are idempotent and re-run by <see cref="LedgerPendingAsync"/> after a crash, or by the node when a decision
+/// was made from the CLI while the node held the ledger.
 /// </summary>
-public sealed class ReviewService(ReviewQueue queue, string dataDir, Func<SqliteLedger?> ledger, TimeProvider? time = null) : IDisposable
+public sealed class ReviewService(ReviewQueue queue, DataDirLayout layout, Func<SqliteLedger?> ledger, TimeProvider? time = null) : IDisposable
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly SemaphoreSlim _ledgerGate = new(1, 1);
 
     /// <summary>The reviewer's signing key (created on first use; it never leaves the data dir).</summary>
     public NodeKey ReviewerKey(string reviewer) =>
-        new NodeKeyStore(Path.Combine(dataDir, "reviewers", reviewer)).LoadOrCreate().Key;
+        new NodeKeyStore(layout.ReviewerDir(ReviewerNames.Require(reviewer))).LoadOrCreate().Key;
 
     public async Task<ReviewItem> DecideAsync(string id, bool approve, string reviewer, string? edited, string? comment, CancellationToken ct)
     {
+        ReviewerNames.Require(reviewer);
         var item = queue.Decide(id, approve, reviewer, edited, comment);
         using (var key = ReviewerKey(reviewer))
         {
-            var payload = new JsonObject
-            {
-                ["review_id"] = item.Id,
-                ["decision"] = approve ? "approved" : "rejected",
-                ["reviewer"] = reviewer,
-                ["draft_sha256"] = Hosting.FederationService.Sha256(item.Draft),
-                ["answer_sha256"] = item.FinalAnswer is null ? JsonValue.Null : Hosting.FederationService.Sha256(item.FinalAnswer),
-                ["comment"] = item.Comment,
-                ["decided_at_ms"] = (item.DecidedAt ?? _time.GetUtcNow()).ToUnixTimeMilliseconds(),
-            };
-            queue.SetDecisionEnvelope(item.Id, SignedEnvelope.Seal("review.decision", payload, key).ToJson().ToString());
+            var decision = new ReviewDecision(item.Id, approve ? "approved" : "rejected", reviewer, AnswerRecord.Sha256(item.Draft),
+                item.FinalAnswer is null ? null : AnswerRecord.Sha256(item.FinalAnswer), item.Comment,
+                (item.DecidedAt ?? _time.GetUtcNow()).ToUnixTimeMilliseconds());
+            var payload = CanonicalJson.FromObject(decision, NodeJson.Options);
+            queue.SetDecisionEnvelope(item.Id, SignedEnvelope.Seal(ReviewDecision.EnvelopeType, payload, key).ToJson().ToString());
         }
         await LedgerPendingAsync(ct);
         return queue.Get(id)!;
@@ -51,18 +58,18 @@ public sealed class ReviewService(ReviewQueue queue, string dataDir, Func<Sqlite
         try
         {
             var n = 0;
-            foreach (var (item, entryJson, envelopeJson) in queue.DecidedUnledgered())
+            foreach (var (item, factsJson, envelopeJson) in queue.DecidedUnledgered())
             {
                 if (envelopeJson is null) continue;
                 var envelope = SignedEnvelope.Parse(envelopeJson);
                 var check = envelope.Verify();
                 if (!check.IsValid) throw new InvalidOperationException($"review {item.Id}: the stored decision signature does not verify ({check}); not ledgered");
-                var entry = CanonicalJson.Parse(entryJson).AsObject();
-                entry["answer_sha256"] = item.FinalAnswer is null ? JsonValue.Null : Hosting.FederationService.Sha256(item.FinalAnswer);
-                var verification = entry["verification"].AsObject();
-                verification["status"] = item.Status == ReviewStatus.Approved ? "passed" : "rejected";
-                entry["review"] = envelope.ToJson();
-                var receipt = await l.AppendAsync("answer", entry, ct);
+                var facts = JsonSerializer.Deserialize(factsJson, NodeJsonContext.Default.AnswerFacts)
+                    ?? throw new InvalidOperationException($"review {item.Id}: the stored answer facts are empty; not ledgered");
+                var approved = item.Status == ReviewStatus.Approved;
+                var record = AnswerRecord.Create(facts, approved ? VerificationStatus.Passed : VerificationStatus.Rejected,
+                    approved ? item.FinalAnswer : null, envelope, item.Reviewer);
+                var receipt = await l.AppendAsync(AnswerRecord.EntryType, record.ToLedgerPayload(), ct);
                 queue.Complete(item.Id, receipt.Index);
                 n++;
             }

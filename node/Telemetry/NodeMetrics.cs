@@ -1,100 +1,89 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using System.Globalization;
-using System.Text;
+using Federation.Node.Answering;
+using Federation.Node.Hosting;
 
 namespace Federation.Node.Telemetry;
 
+/// <summary>The node's trace source: one span per step of a request (route → dispatch → engine → gate → ledger).</summary>
+public static class NodeTelemetry
+{
+    public const string SourceName = "Federation.Node";
+
+    public static readonly ActivitySource Source = new(SourceName);
+}
+
 /// <summary>
-/// The node's metrics: one <see cref="Meter"/> ("Federation.Node") for OpenTelemetry listeners, and the same values
-/// kept here for the Prometheus text endpoint (no Prometheus exporter package restores here, so /metrics is written by hand).
+/// The node's metrics, one <see cref="Meter"/> per area and nothing kept beside them: OpenTelemetry exports them
+/// (Prometheus text at <c>/metrics</c>, OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set). Names follow the
+/// OpenTelemetry <c>gen_ai.*</c> conventions where they exist. The meters are process-wide: OpenTelemetry listens by
+/// meter name, so per-host meters of several nodes in one process (tests, benchmarks) would shadow each other. Gauges
+/// report each running node of the process with its <c>node_id</c>.
 /// </summary>
 public sealed class NodeMetrics : IDisposable
 {
-    private readonly Meter _meter = new("Federation.Node");
-    private readonly Counter<long> _requests;
-    private readonly Counter<long> _tokens;
-    private readonly Histogram<double> _duration;
-    private readonly ConcurrentDictionary<(string Name, string Labels), double> _counters = new();
-    private readonly ConcurrentDictionary<string, Histo> _histos = new();
+    /// <summary>Meter names: <c>Federation.Node.Http</c>, <c>.Answers</c>, <c>.Ledger</c>, <c>.Engine</c>.</summary>
+    public const string MeterPrefix = "Federation.Node.";
 
-    public NodeMetrics()
+    private static readonly Meter Http = new(MeterPrefix + "Http");
+    private static readonly Meter Answers = new(MeterPrefix + "Answers");
+    private static readonly Meter Ledger = new(MeterPrefix + "Ledger");
+    private static readonly Meter Engine = new(MeterPrefix + "Engine");
+
+    private static readonly Counter<long> Requests = Http.CreateCounter<long>("federation.requests", description: "API requests by endpoint and final HTTP status");
+    private static readonly Counter<long> TokenUsage = Answers.CreateCounter<long>("gen_ai.client.token.usage", unit: "{token}", description: "Tokens used, by type and topic");
+    private static readonly Histogram<double> RequestDuration = Answers.CreateHistogram<double>("gen_ai.server.request.duration", unit: "s", description: "Generation duration by topic");
+    private static readonly Counter<long> Verifications = Answers.CreateCounter<long>("federation.verifications", description: "Verification gate outcomes by class and status");
+
+    private static readonly ConcurrentDictionary<RuntimeHolder, byte> Nodes = new();
+
+    static NodeMetrics()
     {
-        _requests = _meter.CreateCounter<long>("federation.requests", description: "API requests by endpoint and outcome");
-        _tokens = _meter.CreateCounter<long>("gen_ai.client.token.usage", unit: "{token}", description: "Tokens used, by type");
-        _duration = _meter.CreateHistogram<double>("gen_ai.server.request.duration", unit: "s", description: "Generation request duration");
+        Ledger.CreateObservableGauge("federation.ledger.size", () => Observe(rt => rt.Ledger.Size), description: "Entries in the ledger");
+        Engine.CreateObservableGauge("federation.engine.queue_length", () => Observe(rt => (long)rt.Engine.QueueLength), description: "Requests waiting for an engine context");
+        Engine.CreateObservableCounter("federation.engine.adapter_swaps", () => Observe(rt => rt.Engine.AdapterSwaps), description: "LoRA adapter swaps");
     }
 
-    public void Request(string endpoint, int status)
+    private readonly RuntimeHolder _holder;
+
+    public NodeMetrics(RuntimeHolder holder)
     {
-        _requests.Add(1, new("endpoint", endpoint), new("status", status));
-        Add("federation_requests_total", $"endpoint=\"{endpoint}\",status=\"{status}\"", 1);
+        _holder = holder;
+        Nodes[holder] = 0;
     }
+
+    private static IEnumerable<Measurement<long>> Observe(Func<NodeRuntime, long> read)
+    {
+        foreach (var holder in Nodes.Keys)
+            if (holder.Runtime is { } rt)
+                yield return new Measurement<long>(read(rt), new KeyValuePair<string, object?>("node_id", rt.Key.Id.ToString()));
+    }
+
+    /// <summary>One finished API request, with the status the client received.</summary>
+    public void Request(string endpoint, int status) =>
+        Requests.Add(1, new KeyValuePair<string, object?>("endpoint", endpoint), new KeyValuePair<string, object?>("status", status));
 
     public void Tokens(string topic, int prompt, int completion)
     {
-        _tokens.Add(prompt, new("gen_ai.token.type", "input"), new("topic", topic));
-        _tokens.Add(completion, new("gen_ai.token.type", "output"), new("topic", topic));
-        Add("gen_ai_client_token_usage_total", $"type=\"input\",topic=\"{topic}\"", prompt);
-        Add("gen_ai_client_token_usage_total", $"type=\"output\",topic=\"{topic}\"", completion);
+        TokenUsage.Add(prompt, new KeyValuePair<string, object?>("gen_ai.token.type", "input"), new KeyValuePair<string, object?>("topic", topic));
+        TokenUsage.Add(completion, new KeyValuePair<string, object?>("gen_ai.token.type", "output"), new KeyValuePair<string, object?>("topic", topic));
     }
 
-    public void Duration(string topic, TimeSpan d)
+    public void Duration(string topic, TimeSpan d) => RequestDuration.Record(d.TotalSeconds, new KeyValuePair<string, object?>("topic", topic));
+
+    public void Verification(string cls, VerificationStatus status) =>
+        Verifications.Add(1, new KeyValuePair<string, object?>("class", cls), new KeyValuePair<string, object?>("status", StatusName(status)));
+
+    /// <summary>Stops reporting this node's gauges (the host disposes it at shutdown).</summary>
+    public void Dispose() => Nodes.TryRemove(_holder, out _);
+
+    private static string StatusName(VerificationStatus s) => s switch
     {
-        _duration.Record(d.TotalSeconds, new KeyValuePair<string, object?>("topic", topic));
-        _histos.GetOrAdd("gen_ai_server_request_duration_seconds", _ => new Histo()).Observe(d.TotalSeconds);
-    }
-
-    public void Count(string name, string labels, double by = 1) => Add(name, labels, by);
-
-    private void Add(string name, string labels, double by) => _counters.AddOrUpdate((name, labels), by, (_, v) => v + by);
-
-    /// <summary>The Prometheus text exposition (version 0.0.4) of everything counted so far.</summary>
-    public string ToPrometheusText()
-    {
-        var sb = new StringBuilder();
-        foreach (var group in _counters.GroupBy(kv => kv.Key.Name).OrderBy(g => g.Key, StringComparer.Ordinal))
-        {
-            sb.Append("# TYPE ").Append(group.Key).Append(" counter\n");
-            foreach (var kv in group.OrderBy(kv => kv.Key.Labels, StringComparer.Ordinal))
-                sb.Append(group.Key).Append('{').Append(kv.Key.Labels).Append("} ").Append(kv.Value.ToString(CultureInfo.InvariantCulture)).Append('\n');
-        }
-        foreach (var (name, h) in _histos.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            h.Write(sb, name);
-        return sb.ToString();
-    }
-
-    public void Dispose() => _meter.Dispose();
-
-    private sealed class Histo
-    {
-        private static readonly double[] Bounds = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-        private readonly long[] _buckets = new long[Bounds.Length];
-        private long _count;
-        private double _sum;
-        private readonly Lock _gate = new();
-
-        public void Observe(double v)
-        {
-            lock (_gate)
-            {
-                _count++;
-                _sum += v;
-                for (var i = 0; i < Bounds.Length; i++) if (v <= Bounds[i]) _buckets[i]++;
-            }
-        }
-
-        public void Write(StringBuilder sb, string name)
-        {
-            lock (_gate)
-            {
-                sb.Append("# TYPE ").Append(name).Append(" histogram\n");
-                for (var i = 0; i < Bounds.Length; i++)
-                    sb.Append(name).Append("_bucket{le=\"").Append(Bounds[i].ToString(CultureInfo.InvariantCulture)).Append("\"} ").Append(_buckets[i]).Append('\n');
-                sb.Append(name).Append("_bucket{le=\"+Inf\"} ").Append(_count).Append('\n');
-                sb.Append(name).Append("_sum ").Append(_sum.ToString(CultureInfo.InvariantCulture)).Append('\n');
-                sb.Append(name).Append("_count ").Append(_count).Append('\n');
-            }
-        }
-    }
+        VerificationStatus.Passed => "passed",
+        VerificationStatus.Unchecked => "unchecked",
+        VerificationStatus.Failed => "failed",
+        VerificationStatus.NeedsReview => "needs_review",
+        _ => "rejected",
+    };
 }

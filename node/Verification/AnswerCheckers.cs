@@ -1,10 +1,18 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 
 namespace Federation.Node.Verification;
 
 /// <summary>Outcome of an objective (class A) check.</summary>
-public enum CheckOutcome { Passed, Failed, NotApplicable }
+[JsonConverter(typeof(JsonStringEnumConverter<CheckOutcome>))]
+public enum CheckOutcome
+{
+    [JsonStringEnumMemberName("passed")] Passed,
+    [JsonStringEnumMemberName("failed")] Failed,
+    // the name the ledger has always recorded (lower-cased enum name)
+    [JsonStringEnumMemberName("notapplicable")] NotApplicable,
+}
 
 /// <summary>What a checker found, with the reason in words.</summary>
 public sealed record CheckResult(string Checker, CheckOutcome Outcome, string Detail);

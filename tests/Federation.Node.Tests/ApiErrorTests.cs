@@ -23,6 +23,17 @@ public sealed class ApiErrorTests(NodeFixture node)
         return (resp.StatusCode, error);
     }
 
+    private async Task<(HttpStatusCode Status, JsonElement Error)> SendAsync(HttpRequestMessage req)
+    {
+        req.Headers.Authorization ??= new("Bearer", node.ClientKey);
+        using var resp = await node.Http.SendAsync(req);
+        var text = await resp.Content.ReadAsStringAsync();
+        Assert.False(string.IsNullOrEmpty(text), $"HTTP {(int)resp.StatusCode} came with an empty body");
+        var error = JsonDocument.Parse(text).RootElement.GetProperty("error");
+        foreach (var field in new[] { "message", "type", "param", "code" }) Assert.True(error.TryGetProperty(field, out _), $"error lacks '{field}'");
+        return (resp.StatusCode, error.Clone());
+    }
+
     private const string Hello = """{"model":"federation","messages":[{"role":"user","content":"hello"}],"max_tokens":2}""";
 
     [Fact]
@@ -98,42 +109,111 @@ public sealed class ApiErrorTests(NodeFixture node)
     [Fact]
     public async Task A_non_json_content_type_is_415()
     {
-        var (status, _) = await PostAsync("/v1/chat/completions", Hello, contentType: "text/plain");
+        var (status, error) = await PostAsync("/v1/chat/completions", Hello, contentType: "text/plain");
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, status);
+        Assert.Equal("request.unsupported_media_type", error.GetProperty("code").GetString());
     }
 
     [Fact]
-    public async Task A_full_queue_answers_429()
+    public async Task A_body_without_content_type_is_415_as_documented()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "fed-node-429-" + Guid.NewGuid().ToString("N")[..8]);
-        var (app, url) = await NodeFixture.StartAsync(new NodeOptions { DataDir = dir, Urls = "http://127.0.0.1:0", MaxQueue = 1, ReviewWait = TimeSpan.FromSeconds(20) });
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(Hello));
+        content.Headers.ContentType = null;
+        var (status, error) = await SendAsync(new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = content });
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, status);
+        Assert.Equal("request.unsupported_media_type", error.GetProperty("code").GetString());
+    }
+
+    [Theory]
+    [InlineData("/v1/chat/completions")]
+    [InlineData("/v1/completions")]
+    [InlineData("/v1/embeddings")]
+    [InlineData("/v1/federation/route")]
+    public async Task Invalid_utf8_in_a_string_is_400_on_every_post_route(string path)
+    {
+        var field = path switch { "/v1/completions" => "prompt", "/v1/embeddings" => "input", _ => "query" };
+        var body = Encoding.UTF8.GetBytes(path == "/v1/chat/completions"
+            ? """{"model":"federation","messages":[{"role":"user","content":"X"}]}"""
+            : "{\"model\":\"federation\",\"" + field + "\":\"X\"}");
+        var x = Array.IndexOf(body, (byte)'X');
+        var bad = body[..x].Concat(new byte[] { 0xC3, 0x28 }).Concat(body[(x + 1)..]).ToArray();   // 0xC3 0x28 is not UTF-8
+        var content = new ByteArrayContent(bad);
+        content.Headers.ContentType = new("application/json");
+        var (status, error) = await SendAsync(new HttpRequestMessage(HttpMethod.Post, path) { Content = content });
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("request.invalid_encoding", error.GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task A_lone_surrogate_escape_is_400_naming_the_field()
+    {
+        var (status, error) = await PostAsync("/v1/chat/completions", """{"model":"federation","messages":[{"role":"user","content":"a\ud800b"}]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("request.invalid_encoding", error.GetProperty("code").GetString());
+        Assert.Equal("messages[0].content", error.GetProperty("param").GetString());
+    }
+
+    [Fact]
+    public async Task An_unknown_v1_path_is_404_a_wrong_method_405_and_a_bad_parameter_400_all_openai_shaped()
+    {
+        var (status, error) = await SendAsync(new HttpRequestMessage(HttpMethod.Get, "/v1/no/such/thing"));
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        Assert.Equal("request.unknown_endpoint", error.GetProperty("code").GetString());
+        (status, error) = await SendAsync(new HttpRequestMessage(HttpMethod.Get, "/v1/chat/completions"));
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, status);
+        Assert.Equal("request.method_not_allowed", error.GetProperty("code").GetString());
+        (status, _) = await SendAsync(new HttpRequestMessage(HttpMethod.Get, "/v1/federation/ledger/0/proof?size=abc"));
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+    }
+
+    [Fact]
+    public async Task A_wrongly_typed_field_is_400_naming_it_and_required_provenance_has_one_shape()
+    {
+        var (status, error) = await PostAsync("/v1/chat/completions", """{"model":"federation","messages":[{"role":"user","content":"hi"}],"temperature":"hot"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("temperature", error.GetProperty("param").GetString());
+        (status, error) = await PostAsync("/v1/chat/completions", """{"model":"federation","messages":[{"role":"user","content":"hi"}],"federation":{"required_provenance":["lineage:olmo"]}}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("federation.required_provenance", error.GetProperty("param").GetString());
+        (status, error) = await PostAsync("/v1/chat/completions", """{"model":"federation","messages":[{"role":"user","content":"hi"}],"federation":{"required_provenance":{"country":["EU"]}}}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("federation.required_provenance.country", error.GetProperty("param").GetString());
+    }
+
+    [Fact]
+    public async Task A_full_queue_answers_429_with_retry_after()
+    {
+        var dir = NodeFixture.TempDir("fed-node-429");
+        var (app, url) = await NodeFixture.StartAsync(new NodeOptions { DataDir = dir, Urls = "http://127.0.0.1:0", MaxQueue = 1, AdmissionQueue = 0, ReviewWait = TimeSpan.FromSeconds(20) });
         try
         {
             using var http = new HttpClient { BaseAddress = url };
             using var cts = new CancellationTokenSource();
+            var queue = app.Services.GetRequiredService<Federation.Node.Review.ReviewQueue>();
+            var enqueued = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            queue.Enqueued += _ => enqueued.TrySetResult();
             // A T3 request holds the only slot while it waits for a reviewer.
             var holding = http.PostAsync("/v1/chat/completions", new StringContent(
                 """{"model":"federation","messages":[{"role":"user","content":"our defense strategy for the joint venture"}],"max_tokens":2}""",
                 Encoding.UTF8, "application/json"), cts.Token);
-            var queue = app.Services.GetRequiredService<Federation.Node.Review.ReviewQueue>();
-            for (var i = 0; i < 400 && queue.List(Federation.Node.Review.ReviewStatus.Pending).Count == 0; i++) await Task.Delay(50);
+            await enqueued.Task.WaitAsync(TimeSpan.FromSeconds(60));
             using var resp = await http.PostAsync("/v1/chat/completions", new StringContent(Hello, Encoding.UTF8, "application/json"));
             Assert.Equal(HttpStatusCode.TooManyRequests, resp.StatusCode);
             Assert.Equal("node.queue_full", (await resp.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("code").GetString());
+            Assert.True(resp.Headers.RetryAfter?.Delta > TimeSpan.Zero, "a 429 must say when to retry (Retry-After)");
             await cts.CancelAsync();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => holding);
         }
         finally
         {
-            await app.StopAsync();
-            await app.DisposeAsync();
+            await NodeFixture.StopAsync(app, dir);
         }
     }
 
     [Fact]
     public async Task A_node_that_could_not_start_answers_503_saying_why()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "fed-node-503-" + Guid.NewGuid().ToString("N")[..8]);
+        var dir = NodeFixture.TempDir("fed-node-503");
         Directory.CreateDirectory(dir);
         var policy = Path.Combine(dir, "bad.yaml");
         await File.WriteAllTextAsync(policy, "version: 1\nbogus_key: 3\n");
@@ -146,19 +226,31 @@ public sealed class ApiErrorTests(NodeFixture node)
             var msg = (await resp.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("message").GetString()!;
             Assert.Contains("bad.yaml:2:1", msg, StringComparison.Ordinal);
             Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.GetAsync("/health")).StatusCode);
+            // This node has no keys: it answers loopback Host names only (DNS-rebinding defence).
+            using var rebound = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
+            rebound.Headers.Host = "attacker.example";
+            using var refused = await http.SendAsync(rebound);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Equal("request.host_not_allowed", (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("code").GetString());
         }
         finally
         {
-            await app.StopAsync();
-            await app.DisposeAsync();
+            await NodeFixture.StopAsync(app, dir);
         }
     }
 
     [Fact]
     public void A_node_without_keys_refuses_to_listen_beyond_loopback()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "fed-node-open-" + Guid.NewGuid().ToString("N")[..8]);
-        var e = Assert.Throws<NodeStartException>(() => NodeHost.Build(new NodeOptions { DataDir = dir, Urls = "http://0.0.0.0:0" }));
-        Assert.Contains("fed keys create", e.Message, StringComparison.Ordinal);
+        var dir = NodeFixture.TempDir("fed-node-open");
+        try
+        {
+            var e = Assert.Throws<NodeStartException>(() => NodeHost.Build(new NodeOptions { DataDir = dir, Urls = "http://0.0.0.0:0" }));
+            Assert.Contains("fed keys create", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            NodeFixture.DeleteDir(dir);
+        }
     }
 }

@@ -9,7 +9,8 @@ public sealed class LedgerAfterRunTests
     [Fact]
     public async Task Fed_ledger_verify_passes_after_a_run_and_fails_after_tampering()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "fed-node-verify-" + Guid.NewGuid().ToString("N")[..8]);
+        var dir = NodeFixture.TempDir("fed-node-verify");
+        using var cleanup = new DirCleanup(dir);
         var (app, url) = await NodeFixture.StartAsync(new NodeOptions { DataDir = dir, Urls = "http://127.0.0.1:0" });
         using (var http = new HttpClient { BaseAddress = url })
         {
@@ -25,7 +26,7 @@ public sealed class LedgerAfterRunTests
             Assert.Equal(3, ledger.LatestSth()!.TreeSize);   // the node signs a tree head at shutdown
 
         // Flip one byte of a stored entry: verification must now fail with exit code 3.
-        using (var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(dir, "ledger.db")}"))
+        using (var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(dir, "ledger.db")};Pooling=False"))
         {
             c.Open();
             using var cmd = c.CreateCommand();

@@ -13,7 +13,7 @@ namespace Federation.Node.Tests;
 /// </summary>
 public sealed class NodeFixture : IAsyncLifetime
 {
-    public string DataDir { get; } = Path.Combine(Path.GetTempPath(), "fed-node-tests-" + Guid.NewGuid().ToString("N")[..8]);
+    public string DataDir { get; } = TempDir("fed-node-tests");
     public WebApplication App { get; private set; } = null!;
     public Uri BaseUrl { get; private set; } = null!;
     public string ClientKey { get; private set; } = "";
@@ -42,10 +42,37 @@ public sealed class NodeFixture : IAsyncLifetime
         await app.StartAsync();
         var url = new Uri(app.Urls.First());
         var holder = app.Services.GetRequiredService<RuntimeHolder>();
-        var deadline = DateTime.UtcNow.AddMinutes(2);
-        while (holder.Runtime is null && holder.StartError is null && DateTime.UtcNow < deadline) await Task.Delay(50);
+        await holder.Started.WaitAsync(TimeSpan.FromMinutes(2));
         if (expectReady && holder.Runtime is null) throw new InvalidOperationException("node did not start: " + holder.StartError);
         return (app, url);
+    }
+
+    /// <summary>A fresh directory name under the temp dir (not created); tests delete it with <see cref="DeleteDir"/>.</summary>
+    public static string TempDir(string prefix) => Path.Combine(Path.GetTempPath(), prefix + "-" + Guid.NewGuid().ToString("N")[..8]);
+
+    /// <summary>Deletes a test's data dir (SQLite may still hold a file for a moment after the node stops: retried once).</summary>
+    public static void DeleteDir(string dir)
+    {
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            try
+            {
+                if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+                return;
+            }
+            catch (IOException) when (attempt == 0)
+            {
+                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            }
+        }
+    }
+
+    /// <summary>Stops a node started by a test and deletes its data dir.</summary>
+    public static async Task StopAsync(WebApplication app, string dir)
+    {
+        await app.StopAsync();
+        await app.DisposeAsync();
+        DeleteDir(dir);
     }
 
     /// <summary>An OpenAI SDK client pointed at the node (no retries, so error statuses surface as they are).</summary>
@@ -60,14 +87,7 @@ public sealed class NodeFixture : IAsyncLifetime
         Http.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
-        try
-        {
-            Directory.Delete(DataDir, recursive: true);
-        }
-        catch (IOException)
-        {
-            // best effort
-        }
+        DeleteDir(DataDir);
     }
 }
 

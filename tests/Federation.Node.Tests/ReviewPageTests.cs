@@ -57,7 +57,7 @@ public sealed class ReviewPageTests(NodeFixture node)
         await rejectBox.Locator("button.reject").ClickAsync();
         await page.Locator(".flash").WaitForAsync();
         Assert.Contains($"{rejectId} rejected", await page.Locator(".flash").InnerTextAsync(), StringComparison.Ordinal);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Path.GetTempPath(), "fed-review-page.png"), FullPage = true });
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(AppContext.BaseDirectory, "fed-review-page.png"), FullPage = true });
 
         var queue = node.App.Services.GetRequiredService<ReviewQueue>();
         var approved = queue.Get(approveId)!;
@@ -83,5 +83,44 @@ public sealed class ReviewPageTests(NodeFixture node)
         using var forged = await http.PostAsync($"/review/{id}/approve", new FormUrlEncodedContent([new("csrf", "wrong"), new("answer", "x")]));
         Assert.Equal(HttpStatusCode.Forbidden, forged.StatusCode);
         Assert.Equal(ReviewStatus.Pending, node.App.Services.GetRequiredService<ReviewQueue>().Get(id)!.Status);
+    }
+
+    [Fact]
+    public async Task A_revoked_reviewers_open_session_ends_at_once_and_cannot_decide()
+    {
+        var id = await PendingReviewAsync("defense strategy for the revocation drill");
+        var keys = node.App.Services.GetRequiredService<Federation.Node.Auth.ApiKeyStore>();
+        var secret = keys.Create("revokee-" + Guid.NewGuid().ToString("N")[..6], "reviewer").Secret;
+        using var handler = new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false };
+        using var http = new HttpClient(handler) { BaseAddress = node.BaseUrl };
+        using (var login = await http.PostAsync("/review/login", new FormUrlEncodedContent([new("key", secret)])))
+            Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
+        var page = await http.GetStringAsync("/review");
+        var csrf = System.Text.RegularExpressions.Regex.Match(page, "name=\"csrf\" value=\"([^\"]+)\"").Groups[1].Value;
+        Assert.NotEmpty(csrf);
+
+        Assert.True(keys.Revoke(keys.List().Single(k => k.Role == "reviewer" && k.Name.StartsWith("revokee-", StringComparison.Ordinal) && !k.Revoked).Id));
+        Assert.Contains("Reviewer API key", await http.GetStringAsync("/review"), StringComparison.Ordinal);   // the login form again
+        using var decide = await http.PostAsync($"/review/{id}/approve", new FormUrlEncodedContent([new("csrf", csrf), new("answer", "x")]));
+        Assert.Equal(HttpStatusCode.Redirect, decide.StatusCode);
+        Assert.Contains("Sign%20in%20first", decide.Headers.Location!.ToString(), StringComparison.Ordinal);
+        Assert.Equal(ReviewStatus.Pending, node.App.Services.GetRequiredService<ReviewQueue>().Get(id)!.Status);
+    }
+
+    [Fact]
+    public async Task A_review_post_that_is_not_a_form_is_an_openai_shaped_415()
+    {
+        using var handler = new HttpClientHandler { CookieContainer = new CookieContainer(), AllowAutoRedirect = false };
+        using var http = new HttpClient(handler) { BaseAddress = node.BaseUrl };
+        using (var notAForm = await http.PostAsync("/review/login", new StringContent("{}", System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.UnsupportedMediaType, notAForm.StatusCode);
+            Assert.Equal("request.unsupported_media_type", (await notAForm.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("code").GetString());
+        }
+        using (var login = await http.PostAsync("/review/login", new FormUrlEncodedContent([new("key", node.ReviewerKey)])))
+            Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
+        using var resp = await http.PostAsync("/review/rev_x/approve", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, resp.StatusCode);
+        Assert.Equal("request.unsupported_media_type", (await resp.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("code").GetString());
     }
 }

@@ -70,30 +70,33 @@ public sealed class VerificationGateTests(NodeFixture node)
     [Fact]
     public async Task A_waiting_t3_client_gets_the_answer_when_a_reviewer_approves_in_time()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "fed-node-wait-" + Guid.NewGuid().ToString("N")[..8]);
+        var dir = NodeFixture.TempDir("fed-node-wait");
         var (app, url) = await NodeFixture.StartAsync(new Federation.Node.Hosting.NodeOptions { DataDir = dir, Urls = "http://127.0.0.1:0", ReviewWait = TimeSpan.FromSeconds(60) });
         try
         {
             using var http = new HttpClient { BaseAddress = url };
-            var call = http.PostAsJsonAsync("/v1/chat/completions", new { model = "federation", messages = new[] { new { role = "user", content = StrategyQuery } }, max_tokens = 4 });
             var queue = app.Services.GetRequiredService<ReviewQueue>();
-            IReadOnlyList<ReviewItem> pending = [];
-            for (var i = 0; i < 600 && pending.Count == 0; i++)
-            {
-                await Task.Delay(50);
-                pending = queue.List(ReviewStatus.Pending);
-            }
-            await app.Services.GetRequiredService<ReviewService>().DecideAsync(pending.Single().Id, true, "carol", null, null, CancellationToken.None);
+            var enqueued = new TaskCompletionSource<ReviewItem>(TaskCreationOptions.RunContinuationsAsynchronously);
+            queue.Enqueued += item => enqueued.TrySetResult(item);
+            var call = http.PostAsJsonAsync("/v1/chat/completions", new { model = "federation", messages = new[] { new { role = "user", content = StrategyQuery } }, max_tokens = 4 });
+            var pending = await enqueued.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            await app.Services.GetRequiredService<ReviewService>().DecideAsync(pending.Id, true, "carol", null, null, CancellationToken.None);
             using var resp = await call;
             resp.EnsureSuccessStatusCode();
             var body = await resp.Content.ReadFromJsonAsync<JsonElement>();
-            Assert.Equal(pending.Single().Draft, body.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
-            Assert.Equal("carol", body.GetProperty("federation").GetProperty("review").GetProperty("reviewer").GetString());
+            Assert.Equal(pending.Draft, body.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+            var fed = body.GetProperty("federation");
+            Assert.Equal("carol", fed.GetProperty("review").GetProperty("reviewer").GetString());
+            Assert.Equal("passed", fed.GetProperty("verification").GetProperty("status").GetString());
+            // The response and the ledger entry come from one AnswerRecord: same verification, same answer hash.
+            var rt = app.Services.GetRequiredService<Federation.Node.Hosting.RuntimeHolder>().Runtime!;
+            var entry = rt.Ledger.GetEntry(fed.GetProperty("ledger").GetProperty("index").GetInt64()).Envelope.Payload;
+            Assert.Equal(fed.GetProperty("verification").GetProperty("detail").GetString(), entry["verification"]["detail"].AsString());
+            Assert.Equal(Federation.Node.Answering.AnswerRecord.Sha256(pending.Draft), entry["answer_sha256"].AsString());
         }
         finally
         {
-            await app.StopAsync();
-            await app.DisposeAsync();
+            await NodeFixture.StopAsync(app, dir);
         }
     }
 

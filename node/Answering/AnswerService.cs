@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Federation.Node.Api;
+using Federation.Node.Hosting;
+using Federation.Node.Review;
+using Federation.Node.Telemetry;
+using Federation.Node.Verification;
+using Federation.Router;
+using Federation.Specialists.Engine;
+
+namespace Federation.Node.Answering;
+
+/// <summary>How a request ended on the answer path.</summary>
+public enum AnswerStatus
+{
+    /// <summary>Verified (or unchecked) and released.</summary>
+    Released,
+    /// <summary>Waits for a human reviewer; <see cref="AnswerOutcome.Review"/> names the review.</summary>
+    PendingReview,
+    /// <summary>A reviewer rejected it.</summary>
+    Rejected,
+    /// <summary>A checker refuted it; withheld but ledgered.</summary>
+    VerificationFailed,
+    /// <summary>The engine ended without a result (a bug).</summary>
+    EngineFailed,
+}
+
+/// <summary>An answer that went through the whole path and was ledgered.</summary>
+public sealed record FederatedAnswer(string Text, GenerationResult Result, RouteDecision Decision, FederationInfo Federation);
+
+/// <summary>The typed result of the answer path; the endpoint layer turns it into HTTP (docs/errors.md).</summary>
+public sealed record AnswerOutcome(AnswerStatus Status, FederatedAnswer? Answer, ReviewItem? Review, string Detail, long? LedgerIndex)
+{
+    public static AnswerOutcome Released(FederatedAnswer a) => new(AnswerStatus.Released, a, null, a.Federation.Verification.Detail, a.Federation.Ledger.Index);
+}
+
+/// <summary>One step of a live stream: a text delta, or (last) the outcome.</summary>
+public readonly record struct StreamStep(string Text, AnswerOutcome? Final);
+
+/// <summary>
+/// The request path of DESIGN.md after routing: dispatch (champion, panel or requester's choice) → engine → verification
+/// gate (<see cref="IVerificationGate"/>) → human review when the gate asks → one <see cref="AnswerRecord"/> in the ledger.
+/// Returns typed outcomes; HTTP is the endpoint layer's business.
+/// </summary>
+public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, NodeOptions options,
+    NodeMetrics metrics, TimeProvider time)
+{
+    /// <summary>Plans the route (pure: the router's <see cref="RoutePlanner.Plan"/>) under the running policy.</summary>
+    public RoutePlan Plan(NodeRuntime rt, string query, RequestedRoute request)
+    {
+        using var activity = NodeTelemetry.Source.StartActivity("route");
+        var plan = RoutePlanner.Plan(query, rt.Policy, request);
+        activity?.SetTag("federation.topic", plan.Decision?.Topic);
+        activity?.SetTag("federation.tier", plan.Decision?.Tier.ToString());
+        return plan;
+    }
+
+    /// <summary>True when this decision can be streamed as it is generated (nothing must be checked before release).</summary>
+    public bool CanStreamLive(RouteDecision d) => !gate.MustVerifyBeforeRelease(d);
+
+    private static GenerationRequest ToGeneration(CompletionRequestIn req, string specialistId) => new()
+    {
+        Prompt = req.Prompt,
+        Messages = req.Messages?.Select(m => new ChatMessage(m.Role, m.Content)).ToList(),
+        Adapters = [new AdapterSelection(specialistId)],
+        MaxTokens = req.MaxTokens,
+        Stop = req.Stop,
+        Temperature = req.Temperature,
+        TopP = req.TopP,
+        TopK = req.TopK,
+        Seed = req.Seed is { } s ? unchecked((uint)s) : null,
+    };
+
+    /// <summary>Runs the whole path for a non-streamed answer (or a streamed one that must be verified first).</summary>
+    public async Task<AnswerOutcome> CompleteAsync(NodeRuntime rt, CompletionRequestIn req, RouteDecision decision, CancellationToken ct)
+    {
+        var sw = Stopwatch.StartNew();
+        GenerationResult[] results;
+        using (var dispatch = NodeTelemetry.Source.StartActivity("dispatch"))
+        {
+            dispatch?.SetTag("federation.mode", decision.Mode.ToString().ToLowerInvariant());
+            dispatch?.SetTag("federation.specialists", string.Join(",", decision.Specialists));
+            results = await Task.WhenAll(decision.Specialists.Select(id => GenerateAsync(rt, req, id, ct)));
+        }
+        if (results.Any(r => r.FinishReason == FinishReason.Cancelled)) ct.ThrowIfCancellationRequested();
+        metrics.Duration(decision.Topic, sw.Elapsed);
+        return await FinishAsync(rt, req, decision, results, ct);
+    }
+
+    private static async Task<GenerationResult> GenerateAsync(NodeRuntime rt, CompletionRequestIn req, string specialist, CancellationToken ct)
+    {
+        using var activity = NodeTelemetry.Source.StartActivity("engine");
+        activity?.SetTag("gen_ai.request.model", specialist);
+        var r = await rt.Engine.GenerateAsync(ToGeneration(req, specialist), ct);
+        activity?.SetTag("gen_ai.usage.output_tokens", r.CompletionTokens);
+        return r;
+    }
+
+    /// <summary>Streams a live answer (<see cref="CanStreamLive"/>), then ledgers it; the last step carries the outcome.</summary>
+    public async IAsyncEnumerable<StreamStep> StreamLiveAsync(NodeRuntime rt, CompletionRequestIn req, RouteDecision decision,
+        [EnumeratorCancellation] CancellationToken ct)
+    {
+        var sw = Stopwatch.StartNew();
+        GenerationResult? result = null;
+        using (var activity = NodeTelemetry.Source.StartActivity("engine"))
+        {
+            activity?.SetTag("gen_ai.request.model", decision.Specialists[0]);
+            await foreach (var d in rt.Engine.StreamAsync(ToGeneration(req, decision.Specialists[0]), ct))
+            {
+                if (d.Result is not null) result = d.Result;
+                // the last delta may carry text too (a held-back incomplete UTF-8 tail, flushed as U+FFFD)
+                if (d.Text.Length > 0 || d.Result is null) yield return new StreamStep(d.Text, null);
+            }
+        }
+        if (result is null || result.FinishReason == FinishReason.Cancelled)
+        {
+            ct.ThrowIfCancellationRequested();
+            yield return new StreamStep("", new AnswerOutcome(AnswerStatus.EngineFailed, null, null, "The engine ended the stream without a result.", null));
+            yield break;
+        }
+        metrics.Duration(decision.Topic, sw.Elapsed);
+        yield return new StreamStep("", await FinishAsync(rt, req, decision, [result], ct));
+    }
+
+    private async Task<AnswerOutcome> FinishAsync(NodeRuntime rt, CompletionRequestIn req, RouteDecision decision, GenerationResult[] results, CancellationToken ct)
+    {
+        var query = req.RoutingText;
+        GateVerdict verdict;
+        using (var activity = NodeTelemetry.Source.StartActivity("gate"))
+        {
+            verdict = gate.Judge(query, decision, results.Select(r => r.Text).ToList(), rt.Policy);
+            activity?.SetTag("federation.verification.status", verdict.Verification.Status.ToString());
+        }
+        var verification = verdict.Verification;
+        var primary = results[verdict.ChosenIndex];
+        metrics.Tokens(decision.Topic, results.Sum(r => r.PromptTokens), results.Sum(r => r.CompletionTokens));
+        metrics.Verification(verification.Class, verification.Status);
+
+        var route = RouteInfo.From(decision);
+        var specialists = decision.Specialists.Select(id => rt.Specialists[id]).Select(b => new SpecialistInfo(b.Ref.Id, b.BaseCid, b.AdapterCid)).ToList();
+        var facts = new AnswerFacts(
+            AnswerRecord.Sha256(query), AnswerRecord.Sha256(primary.Text), route, specialists, verification,
+            // wall clock is recorded, not used: it is what makes two identical answers distinct ledger entries
+            time.GetUtcNow().ToUnixTimeMilliseconds(),
+            new LedgerUsage(results.Sum(r => r.PromptTokens), results.Sum(r => r.CompletionTokens)),
+            options.StoreBodies ? query : null, options.StoreBodies ? primary.Text : null);
+
+        if (verification.Status == VerificationStatus.NeedsReview)
+        {
+            var item = reviews.Enqueue(decision.Topic, query, primary.Text,
+                JsonSerializer.Serialize(route, NodeJsonContext.Default.RouteInfo), JsonSerializer.Serialize(facts, NodeJsonContext.Default.AnswerFacts));
+            item = await reviews.WaitAsync(item.Id, options.ReviewWait, ct);
+            if (item.Status == ReviewStatus.Pending || item.LedgerIndex is null)
+                return new AnswerOutcome(AnswerStatus.PendingReview, null, item, verification.Detail, null);
+            if (item.Status == ReviewStatus.Rejected)
+                return new AnswerOutcome(AnswerStatus.Rejected, null, item, item.Comment ?? "no comment", item.LedgerIndex);
+            var entry = rt.Ledger.GetEntry(item.LedgerIndex.Value);
+            var record = AnswerRecord.Create(facts, VerificationStatus.Passed, item.FinalAnswer, null, item.Reviewer);
+            return AnswerOutcome.Released(new FederatedAnswer(item.FinalAnswer!, primary, decision,
+                new FederationInfo(route, specialists, record.Verification, LedgerInfo.At(item.LedgerIndex.Value, entry.Envelope.Id.ToString()),
+                    new ReviewInfo(item.Id, "approved", item.Reviewer))));
+        }
+
+        var answerRecord = AnswerRecord.Create(facts, verification.Status, primary.Text, null, null);
+        Registry.Ledger.LedgerReceipt receipt;
+        using (NodeTelemetry.Source.StartActivity("ledger"))
+            receipt = await rt.Ledger.AppendAsync(AnswerRecord.EntryType, answerRecord.ToLedgerPayload(), ct);
+        if (!verification.Released)
+            return new AnswerOutcome(AnswerStatus.VerificationFailed, null, null, verification.Detail, receipt.Index);
+        return AnswerOutcome.Released(new FederatedAnswer(primary.Text, primary, decision,
+            new FederationInfo(route, specialists, verification, LedgerInfo.At(receipt.Index, receipt.EntryId.ToString()), null)));
+    }
+}
