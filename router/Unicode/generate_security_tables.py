@@ -11,10 +11,11 @@ texttics/texttics-site, which vendors them unchanged):
 
 Folding table (why it is not the bare UTS #39 mapping): the router matches lower-case text and leaves ASCII as it is
 (so digits, punctuation and regex rules keep their meaning). For a non-ASCII letter c the table gives the first of
-these that is all ASCII, else the first:
-  B = lower(skeleton(lower(c)))   e.g. Greek capital IOTA -> iota -> 'i'   (bare skeleton would give 'l')
-  A = lower(skeleton(c))          e.g. Cyrillic capital IE -> 'E' -> 'e'
-  C = lower(skeleton(upper(c)))   e.g. Greek small epsilon -> EPSILON -> 'E' -> 'e'  (bare skeleton: U+A793)
+these that exists (see fold_candidate):
+  1. the ASCII letter or digit with the same skeleton, of c's case, lower-cased: Cyrillic capital IE -> 'E' -> 'e';
+     Greek capital IOTA -> 'I' -> 'i' (the bare skeleton is 'l', because UTS #39 confuses I and l);
+  2. the same for c's other case: Greek small epsilon -> EPSILON -> 'E' -> 'e' (the bare skeleton is U+A793);
+  3. its skeleton lower-cased when that is all ASCII; 4. the lower-cased skeleton of its lower case.
 Only letters (general category L*) are folded, and only to letters, marks and digits, so folding never changes
 where a word starts or ends. The table is closed (folding its output again changes nothing); the script checks it.
 The NFD and case mappings come from Python's unicodedata (its version is recorded in the output); letters it does not
@@ -83,13 +84,37 @@ def is_word(ch):
     return unicodedata.category(ch)[0] in 'LMN'
 
 
+# ASCII letters and digits by skeleton: the characters a Latin-script user would type for a look-alike.
+ASCII_BY_SKELETON = {}
+for a in '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz':
+    ASCII_BY_SKELETON.setdefault(skeleton(a), []).append(a)
+
+
+def ascii_lookalike(ch, prefer_upper):
+    """The ASCII letter or digit with the same skeleton as ch, preferring ch's case, lower-cased; None if there is none."""
+    cands = ASCII_BY_SKELETON.get(skeleton(ch), [])
+    groups = ([x for x in cands if x.isupper()], [x for x in cands if x.isdigit()], [x for x in cands if x.islower()])
+    if not prefer_upper:
+        groups = (groups[2], groups[1], groups[0])
+    for g in groups:
+        if g:
+            return min(g).lower()
+    return None
+
+
 def fold_candidate(c):
     ch = chr(c)
-    cands = [skeleton(ch.lower()).lower(), skeleton(ch).lower(), skeleton(ch.upper()).lower()]
-    for x in cands:
-        if x.isascii():
-            return x
-    return cands[0]
+    upper = ch != ch.lower()
+    # 1. its own skeleton, matched to the ASCII character of the same case (Greek IOTA -> 'I' -> 'i', not 'l');
+    # 2. the skeleton of its other case (Greek epsilon -> EPSILON -> 'E' -> 'e');
+    # 3. a skeleton made only of ASCII (a multi-letter prototype);  4. the lower-cased skeleton as it is.
+    for x, up in ((ch, upper), (ch.lower() if upper else ch.upper(), not upper)):
+        if len(x) == 1 and (a := ascii_lookalike(x, up)) is not None:
+            return a
+    sk = skeleton(ch).lower()
+    if sk.isascii():
+        return sk
+    return skeleton(ch.lower()).lower()
 
 
 fold = {}
