@@ -15,7 +15,7 @@ these that exists (see fold_candidate):
   1. the ASCII letter or digit with the same skeleton, of c's case, lower-cased: Cyrillic capital IE -> 'E' -> 'e';
      Greek capital IOTA -> 'I' -> 'i' (the bare skeleton is 'l', because UTS #39 confuses I and l);
   2. the same for c's other case: Greek small epsilon -> EPSILON -> 'E' -> 'e' (the bare skeleton is U+A793);
-  3. its skeleton lower-cased when that is all ASCII; 4. the lower-cased skeleton of its lower case.
+  3. when its skeleton is all ASCII, each of its characters mapped as in 1 (Cyrillic YU -> 'lO' -> 'io'); 4. the lower-cased skeleton of its lower case.
 Only letters (general category L*) are folded, and only to letters, marks and digits, so folding never changes
 where a word starts or ends. The table is closed (folding its output again changes nothing); the script checks it.
 The NFD and case mappings come from Python's unicodedata (its version is recorded in the output); letters it does not
@@ -111,9 +111,10 @@ def fold_candidate(c):
     for x, up in ((ch, upper), (ch.lower() if upper else ch.upper(), not upper)):
         if len(x) == 1 and (a := ascii_lookalike(x, up)) is not None:
             return a
-    sk = skeleton(ch).lower()
+    sk = skeleton(ch)
     if sk.isascii():
-        return sk
+        # each prototype letter as the ASCII look-alike of c's case: Cyrillic capital YU -> 'lO' -> 'IO' -> 'io'
+        return ''.join(ascii_lookalike(x, upper) or x for x in sk).lower()
     return skeleton(ch.lower()).lower()
 
 
