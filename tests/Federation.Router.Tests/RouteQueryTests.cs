@@ -156,6 +156,20 @@ public class RouteQueryTests
         Assert.Equal(0, (int?)json["segment"]);
     }
 
+    [Theory]
+    [InlineData("my \uFF30\uFF59\uFF54\uFF48\uFF4F\uFF4E code", "python", "\uFF30\uFF59\uFF54\uFF48\uFF4F\uFF4E")]   // fullwidth: one char each
+    [InlineData("a stack\u00A0\u200B  trace here", "stack", "stack\u00A0\u200B  trace")]                                   // NBSP + ZWSP + spaces collapse to one space
+    [InlineData("x P\u0443th\u043En\uFE0F!", "python", "P\u0443th\u043En")]                                              // trailing variation selector is not part of the span
+    [InlineData("\u0399\u200D NFO python", "python", "python")]
+    public void The_trace_maps_every_normalisation_back_to_the_original_span(string query, string rule, string original)
+    {
+        var c = QueryClassifier.Classify(query, Parse(Small));
+        var m = c.Trace.Single(t => t.RuleId == rule);
+        Assert.Equal(original, m.Text);
+        Assert.Equal(query.IndexOf(original, StringComparison.Ordinal), m.Start);
+        Assert.Equal(original.Length, m.Length);
+    }
+
     [Fact]
     public void Roles_parse_from_openai_names_and_unknown_roles_are_refused()
     {
