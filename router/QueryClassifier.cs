@@ -147,7 +147,7 @@ internal sealed class ClassifierIndex
         // original text in all are read; the rest is reported as truncated.
         var segments = query.Segments;
         var buf = NormalizedBuffer.Rent();
-        var segStart = new int[segments.Count + 1];
+        Span<int> segStart = segments.Count <= 64 ? stackalloc int[segments.Count + 1] : new int[segments.Count + 1];
         int budget = _policy.MaxQueryChars;
         bool truncated = false;
         int segCount = 0;
@@ -245,10 +245,10 @@ internal sealed class ClassifierIndex
             int t = _ruleTopic[g];
             scores[t] += r.Weight;
             if (r.Priority > bestRulePriority[t]) bestRulePriority[t] = r.Priority;
-            trace[ti++] = Match(r, _topics[t].Id, start[g], length[g]);
+            trace[ti++] = Match(r, _topics[t].Id, start[g], length[g], segStart, buf, segments, text);
         }
 
-        RuleMatch Match(MatchRule r, string topic, int st, int len)
+        static RuleMatch Match(MatchRule r, string topic, int st, int len, ReadOnlySpan<int> segStart, NormalizedBuffer buf, IReadOnlyList<QuerySegment> segments, string text)
         {
             int s = 0;
             while (segStart[s + 1] <= st) s++;
