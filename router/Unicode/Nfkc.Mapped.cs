@@ -44,7 +44,8 @@ internal static partial class Nfkc
         {
             var ch = cps[read];
             int chClass = CombiningClass(ch.Cp);
-            if (starterPos >= 0 && (lastClass < chClass || lastClass == 0) && TryCompose(cps[starterPos].Cp, ch.Cp, out var composite))
+            // The second part of every primary composite is U+0300 or above, so lower code points skip the table search.
+            if (ch.Cp >= 0x300 && starterPos >= 0 && (lastClass < chClass || lastClass == 0) && TryCompose(cps[starterPos].Cp, ch.Cp, out var composite))
             {
                 var s = cps[starterPos];
                 cps[starterPos] = new(composite, Math.Min(s.Start, ch.Start), Math.Max(s.End, ch.End));
