@@ -142,7 +142,7 @@ public static class RoutePlanner
             runnerUp = cls.RunnerUp;
             topicReason = cls.FellBackToDefault
                 ? $"no topic scored above its min_score; default topic '{topic.Id}'"
-                : $"topic '{topic.Id}' scored {Fmt(score)}" + (runnerUp is null ? "" : $" (runner-up '{runnerUp.Topic}' {Fmt(runnerUp.Score)})");
+                : $"topic '{topic.Id}' ({topic.Tier}) scored {Fmt(score)}" + RunnerUpNote(policy, topic, score, runnerUp);
         }
         else if (model.StartsWith(TopicModelPrefix, StringComparison.Ordinal))
         {
@@ -307,6 +307,16 @@ public static class RoutePlanner
         ulong threshold = (ulong)Math.Floor(Math.Clamp(share, 0, 1) * 10000);
         if (bucket >= threshold) return null;
         return (int)(BinaryPrimitives.ReadUInt64BigEndian(h[8..]) % (ulong)challengerCount);
+    }
+
+    // Says when a lower-tier runner-up outscored the chosen topic: the highest tier present won.
+    private static string RunnerUpNote(RoutingPolicy policy, TopicPolicy topic, double score, TopicScore? runnerUp)
+    {
+        if (runnerUp is null) return "";
+        var ru = policy.TopicsById[runnerUp.Topic];
+        return ru.Tier < topic.Tier && runnerUp.Score >= score
+            ? $"; the highest tier present wins over runner-up '{ru.Id}' ({ru.Tier}, {Fmt(runnerUp.Score)})"
+            : $" (runner-up '{ru.Id}' {Fmt(runnerUp.Score)})";
     }
 
     // The content's tier as words: the chosen topic's first matched rules with their original text and segment.

@@ -23,6 +23,8 @@ public class RouteQueryTests
         Assert.Equal(3, c.Score);
         Assert.Equal("code", c.RunnerUp!.Topic);
         Assert.True(c.RunnerUp.Score > c.Score, "the T1 topic must outscore the T3 one for this test to mean anything");
+        var d = RoutePlanner.Plan($"{T3Text} {T1Padding}", Policy, new RequestedRoute()).Decision!;
+        Assert.Contains("the highest tier present wins over runner-up 'code' (T1, 9.5)", d.Reason, StringComparison.Ordinal);
     }
 
     [Theory]
