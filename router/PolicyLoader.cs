@@ -59,7 +59,7 @@ public static class PolicyLoader
         private static readonly string[] PanelKeys = ["size", "agreement_threshold"];
         private static readonly string[] TierKeys = ["lineages", "jurisdictions"];
         private static readonly string[] SpecialistKeys = ["id", "topics", "base_lineage", "jurisdiction", "adapter", "description"];
-        private static readonly string[] TopicKeys = ["id", "description", "tier", "class", "priority", "min_score", "champion", "challengers", "neighbours", "rules"];
+        private static readonly string[] TopicKeys = ["id", "description", "tier", "class", "priority", "min_score", "champion", "challengers", "neighbours", "checkers", "rules"];
         private static readonly string[] RuleKeys = ["id", "keyword", "phrase", "regex", "weight", "priority"];
 
         private static readonly Regex IdPattern = new("^[a-z0-9][a-z0-9._-]*$", RegexOptions.CultureInvariant);
@@ -257,14 +257,30 @@ public static class PolicyLoader
                 var champion = champNode is null ? "" : Str(champNode, $"{ctx} champion") ?? "";
                 var challengers = Get(m, "challengers") is { } chn ? StrList(chn, $"{ctx} challengers") : [];
                 var neighbours = Get(m, "neighbours") is { } nbn ? StrList(nbn, $"{ctx} neighbours") : [];
+                var checkers = Get(m, "checkers") is { } ckn ? ReadCheckers(ckn, ctx) : [];
                 var rules = Get(m, "rules") is { } rn ? ReadRules(rn, ctx) : [];
                 if (id is null) continue;
                 result.Add(new TopicRead(
                     new TopicPolicy(id, desc, tier, cls, priority, minScore, champion,
-                        challengers.Select(x => x.Value).ToArray(), neighbours.Select(x => x.Value).ToArray(), rules, Pos(item)),
+                        challengers.Select(x => x.Value).ToArray(), neighbours.Select(x => x.Value).ToArray(), rules, Pos(item)) { Checkers = checkers },
                     item, tierNode, classNode, champNode, challengers.Select(x => x.Node).ToArray(), neighbours.Select(x => x.Node).ToArray()));
             }
             return result;
+        }
+
+        // Checker names resolve against the built-in catalogue (Verification/AnswerCheckers.cs); unknown or repeated names are errors.
+        private string[] ReadCheckers(YamlNode n, string ctx)
+        {
+            var result = new List<string>();
+            foreach (var (name, node) in StrList(n, $"{ctx} checkers"))
+            {
+                if (!Verification.CheckerCatalog.Builtin.Contains(name))
+                    Error(node, $"unknown checker '{name}' in {ctx}; known checkers: {string.Join(", ", Verification.CheckerCatalog.Builtin.Names)}");
+                else if (result.Contains(name))
+                    Error(node, $"checker '{name}' is listed twice in {ctx}; list each checker once");
+                else result.Add(name);
+            }
+            return result.ToArray();
         }
 
         private List<MatchRule> ReadRules(YamlNode rn, string ctx)

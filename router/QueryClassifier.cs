@@ -4,33 +4,47 @@ using System.Text.RegularExpressions;
 
 namespace Federation.Router;
 
-/// <summary>One matched rule in a classification trace: which rule of which topic matched where in the normalised query.</summary>
+/// <summary>
+/// One matched rule in a classification trace: which rule of which topic matched where. Positions are in the
+/// ORIGINAL text of the segment (what the client sent), so the trace stays readable after normalisation removed
+/// zero-width characters or folded look-alike letters; <see cref="Normalized"/> is the text the rule actually matched.
+/// </summary>
 /// <param name="Topic">The rule's topic.</param>
 /// <param name="RuleId">The rule's id within the topic.</param>
 /// <param name="Kind">Keyword, phrase or regex.</param>
 /// <param name="Pattern">The pattern as written in the policy.</param>
 /// <param name="Weight">What the rule added to the topic's score.</param>
-/// <param name="Start">Start of the first match in <see cref="Classification.NormalizedQuery"/> (UTF-16 index).</param>
-/// <param name="Length">Length of that match.</param>
-/// <param name="Text">The matched text.</param>
-public sealed record RuleMatch(string Topic, string RuleId, MatchKind Kind, string Pattern, double Weight, int Start, int Length, string Text);
+/// <param name="Segment">Index of the segment (message part, prompt, memory fragment) of the first match.</param>
+/// <param name="Role">That segment's role.</param>
+/// <param name="Start">Start of the first match in the segment's original text (UTF-16 index).</param>
+/// <param name="Length">Length of that match in the original text.</param>
+/// <param name="Text">The original text that matched.</param>
+/// <param name="Normalized">The normalised text the rule matched.</param>
+public sealed record RuleMatch(string Topic, string RuleId, MatchKind Kind, string Pattern, double Weight,
+    int Segment, SegmentRole Role, int Start, int Length, string Text, string Normalized);
 
 /// <summary>A topic and its score.</summary>
 public sealed record TopicScore(string Topic, double Score);
 
 /// <summary>
 /// The classifier's answer. Invariant: the sum of <see cref="RuleMatch.Weight"/> over <see cref="Trace"/> entries of
-/// <see cref="Topic"/>, added in trace order, equals <see cref="Score"/> exactly.
+/// <see cref="Topic"/>, added in trace order, equals <see cref="Score"/> exactly; and no topic whose score is above its
+/// min_score has a higher tier than <see cref="Topic"/> (the highest tier present wins).
 /// </summary>
 /// <param name="Topic">The chosen topic.</param>
 /// <param name="Score">Its score.</param>
 /// <param name="RunnerUp">The best other topic with a positive score, if any.</param>
 /// <param name="Trace">Every matched rule of every topic, in policy order (topic file order, then rule file order).</param>
 /// <param name="FellBackToDefault">True when no topic scored above its min_score and the default topic was chosen.</param>
-/// <param name="NormalizedQuery">The text the rules ran on.</param>
+/// <param name="NormalizedQuery">The text the rules ran on: the segments' normal forms joined by a line feed.</param>
 /// <param name="QueryHash">Lowercase hex SHA-256 of <see cref="NormalizedQuery"/>'s UTF-8 bytes.</param>
+/// <param name="Truncated">True when the segments held more than max_query_chars and only a prefix was read (the planner refuses such queries).</param>
 public sealed record Classification(TopicPolicy Topic, double Score, TopicScore? RunnerUp, IReadOnlyList<RuleMatch> Trace,
-    bool FellBackToDefault, string NormalizedQuery, string QueryHash);
+    bool FellBackToDefault, string NormalizedQuery, string QueryHash, bool Truncated = false)
+{
+    /// <summary>The chosen topic's tier: the highest tier of any topic present in the query.</summary>
+    public TrustTier Tier => Topic.Tier;
+}
 
 /// <summary>
 /// The deterministic classifier: a pure function of (query, policy) — no clock, no randomness, no I/O. See docs/routing.md
@@ -38,8 +52,16 @@ public sealed record Classification(TopicPolicy Topic, double Score, TopicScore?
 /// </summary>
 public static class QueryClassifier
 {
-    /// <summary>Classifies <paramref name="query"/> under <paramref name="policy"/>.</summary>
+    /// <summary>Classifies a single user message (same as <see cref="Classify(RouteQuery, RoutingPolicy)"/> with <see cref="RouteQuery.FromText"/>).</summary>
     public static Classification Classify(string query, RoutingPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(policy);
+        return policy.Index.Classify(RouteQuery.FromText(query));
+    }
+
+    /// <summary>Classifies every segment of <paramref name="query"/> under <paramref name="policy"/>; the highest tier present wins.</summary>
+    public static Classification Classify(RouteQuery query, RoutingPolicy policy)
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(policy);
@@ -47,7 +69,9 @@ public static class QueryClassifier
     }
 
     /// <summary>Lowercase hex SHA-256 of the UTF-8 bytes of <paramref name="normalized"/>.</summary>
-    public static string HashQuery(string normalized)
+    public static string HashQuery(string normalized) => HashQuery(normalized.AsSpan());
+
+    internal static string HashQuery(ReadOnlySpan<char> normalized)
     {
         Span<byte> hash = stackalloc byte[32];
         int max = Encoding.UTF8.GetMaxByteCount(normalized.Length);
@@ -116,58 +140,95 @@ internal sealed class ClassifierIndex
         }
     }
 
-    public Classification Classify(string query)
+    public Classification Classify(RouteQuery query)
     {
-        var text = QueryText.Normalize(query, _policy.MaxQueryChars);
-        var words = new List<WordSpan>(32);
-        QueryText.Tokenize(text, words);
+        // Normalise every segment into one buffer, separated by '\n' (never a word character and never produced by
+        // normalisation, so words, phrases and regex matches cannot span two segments). Only max_query_chars of
+        // original text in all are read; the rest is reported as truncated.
+        var segments = query.Segments;
+        var buf = NormalizedBuffer.Rent();
+        Span<int> segStart = segments.Count <= 64 ? stackalloc int[segments.Count + 1] : new int[segments.Count + 1];
+        int budget = _policy.MaxQueryChars;
+        bool truncated = false;
+        int segCount = 0;
+        for (int s = 0; s < segments.Count; s++)
+        {
+            if (s > 0) buf.Append('\n', -1, -1);
+            segStart[s] = buf.Length;
+            segCount = s + 1;
+            var t = segments[s].Text;
+            int take = QueryText.CutLength(t, budget);
+            buf.AppendSegment(t.AsSpan(0, take));
+            budget -= take;
+            if (take < t.Length) { truncated = true; break; }
+        }
+        segStart[segCount] = buf.Length + 1;
+        var text = new string(buf.Chars, 0, buf.Length);
         var span = text.AsSpan();
 
-        // First-match position per rule; -1 = not matched. A rule counts once however often it matches.
+        var words = new List<WordSpan>(32);
+        Span<int> segWordStart = segCount <= 64 ? stackalloc int[segCount + 1] : new int[segCount + 1];
+        for (int s = 0; s < segCount; s++)
+        {
+            segWordStart[s] = words.Count;
+            int a = segStart[s], b = segStart[s + 1] - 1;
+            QueryText.Tokenize(span[a..b], a, words);
+        }
+        segWordStart[segCount] = words.Count;
+
+        // First-match position per rule; -1 = not matched. A rule counts once however often it matches, across all segments.
         int[]? rentedStart = null, rentedLength = null;
         Span<int> start = _rules.Length <= 1024 ? stackalloc int[_rules.Length] : (rentedStart = System.Buffers.ArrayPool<int>.Shared.Rent(_rules.Length)).AsSpan(0, _rules.Length);
         Span<int> length = _rules.Length <= 1024 ? stackalloc int[_rules.Length] : (rentedLength = System.Buffers.ArrayPool<int>.Shared.Rent(_rules.Length)).AsSpan(0, _rules.Length);
         start.Fill(-1);
         int matchedCount = 0;
 
-        for (int i = 0; i < words.Count; i++)
+        for (int s = 0; s < segCount; s++)
         {
-            var w = words[i];
-            var word = span.Slice(w.Start, w.Length);
-            if (_keywords.TryGetValue(word, out var kws))
+            int wEnd = segWordStart[s + 1];
+            for (int i = segWordStart[s]; i < wEnd; i++)
             {
-                foreach (var g in kws)
-                    if (start[g] < 0) { start[g] = w.Start; length[g] = w.Length; matchedCount++; }
-            }
-            if (_phrasesByFirstWord.TryGetValue(word, out var phs))
-            {
-                foreach (var g in phs)
+                var w = words[i];
+                var word = span.Slice(w.Start, w.Length);
+                if (_keywords.TryGetValue(word, out var kws))
                 {
-                    if (start[g] >= 0) continue;
-                    var pw = _rules[g].Words;
-                    if (i + pw.Count > words.Count) continue;
-                    bool ok = true;
-                    for (int k = 1; k < pw.Count && ok; k++)
+                    foreach (var g in kws)
+                        if (start[g] < 0) { start[g] = w.Start; length[g] = w.Length; matchedCount++; }
+                }
+                if (_phrasesByFirstWord.TryGetValue(word, out var phs))
+                {
+                    foreach (var g in phs)
                     {
-                        var qw = words[i + k];
-                        ok = span.Slice(qw.Start, qw.Length).SequenceEqual(pw[k]);
+                        if (start[g] >= 0) continue;
+                        var pw = _rules[g].Words;
+                        if (i + pw.Count > wEnd) continue;
+                        bool ok = true;
+                        for (int k = 1; k < pw.Count && ok; k++)
+                        {
+                            var qw = words[i + k];
+                            ok = span.Slice(qw.Start, qw.Length).SequenceEqual(pw[k]);
+                        }
+                        if (!ok) continue;
+                        var last = words[i + pw.Count - 1];
+                        start[g] = w.Start;
+                        length[g] = last.Start + last.Length - w.Start;
+                        matchedCount++;
                     }
-                    if (!ok) continue;
-                    var last = words[i + pw.Count - 1];
-                    start[g] = w.Start;
-                    length[g] = last.Start + last.Length - w.Start;
-                    matchedCount++;
                 }
             }
         }
         foreach (var (g, rx) in _regexes)
         {
-            foreach (var m in rx.EnumerateMatches(span))
+            for (int s = 0; s < segCount && start[g] < 0; s++)
             {
-                start[g] = m.Index;
-                length[g] = m.Length;
-                matchedCount++;
-                break;
+                int a = segStart[s];
+                foreach (var m in rx.EnumerateMatches(span[a..(segStart[s + 1] - 1)]))
+                {
+                    start[g] = a + m.Index;
+                    length[g] = m.Length;
+                    matchedCount++;
+                    break;
+                }
             }
         }
 
@@ -184,18 +245,34 @@ internal sealed class ClassifierIndex
             int t = _ruleTopic[g];
             scores[t] += r.Weight;
             if (r.Priority > bestRulePriority[t]) bestRulePriority[t] = r.Priority;
-            trace[ti++] = new RuleMatch(_topics[t].Id, r.Id, r.Kind, r.Pattern, r.Weight, start[g], length[g], text.Substring(start[g], length[g]));
+            trace[ti++] = Match(r, _topics[t].Id, start[g], length[g], segStart, buf, segments, text);
+        }
+
+        static RuleMatch Match(MatchRule r, string topic, int st, int len, ReadOnlySpan<int> segStart, NormalizedBuffer buf, IReadOnlyList<QuerySegment> segments, string text)
+        {
+            int s = 0;
+            while (segStart[s + 1] <= st) s++;
+            int os = int.MaxValue, oe = 0;
+            for (int j = st; j < st + len; j++)
+            {
+                if (buf.Starts[j] < os) os = buf.Starts[j];
+                if (buf.Ends[j] > oe) oe = buf.Ends[j];
+            }
+            var seg = segments[s];
+            return new RuleMatch(topic, r.Id, r.Kind, r.Pattern, r.Weight, s, seg.Role, os, oe - os, seg.Text.Substring(os, oe - os), text.Substring(st, len));
         }
 
         if (rentedStart is not null) System.Buffers.ArrayPool<int>.Shared.Return(rentedStart);
         if (rentedLength is not null) System.Buffers.ArrayPool<int>.Shared.Return(rentedLength);
+        NormalizedBuffer.Return(buf);
 
+        // The highest tier present wins (issue 8): a topic is present when its score is positive and above its min_score;
+        // among present topics the order is tier, then score and the tie-breaks. Runner-up: the best other positive topic.
         int best = -1, second = -1;
         for (int t = 0; t < _topics.Length; t++)
         {
-            if (!(scores[t] > 0)) continue;
-            bool eligible = scores[t] > _topics[t].MinScore;
-            if (eligible && (best < 0 || Better(t, best, scores, bestRulePriority))) best = t;
+            if (!(scores[t] > 0) || !(scores[t] > _topics[t].MinScore)) continue;
+            if (best < 0 || Better(t, best, scores, bestRulePriority)) best = t;
         }
         for (int t = 0; t < _topics.Length; t++)
         {
@@ -210,12 +287,17 @@ internal sealed class ClassifierIndex
         }
         return new Classification(_topics[best], scores[best],
             second < 0 ? null : new TopicScore(_topics[second].Id, scores[second]),
-            trace, fellBack, text, QueryClassifier.HashQuery(text));
+            trace, fellBack, text, QueryClassifier.HashQuery(text), truncated);
     }
 
-    // Tie-break order (docs/routing.md): score, then topic priority, then best matched rule priority, then topic id (ordinal, smaller wins).
+    // Effective tier: a topic's tier when it is present (score above min_score), else 0 (it can only be a runner-up).
+    private int EffectiveTier(int t, double[] scores) => scores[t] > 0 && scores[t] > _topics[t].MinScore ? (int)_topics[t].Tier : 0;
+
+    // Order (docs/routing.md): effective tier, then score, then topic priority, then best matched rule priority, then topic id (ordinal, smaller wins).
     private bool Better(int a, int b, double[] scores, int[] rulePriority)
     {
+        int ta = EffectiveTier(a, scores), tb = EffectiveTier(b, scores);
+        if (ta != tb) return ta > tb;
         if (scores[a] != scores[b]) return scores[a] > scores[b];
         if (_topics[a].Priority != _topics[b].Priority) return _topics[a].Priority > _topics[b].Priority;
         if (rulePriority[a] != rulePriority[b]) return rulePriority[a] > rulePriority[b];

@@ -22,9 +22,12 @@ public static class RouteJson
                 ["kind"] = m.Kind.ToString().ToLowerInvariant(),
                 ["pattern"] = m.Pattern,
                 ["weight"] = m.Weight,
+                ["segment"] = m.Segment,
+                ["role"] = RouteQuery.RoleName(m.Role),
                 ["start"] = m.Start,
                 ["length"] = m.Length,
                 ["text"] = m.Text,
+                ["normalized"] = m.Normalized,
             });
         }
         var specialists = new JsonArray();

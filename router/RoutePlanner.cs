@@ -84,13 +84,31 @@ public static class RoutePlanner
     /// <summary>Prefix of topic-pinned model names.</summary>
     public const string TopicModelPrefix = "federation/";
 
-    /// <summary>Plans the route for <paramref name="query"/>.</summary>
+    /// <summary>Plans the route for a single user message (a thin overload of <see cref="Plan(RouteQuery, RoutingPolicy, RequestedRoute)"/>).</summary>
     public static RoutePlan Plan(string query, RoutingPolicy policy, RequestedRoute request)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return Plan(RouteQuery.FromText(query), policy, request);
+    }
+
+    /// <summary>
+    /// Plans the route for everything the model will read (<paramref name="query"/>: every message part of every role,
+    /// the prompt, retrieved memory). The content decides the tier — the highest tier present wins — and the request can
+    /// only narrow the choice within it: a pinned topic below the content's tier is refused
+    /// (<c>router.tier_downgrade_refused</c>), a named specialist the tier forbids is refused
+    /// (<c>router.provenance_forbidden</c>), and text beyond <c>max_query_chars</c> is refused (<c>router.query_too_long</c>)
+    /// because text the router has not read must not reach a model.
+    /// </summary>
+    public static RoutePlan Plan(RouteQuery query, RoutingPolicy policy, RequestedRoute request)
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(request);
         var model = request.Model ?? "";
+
+        if (query.TotalLength > policy.MaxQueryChars)
+            return Reject("router.query_too_long", $"the request holds {query.TotalLength} characters of text for the model (every message part, prompt and memory fragment counted), but policy {Short(policy.Cid)} classifies at most {policy.MaxQueryChars}; text the router has not read must not reach a model, so shorten the request", 400,
+                query.Segments.Any(s => s.Role == SegmentRole.Prompt) ? "prompt" : "messages");
 
         if (request.PanelSize is { } ps && (ps < 1 || ps > policy.Specialists.Count))
             return Reject("router.invalid_panel_size", $"expected federation.panel_size between 1 and {policy.Specialists.Count} (the policy's specialists), found {ps}", 400, "federation.panel_size");
@@ -124,13 +142,18 @@ public static class RoutePlanner
             runnerUp = cls.RunnerUp;
             topicReason = cls.FellBackToDefault
                 ? $"no topic scored above its min_score; default topic '{topic.Id}'"
-                : $"topic '{topic.Id}' scored {Fmt(score)}" + (runnerUp is null ? "" : $" (runner-up '{runnerUp.Topic}' {Fmt(runnerUp.Score)})");
+                : $"topic '{topic.Id}' ({topic.Tier}) scored {Fmt(score)}" + RunnerUpNote(policy, topic, score, runnerUp);
         }
         else if (model.StartsWith(TopicModelPrefix, StringComparison.Ordinal))
         {
             var id = model[TopicModelPrefix.Length..];
             if (!policy.TopicsById.TryGetValue(id, out var pinned))
                 return Reject("router.unknown_topic", $"model '{model}' names topic '{id}', which policy {Short(policy.Cid)} does not declare; known topics: {string.Join(", ", policy.Topics.Select(t => t.Id))}", 404, "model");
+            // The requester's choice narrows, never lowers (issue 8): a pinned topic must be at least the content's tier.
+            if (pinned.Tier < cls.Topic.Tier)
+                return Reject("router.tier_downgrade_refused",
+                    $"model '{model}' pins topic '{id}' ({pinned.Tier}), but the request carries {cls.Topic.Tier} content ({Evidence(cls)}); the requester's choice narrows, never lowers: use model '{AutoModel}' or pin a topic of tier {cls.Topic.Tier} or above ({string.Join(", ", policy.Topics.Where(t => t.Tier >= cls.Topic.Tier).Select(t => TopicModelPrefix + t.Id))})",
+                    422, "model");
             topic = pinned;
             score = 0;
             foreach (var m in cls.Trace) if (m.Topic == id) score += m.Weight;
@@ -284,6 +307,25 @@ public static class RoutePlanner
         ulong threshold = (ulong)Math.Floor(Math.Clamp(share, 0, 1) * 10000);
         if (bucket >= threshold) return null;
         return (int)(BinaryPrimitives.ReadUInt64BigEndian(h[8..]) % (ulong)challengerCount);
+    }
+
+    // Says when a lower-tier runner-up outscored the chosen topic: the highest tier present won.
+    private static string RunnerUpNote(RoutingPolicy policy, TopicPolicy topic, double score, TopicScore? runnerUp)
+    {
+        if (runnerUp is null) return "";
+        var ru = policy.TopicsById[runnerUp.Topic];
+        return ru.Tier < topic.Tier && runnerUp.Score >= score
+            ? $"; the highest tier present wins over runner-up '{ru.Id}' ({ru.Tier}, {Fmt(runnerUp.Score)})"
+            : $" (runner-up '{ru.Id}' {Fmt(runnerUp.Score)})";
+    }
+
+    // The content's tier as words: the chosen topic's first matched rules with their original text and segment.
+    private static string Evidence(Classification cls)
+    {
+        if (cls.FellBackToDefault) return $"no topic matched, so the default topic '{cls.Topic.Id}' applies";
+        var parts = cls.Trace.Where(m => m.Topic == cls.Topic.Id).Take(3)
+            .Select(m => $"rule '{m.RuleId}' matched \"{m.Text}\" in segment {m.Segment} ({RouteQuery.RoleName(m.Role)})");
+        return $"topic '{cls.Topic.Id}': {string.Join(", ", parts)}";
     }
 
     private static RoutePlan Reject(string code, string message, int status, string? param) => new(null, new RouteRejection(code, message, status, param));

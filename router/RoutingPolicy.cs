@@ -62,6 +62,7 @@ public sealed record MatchRule(string Id, MatchKind Kind, string Pattern, IReadO
 /// <param name="Neighbours">Further specialists that may sit on this topic's panels.</param>
 /// <param name="Rules">Matching rules in file order.</param>
 /// <param name="Position">Where the topic is declared.</param>
+/// <remarks><see cref="Checkers"/> (policy key <c>checkers</c>) names the answer checkers the verification gate runs.</remarks>
 public sealed record TopicPolicy(
     string Id,
     string Description,
@@ -73,7 +74,11 @@ public sealed record TopicPolicy(
     IReadOnlyList<string> Challengers,
     IReadOnlyList<string> Neighbours,
     IReadOnlyList<MatchRule> Rules,
-    PolicyPosition Position);
+    PolicyPosition Position)
+{
+    /// <summary>Names of the class-A answer checkers the verification gate runs for this topic (policy key <c>checkers</c>), in file order.</summary>
+    public IReadOnlyList<string> Checkers { get; init; } = [];
+}
 
 /// <summary>A specialist (frozen base + adapter) as the policy knows it, with the provenance axes the router enforces.</summary>
 /// <param name="Id">Unique, <c>[a-z0-9][a-z0-9._-]*</c>; also a valid <c>model</c> value in requests.</param>

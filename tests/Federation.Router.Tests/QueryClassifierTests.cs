@@ -21,9 +21,13 @@ public class QueryClassifierTests
         Assert.Equal(2 + 3 + 1.5, c.Score);
         Assert.Equal(["python", "stack", "call"], c.Trace.Select(m => m.RuleId));
         var stack = c.Trace.Single(m => m.RuleId == "stack");
-        Assert.Equal("stack trace", stack.Text);
+        // The trace shows the original text that matched (positions in the original segment) and its normal form.
+        Assert.Equal("Stack   Trace", stack.Text);
+        Assert.Equal("stack trace", stack.Normalized);
         Assert.Equal(MatchKind.Phrase, stack.Kind);
-        Assert.Equal("stack trace", c.NormalizedQuery.Substring(stack.Start, stack.Length));
+        Assert.Equal("Stack   Trace", "Python prints a Stack   Trace when main() fails".Substring(stack.Start, stack.Length));
+        Assert.Equal(0, stack.Segment);
+        Assert.Equal(SegmentRole.User, stack.Role);
         Assert.Equal("main()", c.Trace.Single(m => m.RuleId == "call").Text);
         Assert.False(c.FellBackToDefault);
     }
@@ -116,7 +120,8 @@ public class QueryClassifierTests
     [Fact]
     public void Equal_scores_and_priorities_are_broken_by_rule_priority_then_topic_id()
     {
-        var text = Mutate(Small, "    priority: 9\n", "    priority: 5\n");
+        // Same tier for both topics, so only the tie-breaks decide (a higher tier present always wins first).
+        var text = Mutate(Mutate(Small, "    priority: 9\n", "    priority: 5\n"), "    tier: T3\n", "    tier: T1\n");
         var p = Parse(text);
         Assert.Equal("code", QueryClassifier.Classify("python strategy", p).Topic.Id); // "code" < "strategy" ordinally
         var q = Parse(Mutate(text, "{ id: strategy, keyword: strategy, weight: 2 }", "{ id: strategy, keyword: strategy, weight: 2, priority: 3 }"));
@@ -130,6 +135,8 @@ public class QueryClassifierTests
         var c = QueryClassifier.Classify(new string('x', 19) + " python", p);
         Assert.Empty(c.Trace);
         Assert.Equal(19, c.NormalizedQuery.Length);
+        Assert.True(c.Truncated);
+        Assert.False(QueryClassifier.Classify(new string('x', 19), p).Truncated);
     }
 
     [Fact]
@@ -168,12 +175,16 @@ public class QueryClassifierTests
             Assert.Equal(a.Topic.Id, b.Topic.Id);
             Assert.Equal(a.Trace, b.Trace);
             Assert.Equal(a.Score, TraceSum(a));
-            Assert.All(a.Trace, m => Assert.Equal(m.Text, a.NormalizedQuery.Substring(m.Start, m.Length)));
-            // No topic with a higher score was passed over.
+            Assert.All(a.Trace, m => Assert.Equal(m.Text, q.Substring(m.Start, m.Length)));
+            Assert.All(a.Trace, m => Assert.Contains(m.Normalized, a.NormalizedQuery, StringComparison.Ordinal));
+            Assert.All(a.Trace.Where(m => m.Kind != MatchKind.Regex), m => Assert.Equal(m.Normalized, QueryText.Normalize(m.Text)));
+            // No present topic of a higher tier, or of the same tier with a higher score, was passed over.
             Assert.All(policy.Topics, t =>
             {
                 double s = a.Trace.Where(m => m.Topic == t.Id).Sum(m => m.Weight);
-                if (!a.FellBackToDefault && s > t.MinScore) Assert.True(s <= a.Score + 1e-12, $"{t.Id} scored {s} > {a.Score} for '{q}'");
+                if (a.FellBackToDefault || !(s > t.MinScore)) return;
+                Assert.True(t.Tier <= a.Tier, $"{t.Id} ({t.Tier}) is present but {a.Topic.Id} ({a.Tier}) was chosen for '{q}'");
+                if (t.Tier == a.Tier) Assert.True(s <= a.Score + 1e-12, $"{t.Id} scored {s} > {a.Score} for '{q}'");
             });
         }
     }
