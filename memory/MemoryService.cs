@@ -61,6 +61,8 @@ public sealed class MemoryService(SqliteMemoryStore store, MemoryPolicy policy, 
         var stored = Store.Get(cid) ?? throw new MemoryStoreException($"no fragment {cid} in the store.", "memory.not_found");
         var ns = MemoryNamespace.Parse(stored.Namespace);
         if (Policy.CheckRead(who, ns) is { } r) throw new MemoryPolicyRefusedException(r);
+        if (stored.Status != FragmentStatus.Live)
+            throw new MemoryStoreException($"{cid} is {stored.StatusName}; only a live fragment can be deleted.", "memory.bad_tombstone");
         var meta = new JsonObject { [Fragment.TombstoneKey] = cid.ToString() };
         SignedEnvelope env;
         if (signedTombstone is not null) env = signedTombstone;
