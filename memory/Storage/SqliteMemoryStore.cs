@@ -58,12 +58,14 @@ public sealed class SqliteMemoryStore : IDisposable
                   erased_at_ms INTEGER,
                   UNIQUE (ns_id, leaf_index));
                 CREATE TABLE IF NOT EXISTS merkle_nodes (ns_id INTEGER NOT NULL, id INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (ns_id, id)) WITHOUT ROWID;
-                CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(content, tokenize = 'unicode61 remove_diacritics 2');
+                -- content, and the namespace as one token "n<ns_id>" so the namespace filter is part of the FTS5 match.
+                CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(content, ns, tokenize = 'unicode61 remove_diacritics 2');
+                CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'col');
                 CREATE TABLE IF NOT EXISTS vectors (id INTEGER PRIMARY KEY, ns_id INTEGER NOT NULL, vec BLOB NOT NULL);
                 CREATE TABLE IF NOT EXISTS statements (seq INTEGER PRIMARY KEY AUTOINCREMENT, global_root BLOB NOT NULL,
                   namespaces INTEGER NOT NULL, time_ms INTEGER NOT NULL, envelope BLOB NOT NULL);
                 CREATE INDEX IF NOT EXISTS statements_root ON statements (global_root);
-                INSERT OR IGNORE INTO meta (key, value) VALUES ('format', '1'), ('version', '0');
+                INSERT OR IGNORE INTO meta (key, value) VALUES ('format', '1'), ('version', '0'), ('fts_docs', '0');
                 """, tx);
             var format = Scalar(_writer, tx, "SELECT value FROM meta WHERE key = 'format'") as string;
             if (format != FormatVersion)
@@ -152,7 +154,8 @@ public sealed class SqliteMemoryStore : IDisposable
         var c = _writer;
         using var findCid = Cmd(c, tx, "SELECT f.id, n.name, f.leaf_index, f.status, f.ns_id FROM fragments f JOIN namespaces n ON n.id = f.ns_id WHERE f.cid = $cid", "$cid");
         using var insFrag = Cmd(c, tx, "INSERT INTO fragments (cid, ns_id, leaf_index, status, envelope) VALUES ($cid, $ns, $leaf, $status, $env) RETURNING id", "$cid", "$ns", "$leaf", "$status", "$env");
-        using var insFts = Cmd(c, tx, "INSERT INTO fts (rowid, content) VALUES ($id, $content)", "$id", "$content");
+        using var insFts = Cmd(c, tx, "INSERT INTO fts (rowid, content, ns) VALUES ($id, $content, $ns)", "$id", "$content", "$ns");
+        long ftsDelta = 0;
         using var insVec = Cmd(c, tx, "INSERT INTO vectors (id, ns_id, vec) VALUES ($id, $ns, $vec)", "$id", "$ns", "$vec");
         using var setStatus = Cmd(c, tx, "UPDATE fragments SET status = 1 WHERE id = $id", "$id");
         using var delFts = Cmd(c, tx, "DELETE FROM fts WHERE rowid = $id", "$id");
@@ -213,7 +216,7 @@ public sealed class SqliteMemoryStore : IDisposable
                 if (tstatus != (int)FragmentStatus.Live)
                     throw new MemoryStoreException($"{target} is {((FragmentStatus)tstatus).ToString().ToLowerInvariant()}; only a live fragment can be deleted.", "memory.bad_tombstone");
                 setStatus.Parameters[0].Value = tid; setStatus.ExecuteNonQuery();
-                delFts.Parameters[0].Value = tid; delFts.ExecuteNonQuery();
+                delFts.Parameters[0].Value = tid; ftsDelta -= delFts.ExecuteNonQuery();
                 delVec.Parameters[0].Value = tid; delVec.ExecuteNonQuery();
                 removed.Add(tid);
             }
@@ -230,7 +233,9 @@ public sealed class SqliteMemoryStore : IDisposable
             {
                 insFts.Parameters[0].Value = id;
                 insFts.Parameters[1].Value = sf.Fragment.Content;
+                insFts.Parameters[2].Value = NsToken(log.Id);
                 insFts.ExecuteNonQuery();
+                ftsDelta++;
                 if (vecs[i] is { } v)
                 {
                     insVec.Parameters[0].Value = id;
@@ -255,6 +260,7 @@ public sealed class SqliteMemoryStore : IDisposable
                 store.Dispose();
             }
             Exec(c, "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'", tx);
+            AddFtsDocs(c, tx, ftsDelta);
         }
         return receipts;
     }
@@ -286,7 +292,12 @@ public sealed class SqliteMemoryStore : IDisposable
                 u.Parameters[1].Value = id;
                 u.ExecuteNonQuery();
             }
-            using (var d = Cmd(_writer, tx, "DELETE FROM fts WHERE rowid = $id; DELETE FROM vectors WHERE id = $id", "$id"))
+            using (var d = Cmd(_writer, tx, "DELETE FROM fts WHERE rowid = $id", "$id"))
+            {
+                d.Parameters[0].Value = id;
+                AddFtsDocs(_writer, tx, -d.ExecuteNonQuery());
+            }
+            using (var d = Cmd(_writer, tx, "DELETE FROM vectors WHERE id = $id", "$id"))
             {
                 d.Parameters[0].Value = id;
                 d.ExecuteNonQuery();
@@ -441,31 +452,20 @@ public sealed class SqliteMemoryStore : IDisposable
             qv = await _embedder.EmbedAsync(query, cancellationToken).ConfigureAwait(false);
             VectorIndex.Normalize(qv);
         }
-        var nsJson = CanonicalJson.SerializeToString(new JsonArray(namespaces.Select(n => (JsonValue)n)));
         var lexical = new List<(long Id, Cid Cid)>();
         var nsIds = new HashSet<int>();
         using var c = Open();
         using (var tx = c.BeginTransaction(deferred: true))
         {
-            var match = FtsQuery(query);
-            if (match.Length > 0)
-            {
-                using var q = Cmd(c, tx, "SELECT f.id, f.cid FROM fts JOIN fragments f ON f.id = fts.rowid "
-                    + "WHERE fts MATCH $q AND f.status = 0 AND f.ns_id IN (SELECT n.id FROM namespaces n JOIN json_each($ns) j ON n.name = j.value) "
-                    + "ORDER BY bm25(fts), f.cid LIMIT $n", "$q", "$ns", "$n");
-                q.Parameters[0].Value = match;
-                q.Parameters[1].Value = nsJson;
-                q.Parameters[2].Value = depth;
-                using var r = q.ExecuteReader();
-                while (r.Read()) lexical.Add((r.GetInt64(0), new Cid((byte[])r[1])));
-            }
-            if (qv is not null)
-                using (var q = Cmd(c, tx, "SELECT n.id FROM namespaces n JOIN json_each($ns) j ON n.name = j.value", "$ns"))
+            using (var q = Cmd(c, tx, "SELECT id FROM namespaces WHERE name = $n", "$n"))
+                foreach (var name in namespaces)
                 {
-                    q.Parameters[0].Value = nsJson;
-                    using var r = q.ExecuteReader();
-                    while (r.Read()) nsIds.Add(r.GetInt32(0));
+                    q.Parameters[0].Value = name;
+                    if (q.ExecuteScalar() is long id) nsIds.Add((int)id);
                 }
+            if (nsIds.Count == 0) return [];
+            var match = FtsMatch(c, tx, query, nsIds);
+            if (match is not null) lexical = Bm25(c, tx, match, depth);
         }
         var vector = new List<(long Id, Cid Cid)>();
         if (qv is not null && _vectors is not null)
@@ -497,9 +497,78 @@ public sealed class SqliteMemoryStore : IDisposable
         return hits;
     }
 
-    /// <summary>The FTS5 query for free text: each word (letters and digits) as a quoted term, OR-ed (BM25 ranks them).</summary>
-    internal static string FtsQuery(string text) =>
-        string.Join(" OR ", TestBagOfWordsEmbedder.Words(text).Distinct(StringComparer.Ordinal).Take(64).Select(w => "\"" + w + "\""));
+    private static string NsToken(long nsId) => "n" + nsId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static void AddFtsDocs(SqliteConnection c, SqliteTransaction tx, long delta)
+    {
+        if (delta == 0) return;
+        using var u = Cmd(c, tx, "UPDATE meta SET value = CAST(value AS INTEGER) + $d WHERE key = 'fts_docs'", "$d");
+        u.Parameters[0].Value = delta;
+        u.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// The FTS5 match for free text in some namespaces: <c>content : ("w1" OR "w2" …) AND ns : ("n3" OR …)</c>, each word
+    /// (letters and digits, lower-cased, at most 64) quoted. Words found in at least half of all documents are left out
+    /// unless every word is that common: FTS5's BM25 clamps their idf to 1e-6, so they add no rank, only matches to score.
+    /// Null when no word occurs at all.
+    /// </summary>
+    internal static string? FtsMatch(SqliteConnection c, SqliteTransaction? tx, string text, IEnumerable<int> nsIds)
+    {
+        var words = TestBagOfWordsEmbedder.Words(text).Distinct(StringComparer.Ordinal).Take(64).ToList();
+        if (words.Count == 0) return null;
+        long docs = long.Parse((string)Scalar(c, tx, "SELECT value FROM meta WHERE key = 'fts_docs'")!, System.Globalization.CultureInfo.InvariantCulture);
+        var kept = new List<string>();
+        var common = new List<string>();
+        using (var q = Cmd(c, tx, "SELECT doc FROM fts_vocab WHERE term = $t AND col = 'content'", "$t"))
+            foreach (var w in words)
+            {
+                q.Parameters[0].Value = w;
+                // An ASCII word is indexed as written; a non-ASCII one may be folded (diacritics) by the tokenizer, so
+                // not finding it here proves nothing: keep it and let FTS5 decide.
+                long df = q.ExecuteScalar() is long d ? d : Ascii.IsValid(w) ? 0 : -1;
+                if (df == 0) continue;
+                if (df >= 0 && 2 * df >= docs) common.Add(w); else kept.Add(w);
+            }
+        if (kept.Count == 0) kept = common;
+        if (kept.Count == 0) return null;
+        return "content : (" + string.Join(" OR ", kept.Select(w => "\"" + w + "\"")) + ") AND ns : ("
+            + string.Join(" OR ", nsIds.Order().Select(i => "\"" + NsToken(i) + "\"")) + ")";
+    }
+
+    /// <summary>
+    /// The best <paramref name="depth"/> rows by BM25 (content column only), ties broken by CID: FTS5 ranks inside the
+    /// index (ORDER BY score LIMIT), and only when a tie straddles the cut are all rows of that score fetched and ordered.
+    /// </summary>
+    private static List<(long Id, Cid Cid)> Bm25(SqliteConnection c, SqliteTransaction tx, string match, int depth)
+    {
+        var rows = new List<(long Id, double S)>(depth + 1);
+        using (var q = Cmd(c, tx, "SELECT rowid, bm25(fts, 1.0, 0.0) AS s FROM fts WHERE fts MATCH $q ORDER BY s LIMIT $n", "$q", "$n"))
+        {
+            q.Parameters[0].Value = match;
+            q.Parameters[1].Value = depth + 1;
+            using var r = q.ExecuteReader();
+            while (r.Read()) rows.Add((r.GetInt64(0), r.GetDouble(1)));
+        }
+        if (rows.Count > depth && rows[depth - 1].S == rows[depth].S)
+        {
+            double tie = rows[depth].S;
+            rows.RemoveAll(x => x.S == tie);
+            using var q = Cmd(c, tx, "SELECT rowid FROM fts WHERE fts MATCH $q AND bm25(fts, 1.0, 0.0) = $s", "$q", "$s");
+            q.Parameters[0].Value = match;
+            q.Parameters[1].Value = tie;
+            using var r = q.ExecuteReader();
+            while (r.Read()) rows.Add((r.GetInt64(0), tie));
+        }
+        var withCid = new List<(long Id, double S, Cid Cid)>(rows.Count);
+        using (var q = Cmd(c, tx, "SELECT cid FROM fragments WHERE id = $id", "$id"))
+            foreach (var (id, sc) in rows)
+            {
+                q.Parameters[0].Value = id;
+                withCid.Add((id, sc, new Cid((byte[])q.ExecuteScalar()!)));
+            }
+        return withCid.OrderBy(x => x.S).ThenBy(x => x.Cid).Take(depth).Select(x => (x.Id, x.Cid)).ToList();
+    }
 
     private void LoadNewVectors()
     {

@@ -213,4 +213,31 @@ public sealed class MemoryStoreTests
         var e = await Assert.ThrowsAsync<MemoryWriteInvalidException>(() => t.Service.PutAsync(MemoryPrincipal.Operator, [env]));
         Assert.Equal(FragmentFailure.EnvelopeIdMismatch, e.Failure);
     }
+
+    [Fact]
+    public async Task A_tie_across_the_cut_is_broken_by_cid_over_every_tied_fragment()
+    {
+        using var t = new TempStore();
+        // 80 fragments with the same text score exactly the same; the top 10 must be the 10 smallest CIDs of all 80.
+        var same = Enumerable.Range(0, 80).Select(i => Keys.Fragment(Keys.Node, "public", "granite basalt", t: i)).ToList();
+        var noise = Enumerable.Range(0, 100).Select(i => Keys.Fragment(Keys.Node, "public", $"unrelated words number {i}")).ToList();
+        await t.Store.AppendAsync([.. noise, .. same]);
+        var hits = await t.Store.SearchAsync("granite", ["public"], 10);
+        Assert.Equal(same.Select(f => f.Cid).Order().Take(10), hits.Select(h => h.Cid));
+    }
+
+    [Fact]
+    public async Task Words_in_half_the_documents_or_more_are_left_out_of_the_match_unless_all_are()
+    {
+        using var t = new TempStore();
+        await t.Store.AppendAsync(Enumerable.Range(0, 10).Select(i => Keys.Fragment(Keys.Node, "public", i < 6 ? $"common word {i}" : $"rare{i} word")).ToList());
+        using var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={t.DbPath}");
+        c.Open();
+        Assert.Equal("content : (\"word\" OR \"common\") AND ns : (\"n1\")", SqliteMemoryStore.FtsMatch(c, null, "word common", [1]));
+        Assert.Equal("content : (\"word\") AND ns : (\"n1\")", SqliteMemoryStore.FtsMatch(c, null, "word", [1]));
+        Assert.Null(SqliteMemoryStore.FtsMatch(c, null, "absent", [1]));
+        // "common" is in 6 of 10 documents too, so only "rare7" stays.
+        Assert.Equal("content : (\"rare7\") AND ns : (\"n1\")", SqliteMemoryStore.FtsMatch(c, null, "common rare7", [1]));
+        Assert.Equal("rare7 word", Assert.Single(await t.Store.SearchAsync("rare7 common", ["public"], 5)).Content);
+    }
 }
