@@ -302,6 +302,8 @@ public sealed class SqliteMemoryStore : IDisposable
                 d.Parameters[0].Value = id;
                 d.ExecuteNonQuery();
             }
+            // The logs do not change, but the index statistics do: readers' caches key on this counter.
+            Exec(_writer, "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'", tx);
             tx.Commit();
             Exec(_writer, "PRAGMA wal_checkpoint(TRUNCATE)");
         }
@@ -457,15 +459,17 @@ public sealed class SqliteMemoryStore : IDisposable
         using var c = Open();
         using (var tx = c.BeginTransaction(deferred: true))
         {
-            using (var q = Cmd(c, tx, "SELECT id FROM namespaces WHERE name = $n", "$n"))
-                foreach (var name in namespaces)
+            long wanted = 0, all = 0;
+            using (var q = Cmd(c, tx, "SELECT id, name, size FROM namespaces"))
+            using (var r = q.ExecuteReader())
+                while (r.Read())
                 {
-                    q.Parameters[0].Value = name;
-                    if (q.ExecuteScalar() is long id) nsIds.Add((int)id);
+                    all += r.GetInt64(2);
+                    if (namespaces.Contains(r.GetString(1))) { nsIds.Add(r.GetInt32(0)); wanted += r.GetInt64(2); }
                 }
             if (nsIds.Count == 0) return [];
-            var match = FtsMatch(c, tx, query, nsIds);
-            if (match is not null) lexical = Bm25(c, tx, match, depth);
+            var match = ContentMatch(c, tx, query);
+            if (match is not null) lexical = Lexical(c, tx, match, nsIds, all == 0 ? 1 : (double)wanted / all, depth);
         }
         var vector = new List<(long Id, Cid Cid)>();
         if (qv is not null && _vectors is not null)
@@ -508,32 +512,85 @@ public sealed class SqliteMemoryStore : IDisposable
     }
 
     /// <summary>
-    /// The FTS5 match for free text in some namespaces: <c>content : ("w1" OR "w2" …) AND ns : ("n3" OR …)</c>, each word
-    /// (letters and digits, lower-cased, at most 64) quoted. Words found in at least half of all documents are left out
-    /// unless every word is that common: FTS5's BM25 clamps their idf to 1e-6, so they add no rank, only matches to score.
-    /// Null when no word occurs at all.
+    /// The FTS5 match for free text: <c>content : ("w1" OR "w2" …)</c>, each word (letters and digits, lower-cased, at
+    /// most 64) quoted. Words found in at least half of all documents are left out unless every word is that common:
+    /// FTS5's BM25 clamps their idf to 1e-6, so they add no rank, only rows to score. Null when no word occurs at all.
+    /// Document frequencies are cached per store version (a pure function of the state, so results stay reproducible).
     /// </summary>
-    internal static string? FtsMatch(SqliteConnection c, SqliteTransaction? tx, string text, IEnumerable<int> nsIds)
+    internal string? ContentMatch(SqliteConnection c, SqliteTransaction? tx, string text)
     {
         var words = TestBagOfWordsEmbedder.Words(text).Distinct(StringComparer.Ordinal).Take(64).ToList();
         if (words.Count == 0) return null;
         long docs = long.Parse((string)Scalar(c, tx, "SELECT value FROM meta WHERE key = 'fts_docs'")!, System.Globalization.CultureInfo.InvariantCulture);
+        long version = long.Parse((string)Scalar(c, tx, "SELECT value FROM meta WHERE key = 'version'")!, System.Globalization.CultureInfo.InvariantCulture);
         var kept = new List<string>();
         var common = new List<string>();
         using (var q = Cmd(c, tx, "SELECT doc FROM fts_vocab WHERE term = $t AND col = 'content'", "$t"))
             foreach (var w in words)
             {
-                q.Parameters[0].Value = w;
-                // An ASCII word is indexed as written; a non-ASCII one may be folded (diacritics) by the tokenizer, so
-                // not finding it here proves nothing: keep it and let FTS5 decide.
-                long df = q.ExecuteScalar() is long d ? d : Ascii.IsValid(w) ? 0 : -1;
+                long df;
+                lock (_dfLock)
+                {
+                    if (_dfVersion != version) { _df.Clear(); _dfVersion = version; }
+                    if (!_df.TryGetValue(w, out df)) df = long.MinValue;
+                }
+                if (df == long.MinValue)
+                {
+                    q.Parameters[0].Value = w;
+                    // An ASCII word is indexed as written; a non-ASCII one may be folded (diacritics) by the tokenizer, so
+                    // not finding it here proves nothing: keep it and let FTS5 decide.
+                    df = q.ExecuteScalar() is long d ? d : Ascii.IsValid(w) ? 0 : -1;
+                    lock (_dfLock) if (_dfVersion == version) _df[w] = df;
+                }
                 if (df == 0) continue;
                 if (df >= 0 && 2 * df >= docs) common.Add(w); else kept.Add(w);
             }
         if (kept.Count == 0) kept = common;
         if (kept.Count == 0) return null;
-        return "content : (" + string.Join(" OR ", kept.Select(w => "\"" + w + "\"")) + ") AND ns : ("
-            + string.Join(" OR ", nsIds.Order().Select(i => "\"" + NsToken(i) + "\"")) + ")";
+        return "content : (" + string.Join(" OR ", kept.Select(w => "\"" + w + "\"")) + ")";
+    }
+
+    private readonly Lock _dfLock = new();
+    private readonly Dictionary<string, long> _df = new(StringComparer.Ordinal);
+    private long _dfVersion = -1;
+
+    /// <summary>
+    /// The best <paramref name="depth"/> rows of <paramref name="nsIds"/>, ties by CID. When those namespaces hold at
+    /// least 5% of the fragments, FTS5 ranks every match and the namespace is filtered on the best
+    /// ⌈(depth+1)/share·1.5⌉+16 rows; the result is used only when it is provably the exact top (enough rows scored
+    /// strictly better than the worst one fetched). Otherwise the namespace tokens join the match (cheap for small
+    /// namespaces, whose token lists are short).
+    /// </summary>
+    private static List<(long Id, Cid Cid)> Lexical(SqliteConnection c, SqliteTransaction tx, string contentMatch, HashSet<int> nsIds, double share, int depth)
+    {
+        if (share >= 0.05)
+        {
+            long limit = (long)Math.Ceiling((depth + 1) / share * 1.5) + 16;
+            var rows = new List<(long Id, double S, Cid Cid)>();
+            long fetched = 0;
+            double worst = double.NegativeInfinity;
+            using (var q = Cmd(c, tx, "SELECT x.rowid, x.s, f.ns_id, f.cid FROM (SELECT rowid, bm25(fts, 1.0, 0.0) AS s FROM fts WHERE fts MATCH $q ORDER BY s LIMIT $l) x "
+                + "JOIN fragments f ON f.id = x.rowid", "$q", "$l"))
+            {
+                q.Parameters[0].Value = contentMatch;
+                q.Parameters[1].Value = limit;
+                using var r = q.ExecuteReader();
+                while (r.Read())
+                {
+                    fetched++;
+                    double sc = r.GetDouble(1);
+                    if (sc > worst) worst = sc;
+                    if (nsIds.Contains(r.GetInt32(2))) rows.Add((r.GetInt64(0), sc, new Cid((byte[])r[3])));
+                }
+            }
+            rows.Sort((a, b) => a.S != b.S ? a.S.CompareTo(b.S) : a.Cid.CompareTo(b.Cid));
+            // Every unfetched match scores >= worst; rows strictly better than worst are complete, ties included.
+            bool complete = fetched < limit;
+            int sure = complete ? rows.Count : rows.Count(x => x.S < worst);
+            if (complete || sure >= depth)
+                return rows.Take(Math.Min(depth, sure)).Select(x => (x.Id, x.Cid)).ToList();
+        }
+        return Bm25(c, tx, contentMatch + " AND ns : (" + string.Join(" OR ", nsIds.Order().Select(i => "\"" + NsToken(i) + "\"")) + ")", depth);
     }
 
     /// <summary>

@@ -215,6 +215,24 @@ public sealed class MemoryStoreTests
     }
 
     [Fact]
+    public async Task A_small_namespace_in_a_large_store_gets_the_same_ranking_as_alone()
+    {
+        using var t = new TempStore();
+        // 2 of 400 fragments are in topic:small (under 5%: the namespace joins the match), all 400 in the other search
+        // (FTS5 ranks everything, the namespace is filtered after): both paths must agree.
+        var big = Enumerable.Range(0, 398).Select(i => Keys.Fragment(Keys.Node, "public", $"shared term {(i % 3 == 0 ? "alpha" : "delta")} {i} beta")).ToList();
+        var small = new[] { Keys.Fragment(Keys.Node, "topic:small", "alpha beta gamma"), Keys.Fragment(Keys.Node, "topic:small", "alpha alpha") };
+        await t.Store.AppendAsync([.. big, .. small]);
+        var both = await t.Store.SearchAsync("alpha gamma", ["public", "topic:small"], 400);
+        var onlySmall = await t.Store.SearchAsync("alpha gamma", ["topic:small"], 10);
+        Assert.Equal(both.Where(h => h.Namespace == "topic:small").Select(h => h.Cid), onlySmall.Select(h => h.Cid));
+        Assert.Equal(2, onlySmall.Count);
+        Assert.Equal(big.Count(f => f.Fragment.Content.Contains("alpha", StringComparison.Ordinal)) + 2, both.Count);
+        var onlyPublic = await t.Store.SearchAsync("alpha gamma", ["public"], 10);
+        Assert.Equal(both.Where(h => h.Namespace == "public").Take(10).Select(h => h.Cid), onlyPublic.Select(h => h.Cid));
+    }
+
+    [Fact]
     public async Task A_tie_across_the_cut_is_broken_by_cid_over_every_tied_fragment()
     {
         using var t = new TempStore();
@@ -233,11 +251,11 @@ public sealed class MemoryStoreTests
         await t.Store.AppendAsync(Enumerable.Range(0, 10).Select(i => Keys.Fragment(Keys.Node, "public", i < 6 ? $"common word {i}" : $"rare{i} word")).ToList());
         using var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={t.DbPath}");
         c.Open();
-        Assert.Equal("content : (\"word\" OR \"common\") AND ns : (\"n1\")", SqliteMemoryStore.FtsMatch(c, null, "word common", [1]));
-        Assert.Equal("content : (\"word\") AND ns : (\"n1\")", SqliteMemoryStore.FtsMatch(c, null, "word", [1]));
-        Assert.Null(SqliteMemoryStore.FtsMatch(c, null, "absent", [1]));
+        Assert.Equal("content : (\"word\" OR \"common\")", t.Store.ContentMatch(c, null, "word common"));
+        Assert.Equal("content : (\"word\")", t.Store.ContentMatch(c, null, "word"));
+        Assert.Null(t.Store.ContentMatch(c, null, "absent"));
         // "common" is in 6 of 10 documents too, so only "rare7" stays.
-        Assert.Equal("content : (\"rare7\") AND ns : (\"n1\")", SqliteMemoryStore.FtsMatch(c, null, "common rare7", [1]));
+        Assert.Equal("content : (\"rare7\")", t.Store.ContentMatch(c, null, "common rare7"));
         Assert.Equal("rare7 word", Assert.Single(await t.Store.SearchAsync("rare7 common", ["public"], 5)).Content);
     }
 }
