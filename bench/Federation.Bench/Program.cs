@@ -5,7 +5,7 @@ internal static class Program
 {
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Federation.Bench -- <registry|specialists|router|gateway> [options]");
+        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Federation.Bench -- <registry|specialists|router|gateway|memory> [options]");
         return 2;
     }
 
@@ -15,6 +15,7 @@ internal static class Program
         ["gateway", .. var rest] => GatewayBench.Run(rest),
         ["registry", .. var rest] => RegistryBench.Run(rest),
         ["specialists", .. var rest] => await EngineBench.RunAsync(rest),
+        ["memory", .. var rest] => await MemoryBench.RunAsync(rest),
         _ => Usage(),
     };
 }

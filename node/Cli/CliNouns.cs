@@ -15,6 +15,7 @@ internal static class CliNouns
         yield return PolicyCommands.Create();
         yield return LedgerCommands.Create();
         yield return MerkleCommands.Create();
+        yield return MemoryCommands.Create();
         yield return ModelCommands.Create();
         yield return AdapterCommands.Create();
         yield return GenerateCommand.Create();

@@ -1,0 +1,723 @@
+using System.Text;
+using Federation.Memory.Search;
+using Federation.Memory.Testing;
+using Federation.Registry;
+using Federation.Registry.Crypto;
+using Federation.Registry.Envelopes;
+using Federation.Registry.Json;
+using Federation.Registry.Merkle;
+using Microsoft.Data.Sqlite;
+
+namespace Federation.Memory.Storage;
+
+/// <summary>
+/// The embedded memory store (issue 10, Storage): one SQLite file (WAL) holding every namespace log, its Merkle nodes,
+/// the fragments' signed envelopes, an FTS5 index for BM25, the vectors for exact similarity search, and the signed
+/// root statements. No policy here: <see cref="MemoryService"/> decides who may do what.
+/// </summary>
+/// <remarks>
+/// Every append runs in one <c>BEGIN IMMEDIATE</c> transaction that reads each namespace's size from the database, so
+/// two stores (threads or processes) on one file are serialised by SQLite's write lock: one writer per namespace at a
+/// time, enforced by the database. Leaves, Merkle nodes, heads and indexes commit or vanish together.
+/// Reads run in a deferred transaction on a pooled connection: one consistent snapshot per call. Thread-safe.
+/// </remarks>
+public sealed class SqliteMemoryStore : IDisposable
+{
+    private const string FormatVersion = "1";
+    private readonly string _cs;
+    private readonly NodeKey? _key;
+    private readonly IEmbedder? _embedder;
+    private readonly MemoryStoreOptions _options;
+    private readonly SqliteConnection _writer;
+    private readonly Lock _writeLock = new();
+    private readonly VectorIndex? _vectors;
+    private readonly Lock _globalLock = new();
+    private (long Version, GlobalTree Tree, Dictionary<string, long> Ids)? _global;
+
+    private SqliteMemoryStore(string path, NodeKey? key, IEmbedder? embedder, MemoryStoreOptions options)
+    {
+        Path = path;
+        _key = key;
+        _embedder = embedder;
+        _options = options;
+        _cs = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 60 }.ToString();
+        _writer = Open();
+        Exec(_writer, $"PRAGMA journal_mode=WAL; PRAGMA synchronous={options.Synchronous}; PRAGMA secure_delete=ON;");
+        using (var tx = _writer.BeginTransaction())
+        {
+            Exec(_writer, """
+                CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE TABLE IF NOT EXISTS namespaces (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, size INTEGER NOT NULL, root BLOB NOT NULL);
+                CREATE TABLE IF NOT EXISTS fragments (
+                  id INTEGER PRIMARY KEY,            -- shared rowid of fts and vectors
+                  cid BLOB NOT NULL UNIQUE,          -- 32 raw bytes = the leaf data
+                  ns_id INTEGER NOT NULL,
+                  leaf_index INTEGER NOT NULL,
+                  status INTEGER NOT NULL,           -- 0 live, 1 deleted, 2 erased, 3 tombstone
+                  envelope BLOB,                     -- canonical signed envelope; NULL once erased
+                  erased_at_ms INTEGER,
+                  UNIQUE (ns_id, leaf_index));
+                CREATE TABLE IF NOT EXISTS merkle_nodes (ns_id INTEGER NOT NULL, id INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (ns_id, id)) WITHOUT ROWID;
+                -- content, and the namespace as one token "n<ns_id>" so the namespace filter is part of the FTS5 match.
+                CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(content, ns, tokenize = 'unicode61 remove_diacritics 2');
+                CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'col');
+                CREATE TABLE IF NOT EXISTS vectors (id INTEGER PRIMARY KEY, ns_id INTEGER NOT NULL, vec BLOB NOT NULL);
+                CREATE TABLE IF NOT EXISTS statements (seq INTEGER PRIMARY KEY AUTOINCREMENT, global_root BLOB NOT NULL,
+                  namespaces INTEGER NOT NULL, time_ms INTEGER NOT NULL, envelope BLOB NOT NULL);
+                CREATE INDEX IF NOT EXISTS statements_root ON statements (global_root);
+                INSERT OR IGNORE INTO meta (key, value) VALUES ('format', '1'), ('version', '0'), ('fts_docs', '0');
+                """, tx);
+            var format = Scalar(_writer, tx, "SELECT value FROM meta WHERE key = 'format'") as string;
+            if (format != FormatVersion)
+                throw new InvalidDataException($"{path}: memory store format '{format}' is not supported; this build reads format {FormatVersion}.");
+            if (embedder is not null)
+            {
+                var dims = Scalar(_writer, tx, "SELECT value FROM meta WHERE key = 'embedding_dims'") as string;
+                var want = embedder.Dimensions.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (dims is null) Exec(_writer, $"INSERT INTO meta (key, value) VALUES ('embedding_dims', '{want}')", tx);
+                else if (dims != want)
+                    throw new InvalidDataException($"{path}: the store holds {dims}-dimensional vectors but the embedder gives {want}; use the same embedder, or a new store.");
+            }
+            tx.Commit();
+        }
+        if (embedder is not null)
+        {
+            _vectors = new VectorIndex(embedder.Dimensions);
+            LoadNewVectors();
+        }
+    }
+
+    /// <summary>
+    /// Opens (creating if needed) the store at <paramref name="path"/>. With <paramref name="nodeKey"/> it signs root
+    /// statements (needed by <see cref="Prove"/> and <see cref="CurrentStatement"/> when the state changed); with an
+    /// <paramref name="embedder"/> searches fuse BM25 with vector similarity, otherwise they are BM25 only.
+    /// </summary>
+    public static SqliteMemoryStore Open(string path, NodeKey? nodeKey, IEmbedder? embedder = null, MemoryStoreOptions? options = null)
+    {
+        var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+        return new SqliteMemoryStore(path, nodeKey, embedder, options ?? new MemoryStoreOptions());
+    }
+
+    /// <summary>The database file.</summary>
+    public string Path { get; }
+
+    /// <summary>The key that signs root statements, or null.</summary>
+    public NodeId? Signer => _key?.NodeId;
+
+    /// <summary>Whether searches use vectors too.</summary>
+    public bool HasEmbedder => _embedder is not null;
+
+    // ---------------------------------------------------------------- writes
+
+    /// <summary>
+    /// Appends checked fragments (in order) to their namespace logs in one transaction; a fragment already stored is not
+    /// appended again (its receipt says <c>Duplicate</c>). A tombstone must name a live fragment of its own namespace.
+    /// </summary>
+    /// <exception cref="MemoryStoreException">A tombstone names an unknown, already deleted or foreign fragment (nothing is appended).</exception>
+    public async Task<IReadOnlyList<AppendReceipt>> AppendAsync(IReadOnlyList<SignedFragment> fragments, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fragments);
+        float[]?[] vecs = new float[fragments.Count][];
+        if (_embedder is not null)
+            for (int i = 0; i < fragments.Count; i++)
+            {
+                var f = fragments[i].Fragment;
+                if (f.TombstoneTarget is not null) continue;
+                var v = await _embedder.EmbedAsync(f.Content, cancellationToken).ConfigureAwait(false);
+                if (v.Length != _embedder.Dimensions)
+                    throw new InvalidOperationException($"the embedder returned {v.Length} floats; it declares {_embedder.Dimensions}.");
+                VectorIndex.Normalize(v);
+                vecs[i] = v;
+            }
+        cancellationToken.ThrowIfCancellationRequested();
+        var added = new List<(long Id, int Ns, Cid Cid, float[] V)>();
+        var removed = new List<long>();
+        AppendReceipt[] receipts;
+        lock (_writeLock)
+        {
+            using var tx = _writer.BeginTransaction(); // BEGIN IMMEDIATE: the database's write lock
+            receipts = AppendCore(tx, fragments, vecs, added, removed);
+            tx.Commit();
+        }
+        if (_vectors is not null)
+        {
+            foreach (var (id, ns, cid, v) in added) _vectors.Add(id, ns, cid, v);
+            foreach (var id in removed) _vectors.Remove(id);
+        }
+        return receipts;
+    }
+
+    private AppendReceipt[] AppendCore(SqliteTransaction tx, IReadOnlyList<SignedFragment> fragments, float[]?[] vecs,
+        List<(long, int, Cid, float[])> added, List<long> removed)
+    {
+        var c = _writer;
+        using var findCid = Cmd(c, tx, "SELECT f.id, n.name, f.leaf_index, f.status, f.ns_id FROM fragments f JOIN namespaces n ON n.id = f.ns_id WHERE f.cid = $cid", "$cid");
+        using var insFrag = Cmd(c, tx, "INSERT INTO fragments (cid, ns_id, leaf_index, status, envelope) VALUES ($cid, $ns, $leaf, $status, $env) RETURNING id", "$cid", "$ns", "$leaf", "$status", "$env");
+        using var insFts = Cmd(c, tx, "INSERT INTO fts (rowid, content, ns) VALUES ($id, $content, $ns)", "$id", "$content", "$ns");
+        long ftsDelta = 0;
+        using var insVec = Cmd(c, tx, "INSERT INTO vectors (id, ns_id, vec) VALUES ($id, $ns, $vec)", "$id", "$ns", "$vec");
+        using var setStatus = Cmd(c, tx, "UPDATE fragments SET status = 1 WHERE id = $id", "$id");
+        using var delFts = Cmd(c, tx, "DELETE FROM fts WHERE rowid = $id", "$id");
+        using var delVec = Cmd(c, tx, "DELETE FROM vectors WHERE id = $id", "$id");
+
+        var logs = new Dictionary<string, (long Id, MerkleTree Tree, NamespaceNodeStore Store)>(StringComparer.Ordinal);
+        var receipts = new AppendReceipt[fragments.Count];
+        var inBatch = new Dictionary<Cid, AppendReceipt>();
+        for (int i = 0; i < fragments.Count; i++)
+        {
+            var sf = fragments[i];
+            var cidBytes = sf.Cid.ToArray();
+            if (inBatch.TryGetValue(sf.Cid, out var dup)) { receipts[i] = dup with { Duplicate = true }; continue; }
+            findCid.Parameters[0].Value = cidBytes;
+            using (var r = findCid.ExecuteReader())
+                if (r.Read())
+                {
+                    receipts[i] = new AppendReceipt(sf.Cid, r.GetString(1), r.GetInt64(2), true);
+                    continue;
+                }
+            var nsName = sf.Fragment.Namespace.Name;
+            if (!logs.TryGetValue(nsName, out var log))
+            {
+                long nsId, size;
+                using (var q = Cmd(c, tx, "SELECT id, size FROM namespaces WHERE name = $n", "$n"))
+                {
+                    q.Parameters[0].Value = nsName;
+                    using var r = q.ExecuteReader();
+                    if (r.Read()) { nsId = r.GetInt64(0); size = r.GetInt64(1); }
+                    else { nsId = -1; size = 0; }
+                }
+                if (nsId < 0)
+                {
+                    using var ins = Cmd(c, tx, "INSERT INTO namespaces (name, size, root) VALUES ($n, 0, $r) RETURNING id", "$n", "$r");
+                    ins.Parameters[0].Value = nsName;
+                    ins.Parameters[1].Value = MerkleHasher.EmptyRoot();
+                    nsId = (long)ins.ExecuteScalar()!;
+                }
+                var store = new NamespaceNodeStore(c, tx, nsId);
+                log = (nsId, new MerkleTree(store, size), store);
+                logs[nsName] = log;
+            }
+
+            var target = sf.Fragment.TombstoneTarget;
+            if (sf.Fragment.Metadata.ContainsKey(Fragment.TombstoneKey))
+            {
+                if (target is null || sf.Fragment.Content.Length != 0)
+                    throw new MemoryStoreException("a tombstone has empty content and metadata {\"tombstone\": \"<cid of the deleted fragment>\"}.", "memory.bad_tombstone");
+                findCid.Parameters[0].Value = target.Value.ToArray();
+                long tid; int tstatus; long tns;
+                using (var r = findCid.ExecuteReader())
+                {
+                    if (!r.Read()) throw new MemoryStoreException($"the tombstone deletes {target}, which is not in the store.", "memory.not_found");
+                    tid = r.GetInt64(0); tstatus = r.GetInt32(3); tns = r.GetInt64(4);
+                }
+                if (tns != log.Id)
+                    throw new MemoryStoreException($"the tombstone is in {nsName} but {target} is in another namespace; delete it in its own namespace.", "memory.bad_tombstone");
+                if (tstatus != (int)FragmentStatus.Live)
+                    throw new MemoryStoreException($"{target} is {((FragmentStatus)tstatus).ToString().ToLowerInvariant()}; only a live fragment can be deleted.", "memory.bad_tombstone");
+                setStatus.Parameters[0].Value = tid; setStatus.ExecuteNonQuery();
+                delFts.Parameters[0].Value = tid; ftsDelta -= delFts.ExecuteNonQuery();
+                delVec.Parameters[0].Value = tid; delVec.ExecuteNonQuery();
+                removed.Add(tid);
+            }
+
+            long leaf = log.Tree.Size;
+            log.Tree.AppendLeafHash(MerkleHasher.HashLeaf(cidBytes));
+            insFrag.Parameters[0].Value = cidBytes;
+            insFrag.Parameters[1].Value = log.Id;
+            insFrag.Parameters[2].Value = leaf;
+            insFrag.Parameters[3].Value = target is null ? (int)FragmentStatus.Live : (int)FragmentStatus.Tombstone;
+            insFrag.Parameters[4].Value = sf.Envelope.ToCanonicalBytes();
+            long id = (long)insFrag.ExecuteScalar()!;
+            if (target is null)
+            {
+                insFts.Parameters[0].Value = id;
+                insFts.Parameters[1].Value = sf.Fragment.Content;
+                insFts.Parameters[2].Value = NsToken(log.Id);
+                insFts.ExecuteNonQuery();
+                ftsDelta++;
+                if (vecs[i] is { } v)
+                {
+                    insVec.Parameters[0].Value = id;
+                    insVec.Parameters[1].Value = log.Id;
+                    insVec.Parameters[2].Value = FloatsToBytes(v);
+                    insVec.ExecuteNonQuery();
+                    added.Add((id, (int)log.Id, sf.Cid, v));
+                }
+            }
+            receipts[i] = new AppendReceipt(sf.Cid, nsName, leaf, false);
+            inBatch[sf.Cid] = receipts[i];
+        }
+        if (logs.Count > 0)
+        {
+            using var upd = Cmd(c, tx, "UPDATE namespaces SET size = $s, root = $r WHERE id = $id", "$s", "$r", "$id");
+            foreach (var (_, (nsId, tree, store)) in logs)
+            {
+                upd.Parameters[0].Value = tree.Size;
+                upd.Parameters[1].Value = tree.Root();
+                upd.Parameters[2].Value = nsId;
+                upd.ExecuteNonQuery();
+                store.Dispose();
+            }
+            Exec(c, "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'", tx);
+            AddFtsDocs(c, tx, ftsDelta);
+        }
+        return receipts;
+    }
+
+    /// <summary>
+    /// Erases a fragment's content (privacy): the envelope and the indexed text are removed with SQLite's secure_delete,
+    /// and the WAL is checkpointed so the bytes leave the files; the leaf stays, so proofs still verify and say erased.
+    /// Returns false when it was already erased.
+    /// </summary>
+    /// <exception cref="MemoryStoreException">No such fragment.</exception>
+    public bool Erase(Cid cid)
+    {
+        long now = _options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        long id;
+        lock (_writeLock)
+        {
+            using var tx = _writer.BeginTransaction();
+            using (var q = Cmd(_writer, tx, "SELECT id, status FROM fragments WHERE cid = $c", "$c"))
+            {
+                q.Parameters[0].Value = cid.ToArray();
+                using var r = q.ExecuteReader();
+                if (!r.Read()) throw new MemoryStoreException($"no fragment {cid} in the store.", "memory.not_found");
+                id = r.GetInt64(0);
+                if (r.GetInt32(1) == (int)FragmentStatus.Erased) return false;
+            }
+            using (var u = Cmd(_writer, tx, "UPDATE fragments SET status = 2, envelope = NULL, erased_at_ms = $t WHERE id = $id", "$t", "$id"))
+            {
+                u.Parameters[0].Value = now;
+                u.Parameters[1].Value = id;
+                u.ExecuteNonQuery();
+            }
+            using (var d = Cmd(_writer, tx, "DELETE FROM fts WHERE rowid = $id", "$id"))
+            {
+                d.Parameters[0].Value = id;
+                AddFtsDocs(_writer, tx, -d.ExecuteNonQuery());
+            }
+            using (var d = Cmd(_writer, tx, "DELETE FROM vectors WHERE id = $id", "$id"))
+            {
+                d.Parameters[0].Value = id;
+                d.ExecuteNonQuery();
+            }
+            // The logs do not change, but the index statistics do: readers' caches key on this counter.
+            Exec(_writer, "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'", tx);
+            tx.Commit();
+            Exec(_writer, "PRAGMA wal_checkpoint(TRUNCATE)");
+        }
+        _vectors?.Remove(id);
+        return true;
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    /// <summary>A fragment by CID (any status), or null.</summary>
+    public StoredFragment? Get(Cid cid)
+    {
+        using var c = Open();
+        using var q = Cmd(c, null, "SELECT n.name, f.leaf_index, f.status, f.envelope, f.erased_at_ms FROM fragments f JOIN namespaces n ON n.id = f.ns_id WHERE f.cid = $c", "$c");
+        q.Parameters[0].Value = cid.ToArray();
+        using var r = q.ExecuteReader();
+        return r.Read() ? ReadStored(cid, r, 0) : null;
+    }
+
+    private static StoredFragment ReadStored(Cid cid, SqliteDataReader r, int o) => new(cid, r.GetString(o), r.GetInt64(o + 1), (FragmentStatus)r.GetInt32(o + 2),
+        r.IsDBNull(o + 3) ? null : SignedEnvelope.Parse(Encoding.UTF8.GetString((byte[])r[o + 3])), r.IsDBNull(o + 4) ? null : r.GetInt64(o + 4));
+
+    /// <summary>Every non-empty namespace's head, in code-point order of names.</summary>
+    public IReadOnlyList<NamespaceHead> Heads() => Global().Tree.Heads;
+
+    /// <summary>The global tree of the current committed state.</summary>
+    public GlobalTree GlobalTree() => Global().Tree;
+
+    private (long Version, GlobalTree Tree, Dictionary<string, long> Ids) Global()
+    {
+        using var c = Open();
+        using var tx = c.BeginTransaction(deferred: true);
+        return Global(c, tx);
+    }
+
+    private (long Version, GlobalTree Tree, Dictionary<string, long> Ids) Global(SqliteConnection c, SqliteTransaction tx)
+    {
+        long version = long.Parse((string)Scalar(c, tx, "SELECT value FROM meta WHERE key = 'version'")!, System.Globalization.CultureInfo.InvariantCulture);
+        lock (_globalLock)
+            if (_global is { } g && g.Version == version) return g;
+        var heads = new List<NamespaceHead>();
+        var ids = new Dictionary<string, long>(StringComparer.Ordinal);
+        using (var q = Cmd(c, tx, "SELECT id, name, root, size FROM namespaces"))
+        using (var r = q.ExecuteReader())
+            while (r.Read())
+            {
+                ids[r.GetString(1)] = r.GetInt64(0);
+                heads.Add(new NamespaceHead(r.GetString(1), (byte[])r[2], r.GetInt64(3)));
+            }
+        var built = (version, new GlobalTree(heads), ids);
+        lock (_globalLock) _global = built;
+        return built;
+    }
+
+    /// <summary>
+    /// The signed statement of the current global root: the latest stored one when it still matches, else a new one
+    /// signed now (and <see cref="MemoryStoreOptions.StatementSigned"/> is called).
+    /// </summary>
+    /// <exception cref="MemoryStoreException">The state changed and the store was opened without the node key.</exception>
+    public MemoryRootStatement CurrentStatement() => StatementFor(Global().Tree);
+
+    private MemoryRootStatement StatementFor(GlobalTree tree)
+    {
+        using (var c = Open())
+        using (var q = Cmd(c, null, "SELECT envelope FROM statements WHERE global_root = $r AND namespaces = $n ORDER BY seq DESC LIMIT 1", "$r", "$n"))
+        {
+            q.Parameters[0].Value = tree.Root;
+            q.Parameters[1].Value = tree.Size;
+            if (q.ExecuteScalar() is byte[] bytes
+                && MemoryRootStatement.TryFromEnvelope(SignedEnvelope.Parse(Encoding.UTF8.GetString(bytes)), out var s, out _))
+                return s;
+        }
+        var key = _key ?? throw new MemoryStoreException($"{Path} was opened without the node key; the root statement for the current state is not signed yet. Open it with the node key.", "memory.read_only");
+        var st = MemoryRootStatement.Create(tree.Root, tree.Size, _options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds(), key);
+        lock (_writeLock)
+        {
+            using var ins = Cmd(_writer, null, "INSERT INTO statements (global_root, namespaces, time_ms, envelope) VALUES ($r, $n, $t, $e)", "$r", "$n", "$t", "$e");
+            ins.Parameters[0].Value = st.GlobalRoot;
+            ins.Parameters[1].Value = st.Namespaces;
+            ins.Parameters[2].Value = st.TimeMs;
+            ins.Parameters[3].Value = st.Envelope.ToCanonicalBytes();
+            ins.ExecuteNonQuery();
+        }
+        _options.StatementSigned?.Invoke(st);
+        return st;
+    }
+
+    /// <summary>The proof of <paramref name="cid"/> against the current state (docs/formats.md §"Memory proofs").</summary>
+    /// <exception cref="MemoryStoreException">No such fragment, or a statement is needed and the store is read-only.</exception>
+    public JsonObject Prove(Cid cid)
+    {
+        GlobalTree g;
+        string ns;
+        long leaf, size;
+        InclusionProof nsProof;
+        byte[] nsRoot;
+        SignedEnvelope? env;
+        using (var c = Open())
+        using (var tx = c.BeginTransaction(deferred: true))
+        {
+            long nsId;
+            using (var q = Cmd(c, tx, "SELECT n.name, f.leaf_index, f.status, f.envelope, f.erased_at_ms, f.ns_id FROM fragments f JOIN namespaces n ON n.id = f.ns_id WHERE f.cid = $c", "$c"))
+            {
+                q.Parameters[0].Value = cid.ToArray();
+                using var r = q.ExecuteReader();
+                if (!r.Read()) throw new MemoryStoreException($"no fragment {cid} in the store.", "memory.not_found");
+                var sf = ReadStored(cid, r, 0);
+                ns = sf.Namespace; leaf = sf.LeafIndex; env = sf.Envelope; nsId = r.GetInt64(5);
+            }
+            (_, g, _) = Global(c, tx);
+            var head = g.Heads[g.IndexOf(ns)];
+            size = head.Size;
+            nsRoot = head.Root;
+            using var store = new NamespaceNodeStore(c, tx, nsId);
+            nsProof = MerkleTree.ProveInclusion(store, leaf, size);
+        }
+        var statement = StatementFor(g);
+        var gProof = g.Prove(g.IndexOf(ns));
+        return MemoryProof.Build(env, cid, ns, nsProof, nsRoot, gProof, g.Root, statement.Envelope);
+    }
+
+    /// <summary>Fragments in log order (namespaces by name), optionally of one namespace: for <c>fed memory export</c>.</summary>
+    public IEnumerable<StoredFragment> Export(string? ns = null)
+    {
+        using var c = Open();
+        using var tx = c.BeginTransaction(deferred: true);
+        using var q = Cmd(c, tx, "SELECT f.cid, n.name, f.leaf_index, f.status, f.envelope, f.erased_at_ms FROM fragments f JOIN namespaces n ON n.id = f.ns_id "
+            + "WHERE $ns IS NULL OR n.name = $ns ORDER BY n.name, f.leaf_index", "$ns");
+        q.Parameters[0].Value = (object?)ns ?? DBNull.Value;
+        using var r = q.ExecuteReader();
+        while (r.Read()) yield return ReadStored(new Cid((byte[])r[0]), r, 1);
+    }
+
+    /// <summary>
+    /// Searches live fragments of <paramref name="namespaces"/>: BM25 over FTS5 and (with an embedder) exact vector
+    /// similarity, each list <see cref="MemoryStoreOptions.FusionDepth"/> deep, fused by reciprocal rank
+    /// (score = Σ 1/(k + rank)), ties broken by CID ascending. The same query on the same state gives the same list.
+    /// </summary>
+    public async Task<IReadOnlyList<MemoryHit>> SearchAsync(string query, IReadOnlyCollection<string> namespaces, int k, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (k < 1 || k > 1000) throw new ArgumentOutOfRangeException(nameof(k), $"k must be between 1 and 1000; got {k}.");
+        if (namespaces.Count == 0) return [];
+        int depth = Math.Max(k, _options.FusionDepth);
+        float[]? qv = null;
+        if (_embedder is not null)
+        {
+            qv = await _embedder.EmbedAsync(query, cancellationToken).ConfigureAwait(false);
+            VectorIndex.Normalize(qv);
+        }
+        var lexical = new List<(long Id, Cid Cid)>();
+        var nsIds = new HashSet<int>();
+        using var c = Open();
+        using (var tx = c.BeginTransaction(deferred: true))
+        {
+            long wanted = 0, all = 0;
+            using (var q = Cmd(c, tx, "SELECT id, name, size FROM namespaces"))
+            using (var r = q.ExecuteReader())
+                while (r.Read())
+                {
+                    all += r.GetInt64(2);
+                    if (namespaces.Contains(r.GetString(1))) { nsIds.Add(r.GetInt32(0)); wanted += r.GetInt64(2); }
+                }
+            if (nsIds.Count == 0) return [];
+            var match = ContentMatch(c, tx, query);
+            if (match is not null) lexical = Lexical(c, tx, match, nsIds, all == 0 ? 1 : (double)wanted / all, depth);
+        }
+        var vector = new List<(long Id, Cid Cid)>();
+        if (qv is not null && _vectors is not null)
+        {
+            LoadNewVectors();
+            foreach (var (id, cid, _) in _vectors.Search(qv, nsIds, depth)) vector.Add((id, cid));
+        }
+        // Reciprocal rank fusion over 1-based ranks; integer ranks make the scores exactly reproducible.
+        var fused = new Dictionary<long, (Cid Cid, double Score, int? L, int? V)>();
+        for (int i = 0; i < lexical.Count; i++)
+            fused[lexical[i].Id] = (lexical[i].Cid, 1.0 / (_options.RrfK + i + 1), i + 1, null);
+        for (int i = 0; i < vector.Count; i++)
+        {
+            var add = 1.0 / (_options.RrfK + i + 1);
+            fused[vector[i].Id] = fused.TryGetValue(vector[i].Id, out var e) ? (e.Cid, e.Score + add, e.L, i + 1) : (vector[i].Cid, add, null, i + 1);
+        }
+        var order = fused.OrderByDescending(e => e.Value.Score).ThenBy(e => e.Value.Cid).Take(k).ToList();
+        if (order.Count == 0) return [];
+        var hits = new List<MemoryHit>(order.Count);
+        using var get = Cmd(c, null, "SELECT f.envelope FROM fragments f WHERE f.id = $id AND f.status = 0", "$id");
+        foreach (var (id, (cid, score, l, v)) in order)
+        {
+            get.Parameters[0].Value = id;
+            if (get.ExecuteScalar() is not byte[] bytes) continue; // deleted by another process since the vector cache loaded it
+            var env = SignedEnvelope.Parse(Encoding.UTF8.GetString(bytes));
+            Fragment.TryFromJson(env.Payload, out var f, out _);
+            hits.Add(new MemoryHit(cid, f!.Namespace.Name, f.Content, f.Metadata, score, l, v));
+        }
+        return hits;
+    }
+
+    private static string NsToken(long nsId) => "n" + nsId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static void AddFtsDocs(SqliteConnection c, SqliteTransaction tx, long delta)
+    {
+        if (delta == 0) return;
+        using var u = Cmd(c, tx, "UPDATE meta SET value = CAST(value AS INTEGER) + $d WHERE key = 'fts_docs'", "$d");
+        u.Parameters[0].Value = delta;
+        u.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// The FTS5 match for free text: <c>content : ("w1" OR "w2" …)</c>, each word (letters and digits, lower-cased, at
+    /// most 64) quoted. Words found in at least half of all documents are left out unless every word is that common:
+    /// FTS5's BM25 clamps their idf to 1e-6, so they add no rank, only rows to score. Null when no word occurs at all.
+    /// Document frequencies are cached per store version (a pure function of the state, so results stay reproducible).
+    /// </summary>
+    internal string? ContentMatch(SqliteConnection c, SqliteTransaction? tx, string text)
+    {
+        var words = TestBagOfWordsEmbedder.Words(text).Distinct(StringComparer.Ordinal).Take(64).ToList();
+        if (words.Count == 0) return null;
+        long docs = long.Parse((string)Scalar(c, tx, "SELECT value FROM meta WHERE key = 'fts_docs'")!, System.Globalization.CultureInfo.InvariantCulture);
+        long version = long.Parse((string)Scalar(c, tx, "SELECT value FROM meta WHERE key = 'version'")!, System.Globalization.CultureInfo.InvariantCulture);
+        var kept = new List<string>();
+        var common = new List<string>();
+        using (var q = Cmd(c, tx, "SELECT doc FROM fts_vocab WHERE term = $t AND col = 'content'", "$t"))
+            foreach (var w in words)
+            {
+                long df;
+                lock (_dfLock)
+                {
+                    if (_dfVersion != version) { _df.Clear(); _dfVersion = version; }
+                    if (!_df.TryGetValue(w, out df)) df = long.MinValue;
+                }
+                if (df == long.MinValue)
+                {
+                    q.Parameters[0].Value = w;
+                    // An ASCII word is indexed as written; a non-ASCII one may be folded (diacritics) by the tokenizer, so
+                    // not finding it here proves nothing: keep it and let FTS5 decide.
+                    df = q.ExecuteScalar() is long d ? d : Ascii.IsValid(w) ? 0 : -1;
+                    lock (_dfLock) if (_dfVersion == version) _df[w] = df;
+                }
+                if (df == 0) continue;
+                if (df >= 0 && 2 * df >= docs) common.Add(w); else kept.Add(w);
+            }
+        if (kept.Count == 0) kept = common;
+        if (kept.Count == 0) return null;
+        return "content : (" + string.Join(" OR ", kept.Select(w => "\"" + w + "\"")) + ")";
+    }
+
+    private readonly Lock _dfLock = new();
+    private readonly Dictionary<string, long> _df = new(StringComparer.Ordinal);
+    private long _dfVersion = -1;
+
+    /// <summary>
+    /// The best <paramref name="depth"/> rows of <paramref name="nsIds"/>, ties by CID. When those namespaces hold at
+    /// least 5% of the fragments, FTS5 ranks every match and the namespace is filtered on the best
+    /// ⌈(depth+1)/share·1.5⌉+16 rows; the result is used only when it is provably the exact top (enough rows scored
+    /// strictly better than the worst one fetched). Otherwise the namespace tokens join the match (cheap for small
+    /// namespaces, whose token lists are short).
+    /// </summary>
+    private static List<(long Id, Cid Cid)> Lexical(SqliteConnection c, SqliteTransaction tx, string contentMatch, HashSet<int> nsIds, double share, int depth)
+    {
+        if (share >= 0.05)
+        {
+            long limit = (long)Math.Ceiling((depth + 1) / share * 1.5) + 16;
+            var rows = new List<(long Id, double S, Cid Cid)>();
+            long fetched = 0;
+            double worst = double.NegativeInfinity;
+            using (var q = Cmd(c, tx, "SELECT x.rowid, x.s, f.ns_id, f.cid FROM (SELECT rowid, bm25(fts, 1.0, 0.0) AS s FROM fts WHERE fts MATCH $q ORDER BY s LIMIT $l) x "
+                + "JOIN fragments f ON f.id = x.rowid", "$q", "$l"))
+            {
+                q.Parameters[0].Value = contentMatch;
+                q.Parameters[1].Value = limit;
+                using var r = q.ExecuteReader();
+                while (r.Read())
+                {
+                    fetched++;
+                    double sc = r.GetDouble(1);
+                    if (sc > worst) worst = sc;
+                    if (nsIds.Contains(r.GetInt32(2))) rows.Add((r.GetInt64(0), sc, new Cid((byte[])r[3])));
+                }
+            }
+            rows.Sort((a, b) => a.S != b.S ? a.S.CompareTo(b.S) : a.Cid.CompareTo(b.Cid));
+            // Every unfetched match scores >= worst; rows strictly better than worst are complete, ties included.
+            bool complete = fetched < limit;
+            int sure = complete ? rows.Count : rows.Count(x => x.S < worst);
+            if (complete || sure >= depth)
+                return rows.Take(Math.Min(depth, sure)).Select(x => (x.Id, x.Cid)).ToList();
+        }
+        return Bm25(c, tx, contentMatch + " AND ns : (" + string.Join(" OR ", nsIds.Order().Select(i => "\"" + NsToken(i) + "\"")) + ")", depth);
+    }
+
+    /// <summary>
+    /// The best <paramref name="depth"/> rows by BM25 (content column only), ties broken by CID: FTS5 ranks inside the
+    /// index (ORDER BY score LIMIT), and only when a tie straddles the cut are all rows of that score fetched and ordered.
+    /// </summary>
+    private static List<(long Id, Cid Cid)> Bm25(SqliteConnection c, SqliteTransaction tx, string match, int depth)
+    {
+        var rows = new List<(long Id, double S)>(depth + 1);
+        using (var q = Cmd(c, tx, "SELECT rowid, bm25(fts, 1.0, 0.0) AS s FROM fts WHERE fts MATCH $q ORDER BY s LIMIT $n", "$q", "$n"))
+        {
+            q.Parameters[0].Value = match;
+            q.Parameters[1].Value = depth + 1;
+            using var r = q.ExecuteReader();
+            while (r.Read()) rows.Add((r.GetInt64(0), r.GetDouble(1)));
+        }
+        if (rows.Count > depth && rows[depth - 1].S == rows[depth].S)
+        {
+            double tie = rows[depth].S;
+            rows.RemoveAll(x => x.S == tie);
+            using var q = Cmd(c, tx, "SELECT rowid FROM fts WHERE fts MATCH $q AND bm25(fts, 1.0, 0.0) = $s", "$q", "$s");
+            q.Parameters[0].Value = match;
+            q.Parameters[1].Value = tie;
+            using var r = q.ExecuteReader();
+            while (r.Read()) rows.Add((r.GetInt64(0), tie));
+        }
+        var withCid = new List<(long Id, double S, Cid Cid)>(rows.Count);
+        using (var q = Cmd(c, tx, "SELECT cid FROM fragments WHERE id = $id", "$id"))
+            foreach (var (id, sc) in rows)
+            {
+                q.Parameters[0].Value = id;
+                withCid.Add((id, sc, new Cid((byte[])q.ExecuteScalar()!)));
+            }
+        return withCid.OrderBy(x => x.S).ThenBy(x => x.Cid).Take(depth).Select(x => (x.Id, x.Cid)).ToList();
+    }
+
+    private void LoadNewVectors()
+    {
+        if (_vectors is null) return;
+        using var c = Open();
+        using var q = Cmd(c, null, "SELECT v.id, v.ns_id, f.cid, v.vec FROM vectors v JOIN fragments f ON f.id = v.id WHERE v.id > $m ORDER BY v.id", "$m");
+        q.Parameters[0].Value = _vectors.MaxId;
+        using var r = q.ExecuteReader();
+        while (r.Read())
+        {
+            var bytes = (byte[])r[3];
+            _vectors.Add(r.GetInt64(0), r.GetInt32(1), new Cid((byte[])r[2]), System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes));
+        }
+    }
+
+    private static byte[] FloatsToBytes(float[] v) => System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan()).ToArray();
+
+    // ---------------------------------------------------------------- plumbing
+
+    private SqliteConnection Open()
+    {
+        var c = new SqliteConnection(_cs);
+        c.Open();
+        Exec(c, "PRAGMA busy_timeout = 60000;");
+        return c;
+    }
+
+    private static SqliteCommand Cmd(SqliteConnection c, SqliteTransaction? tx, string sql, params string[] parameters)
+    {
+        var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Transaction = tx;
+        foreach (var p in parameters) cmd.Parameters.Add(new SqliteParameter(p, null));
+        return cmd;
+    }
+
+    private static void Exec(SqliteConnection c, string sql, SqliteTransaction? tx = null)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Transaction = tx;
+        cmd.ExecuteNonQuery();
+    }
+
+    private static object? Scalar(SqliteConnection c, SqliteTransaction? tx, string sql)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Transaction = tx;
+        return cmd.ExecuteScalar();
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _writer.Dispose();
+        _vectors?.Dispose();
+        SqliteConnection.ClearPool(new SqliteConnection(_cs));
+    }
+
+    /// <summary>Merkle nodes of one namespace in <c>merkle_nodes</c>, keyed by (ns_id, level &lt;&lt; 56 | index).</summary>
+    private sealed class NamespaceNodeStore : IMerkleNodeStore, IDisposable
+    {
+        private readonly SqliteCommand _read, _write;
+
+        public NamespaceNodeStore(SqliteConnection c, SqliteTransaction? tx, long nsId)
+        {
+            _read = Cmd(c, tx, "SELECT hash FROM merkle_nodes WHERE ns_id = $ns AND id = $id", "$ns", "$id");
+            _write = Cmd(c, tx, "INSERT INTO merkle_nodes (ns_id, id, hash) VALUES ($ns, $id, $h)", "$ns", "$id", "$h");
+            _read.Parameters[0].Value = nsId;
+            _write.Parameters[0].Value = nsId;
+        }
+
+        public void ReadNode(int level, long index, Span<byte> destination)
+        {
+            _read.Parameters[1].Value = ((long)level << 56) | index;
+            if (_read.ExecuteScalar() is not byte[] h || h.Length != MerkleHasher.HashSize)
+                throw new InvalidDataException($"merkle node ({level}, {index}) is missing from the memory store: the file is corrupt; restore it from a backup or re-import the export.");
+            h.CopyTo(destination);
+        }
+
+        public void WriteNode(int level, long index, ReadOnlySpan<byte> hash)
+        {
+            _write.Parameters[1].Value = ((long)level << 56) | index;
+            _write.Parameters[2].Value = hash.ToArray();
+            _write.ExecuteNonQuery();
+        }
+
+        public void Dispose()
+        {
+            _read.Dispose();
+            _write.Dispose();
+        }
+    }
+}
