@@ -232,6 +232,17 @@ public sealed class SporeNode : IAsyncDisposable
     /// <summary>Dials <paramref name="hostPort"/> and runs the start-up exchange of §6.4 (pex, the three syncs, announce).</summary>
     public async Task<SporeConnection> ConnectAsync(string hostPort, CancellationToken ct = default)
     {
+        var c = await ConnectRawAsync(hostPort, ct);
+        await c.SendAsync(Messages.PexRequest(), ct);
+        await SyncAsync(c, 0, ct);
+        foreach (var t in Read(g => g.TasksSince(long.MinValue).ToList())) await c.SendAsync(Messages.Task(t), ct);
+        if (_o.Profile is not null) await c.SendAsync(Messages.Profile(_o.Profile), ct);
+        return c;
+    }
+
+    /// <summary>Dials <paramref name="hostPort"/> (loopback rule applies) with no start-up exchange (used by <c>fed spore send</c>).</summary>
+    public async Task<SporeConnection> ConnectRawAsync(string hostPort, CancellationToken ct = default)
+    {
         var ep = Resolve(hostPort);
         if (_conns.Count >= _o.Limits.MaxConnections) throw new IOException($"connection cap ({_o.Limits.MaxConnections}) reached");
         var client = new TcpClient(ep.AddressFamily);
@@ -247,12 +258,7 @@ public sealed class SporeNode : IAsyncDisposable
             throw;
         }
         _dialled[hostPort] = 0;
-        var c = Attach(client, hostPort, outbound: true);
-        await c.SendAsync(Messages.PexRequest(), ct);
-        await SyncAsync(c, 0, ct);
-        foreach (var t in Read(g => g.TasksSince(long.MinValue).ToList())) await c.SendAsync(Messages.Task(t), ct);
-        if (_o.Profile is not null) await c.SendAsync(Messages.Profile(_o.Profile), ct);
-        return c;
+        return Attach(client, hostPort, outbound: true);
     }
 
     /// <summary>Runs the three syncs on <paramref name="c"/> in order, each waiting for its marker.</summary>

@@ -18,6 +18,7 @@ internal static class CliNouns
         yield return ModelCommands.Create();
         yield return AdapterCommands.Create();
         yield return GenerateCommand.Create();
+        yield return SporeCommands.Create();
         yield return VersionCommand.Create();
     }
 }
