@@ -228,14 +228,15 @@ public sealed class SporeGraph(SporeLimits? limits = null, TimeProvider? time = 
     /// <summary>Applies an event to the reputation table once per type:event_id (§9).</summary>
     private void Apply(ControlEvent e)
     {
-        if (!_appliedEventKeys.Add(e.DedupeKey)) return;
         var p = e.Payload;
+        // The reference records a verification as applied only once its record is known (challenge_state.py).
+        if (e.Type == ControlTypes.Verification && GetRecord(e.ExperimentId) is null) return;
+        if (!_appliedEventKeys.Add(e.DedupeKey)) return;
         switch (e.Type)
         {
             case ControlTypes.Verification:
             {
-                var r = GetRecord(e.ExperimentId);
-                if (r is null) break;
+                var r = GetRecord(e.ExperimentId)!;
                 Rep(p["verifier_id"].AsString()).VerificationsPerformed++;
                 if (_verified.Add(r.Id))
                 {
@@ -253,13 +254,16 @@ public sealed class SporeGraph(SporeLimits? limits = null, TimeProvider? time = 
                 var challenger = Rep(p["challenger_id"].AsString());
                 if (p["outcome"].AsString() == "upheld")
                 {
+                    // The publisher named by the dispute is rewarded, frontier taken in the dispute's task; the
+                    // experiment is marked verified even when the record is not held (as the reference does).
                     var r = GetRecord(e.ExperimentId);
-                    if (r is not null && _verified.Add(r.Id))
+                    if (r is not null && !_verified.Contains(r.Id))
                     {
-                        var pub = Rep(r.NodeId);
-                        if (r.Status == RecordStatus.Keep) pub.Add(IsOnFrontier(r) ? 2.0 : 1.0);
+                        var pub = Rep(p["original_node_id"].AsString());
+                        if (r.Status == RecordStatus.Keep) pub.Add(Frontier(p["task_id"].AsString()).Any(x => x.Id == r.Id) ? 2.0 : 1.0);
                         pub.ExperimentsVerified++;
                     }
+                    _verified.Add(e.ExperimentId);
                     challenger.Add(-1.0);
                     challenger.DisputesLost++;
                 }
