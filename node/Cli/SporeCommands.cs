@@ -125,3 +125,47 @@ internal static class SporeCommands
         return new IPEndPoint(ip, port);
     }
 }
+
+/// <summary>
+/// Runs a <see cref="SporeNode"/> inside a host (for <c>fed serve</c> to run the Spore peer alongside; the lead wires
+/// it with <see cref="SporeHostingExtensions.AddSporePeer"/>). Starts with the host, stops with it.
+/// </summary>
+internal sealed class SporeHostedService(SporeNodeOptions options, ILogger<SporeHostedService> logger) : IHostedService, IAsyncDisposable
+{
+    private SporeNode? _node;
+
+    /// <summary>The running node (null before start).</summary>
+    public SporeNode? Node => _node;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _node = new SporeNode(options);
+        _node.Log += line => logger.LogInformation("{Line}", line);
+        await _node.StartAsync(cancellationToken);
+        logger.LogInformation("spore peer listening on {Endpoint}", _node.LocalEndPoint);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_node is not null) await _node.DisposeAsync();
+        _node = null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_node is not null) await _node.DisposeAsync();
+    }
+}
+
+/// <summary>Registration of the Spore peer in a host.</summary>
+internal static class SporeHostingExtensions
+{
+    /// <summary>Adds the Spore peer as a hosted service (store under <c>&lt;dataDir&gt;/spore</c> unless options say otherwise).</summary>
+    public static IServiceCollection AddSporePeer(this IServiceCollection services, SporeNodeOptions options)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton<SporeHostedService>();
+        services.AddHostedService(sp => sp.GetRequiredService<SporeHostedService>());
+        return services;
+    }
+}
