@@ -21,6 +21,7 @@ internal static class CliNouns
         yield return GenerateCommand.Create();
         yield return ReputationCommands.Create();
         yield return ReputationCommands.CreateSim();
+        yield return SporeCommands.Create();
         yield return VersionCommand.Create();
     }
 }

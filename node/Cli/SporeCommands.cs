@@ -1,0 +1,171 @@
+using System.CommandLine;
+using System.Net;
+using Federation.Canaries.Spore;
+
+namespace Federation.Node.Cli;
+
+/// <summary><c>fed spore serve|show|send</c>: the Spore-compatible peer (docs/spore.md).</summary>
+internal static class SporeCommands
+{
+    public static Command Create()
+    {
+        var spore = new Command("spore", "Spore-compatible peer: experiment records, tasks, control events (docs/spore.md).");
+
+        var listen = new Option<string>("--listen") { Description = "Where to listen, host:port (default 127.0.0.1:7470, Spore's port).", DefaultValueFactory = _ => "127.0.0.1:7470" };
+        var peers = new Option<string[]>("--peer") { Description = "A peer to dial, host:port (repeatable). Loopback only unless --allow-remote.", AllowMultipleArgumentsPerToken = false };
+        var allowRemote = new Option<bool>("--allow-remote") { Description = "Allow listening on and dialling non-loopback addresses." };
+        var resync = new Option<int>("--resync") { Description = "Seconds between re-dials and re-syncs (Spore: 120; 0 turns it off).", DefaultValueFactory = _ => 120 };
+        var serve = new Command("serve", "Run the Spore peer until Ctrl-C; its store is <data-dir>/spore.") { listen, peers, allowRemote, resync };
+        serve.SetAction(async (p, ct) =>
+        {
+            var ep = ParseListen(p.GetValue(listen)!, p.GetValue(allowRemote));
+            var secs = p.GetValue(resync);
+            var options = new SporeNodeOptions
+            {
+                Listen = ep,
+                Peers = p.GetValue(peers) ?? [],
+                AllowNonLoopback = p.GetValue(allowRemote),
+                DataDir = SporeCli.StoreDir(CliCommon.ResolveDataDir(p)),
+                ResyncInterval = secs <= 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(secs),
+            };
+            await using var node = new SporeNode(options);
+            node.Log += line => CliCommon.WriteError(p, line);
+            try
+            {
+                await node.StartAsync(ct);
+            }
+            catch (ArgumentException e)
+            {
+                throw new CliException(e.Message, ExitCodes.Usage);
+            }
+            CliCommon.WriteError(p, $"fed spore serve: listening on {node.LocalEndPoint}; store {options.DataDir} (Ctrl-C stops)");
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            return ExitCodes.Ok;
+        });
+
+        var show = new Command("show", "Print what the peer holds: records, tasks, control events, per-task frontier, Spore reputation.");
+        show.SetAction(p =>
+        {
+            var dir = SporeCli.StoreDir(CliCommon.ResolveDataDir(p));
+            var g = new SporeGraph();
+            if (Directory.Exists(dir)) new SporeStore(dir).LoadInto(g);
+            var snap = SporeCli.Snapshot(g);
+            if (CliCommon.IsJson(p)) CliCommon.WriteLine(p, SporeJson.ToWireString(snap));
+            else
+            {
+                CliCommon.WriteLine(p, $"{g.Records.Count} records, {g.Tasks.Count} tasks, {g.ControlEvents.Count} control events, {g.Profiles.Count} profiles");
+                foreach (var t in g.Tasks.Values)
+                {
+                    var front = g.Frontier(t.TaskId);
+                    var best = front.Count > 0 ? front[0] : null;
+                    CliCommon.WriteLine(p, $"task {t.TaskId[..Math.Min(12, t.TaskId.Length)]} {t.Name} ({t.Goal}): best {(best is null ? "-" : $"{best.ValBpb} by {best.NodeId[..12]}")}");
+                }
+                foreach (var (id, r) in g.Reputation.OrderByDescending(kv => kv.Value.Score))
+                    CliCommon.WriteLine(p, $"reputation {id[..12]} {r.Score,7:F1}  published {r.ExperimentsPublished} verified {r.ExperimentsVerified}");
+            }
+            return ExitCodes.Ok;
+        });
+
+        var peer = new Option<string>("--peer") { Description = "The peer to send to, host:port.", Required = true };
+        var file = new Argument<string>("file") { Description = "JSON file ('-' for stdin): one item, an array, or JSON lines of records/tasks/events/profiles or {type,payload} messages." };
+        var sendRemote = new Option<bool>("--allow-remote") { Description = "Allow a non-loopback peer." };
+        var send = new Command("send", "Push records, tasks, control events or profiles to a peer (each is verified first).") { peer, file, sendRemote };
+        send.SetAction(async (p, ct) =>
+        {
+            IReadOnlyList<SporeMessage> items;
+            try
+            {
+                items = SporeCli.ReadItems(CliCommon.ReadTextArg(p, p.GetValue(file)!));
+            }
+            catch (SporeFormatException e)
+            {
+                throw new CliException($"nothing sent: {e.Rejection}", ExitCodes.VerificationFailed);
+            }
+            await using var node = new SporeNode(new SporeNodeOptions { AllowNonLoopback = p.GetValue(sendRemote), ResyncInterval = Timeout.InfiniteTimeSpan });
+            SporeConnection c;
+            try
+            {
+                c = await node.ConnectRawAsync(p.GetValue(peer)!, ct);
+            }
+            catch (ArgumentException e)
+            {
+                throw new CliException(e.Message, ExitCodes.Usage);
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException)
+            {
+                throw new CliException($"could not connect to {p.GetValue(peer)}: {e.Message}; is 'fed spore serve' running there?");
+            }
+            foreach (var m in items) await c.SendAsync(m, ct);
+            await SporeNode.PingAsync(c, TimeSpan.FromSeconds(30), ct); // pong = every frame before it was handled
+            c.Close();
+            if (CliCommon.IsJson(p)) CliCommon.WriteJson(p, new { sent = items.Count, peer = p.GetValue(peer) });
+            else CliCommon.WriteLine(p, $"sent {items.Count} item(s) to {p.GetValue(peer)}");
+            return ExitCodes.Ok;
+        });
+
+        spore.Subcommands.Add(serve);
+        spore.Subcommands.Add(show);
+        spore.Subcommands.Add(send);
+        return spore;
+    }
+
+    private static IPEndPoint ParseListen(string s, bool allowRemote)
+    {
+        var i = s.LastIndexOf(':');
+        if (i <= 0 || !IPAddress.TryParse(s[..i].Trim('[', ']'), out var ip) || !int.TryParse(s.AsSpan(i + 1), out var port) || port is < 0 or > 65535)
+            throw new CliException($"--listen must be IP:port (e.g. 127.0.0.1:7470), found \"{s}\"", ExitCodes.Usage);
+        if (!IPAddress.IsLoopback(ip) && !allowRemote)
+            throw new CliException($"--listen {s} is not a loopback address; add --allow-remote to listen on it", ExitCodes.Usage);
+        return new IPEndPoint(ip, port);
+    }
+}
+
+/// <summary>
+/// Runs a <see cref="SporeNode"/> inside a host (for <c>fed serve</c> to run the Spore peer alongside; the lead wires
+/// it with <see cref="SporeHostingExtensions.AddSporePeer"/>). Starts with the host, stops with it.
+/// </summary>
+internal sealed class SporeHostedService(SporeNodeOptions options, ILogger<SporeHostedService> logger) : IHostedService, IAsyncDisposable
+{
+    private SporeNode? _node;
+
+    /// <summary>The running node (null before start).</summary>
+    public SporeNode? Node => _node;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _node = new SporeNode(options);
+        _node.Log += line => logger.LogInformation("{Line}", line);
+        await _node.StartAsync(cancellationToken);
+        logger.LogInformation("spore peer listening on {Endpoint}", _node.LocalEndPoint);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_node is not null) await _node.DisposeAsync();
+        _node = null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_node is not null) await _node.DisposeAsync();
+    }
+}
+
+/// <summary>Registration of the Spore peer in a host.</summary>
+internal static class SporeHostingExtensions
+{
+    /// <summary>Adds the Spore peer as a hosted service (store under <c>&lt;dataDir&gt;/spore</c> unless options say otherwise).</summary>
+    public static IServiceCollection AddSporePeer(this IServiceCollection services, SporeNodeOptions options)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton<SporeHostedService>();
+        services.AddHostedService(sp => sp.GetRequiredService<SporeHostedService>());
+        return services;
+    }
+}
