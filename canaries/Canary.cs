@@ -263,7 +263,8 @@ public sealed class Canary
         return false;
     }
 
-    internal static bool TryNumber(JsonValue? v, out double d)
+    /// <summary>A JSON number (integer or float) as a double; false for anything else.</summary>
+    public static bool TryNumber(JsonValue? v, out double d)
     {
         switch (v)
         {

@@ -18,6 +18,8 @@ internal static class CliNouns
         yield return ModelCommands.Create();
         yield return AdapterCommands.Create();
         yield return GenerateCommand.Create();
+        yield return CanaryCommands.Create();
+        yield return AuditCommands.Create();
         yield return VersionCommand.Create();
     }
 }
