@@ -22,6 +22,8 @@ internal static class CliNouns
         yield return ReputationCommands.Create();
         yield return ReputationCommands.CreateSim();
         yield return SporeCommands.Create();
+        yield return CanaryCommands.Create();
+        yield return AuditCommands.Create();
         yield return VersionCommand.Create();
     }
 }
