@@ -261,7 +261,11 @@ public sealed class DiipBook(DiipPolicy policy, IReadOnlySet<NodeId>? authoritie
 
     private DiipStatus Step(DiipEvent ev)
     {
-        if (ev.Kind == DiipEventKinds.Draft) return Draft(ev);
+        if (ev.Kind == DiipEventKinds.Draft)
+        {
+            var d = Draft(ev);
+            return d with { History = [new DiipHistoryEntry(ev.Kind, ev.At, ev.Signer.ToString(), DiipState.Draft, DiipState.Draft, ev.Envelope.Id.ToString())] };
+        }
         if (!_proposals.TryGetValue(ev.Proposal, out var s))
             throw Refuse(DiipErrors.UnknownProposal, $"no proposal {ev.Proposal}; its draft event must come first");
         if (ev.At < s.LastAt)
