@@ -20,6 +20,7 @@ internal static class CliNouns
         yield return GenerateCommand.Create();
         yield return ReputationCommands.Create();
         yield return ReputationCommands.CreateSim();
+        yield return DiipCommands.Create();
         yield return VersionCommand.Create();
     }
 }
