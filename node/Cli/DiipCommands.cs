@@ -119,12 +119,13 @@ internal static class DiipCommands
         var kind = new Argument<string>("kind") { Description = "gauntlet_start, gauntlet_result, soak_result, vote_close, veto, activate, monitor, finalize or withdraw." };
         kind.AcceptOnlyFromAmong(DiipEventKinds.GauntletStart, DiipEventKinds.GauntletResult, DiipEventKinds.SoakResult, DiipEventKinds.VoteClose,
             DiipEventKinds.Veto, DiipEventKinds.Activate, DiipEventKinds.Monitor, DiipEventKinds.Finalize, DiipEventKinds.Withdraw);
-        var data = new Option<string?>("--data") { Description = "The event's data: a JSON object, or @FILE (docs/diip.md lists each kind's members)." };
-        var c = new Command("record", "Record a signed lifecycle event (what the gauntlet, soak, tally, time-lock and monitoring report).") { id, kind, data };
+        var data = new Option<string?>("--data") { Description = "The event's data as a JSON object (docs/diip.md lists each kind's members)." };
+        var dataFile = new Option<string?>("--data-file") { Description = "Read the event's data from this JSON file ('-' for standard input)." };
+        var c = new Command("record", "Record a signed lifecycle event (what the gauntlet, soak, tally, time-lock and monitoring report).") { id, kind, data, dataFile };
         c.SetAction(p =>
         {
-            var raw = p.GetValue(data) ?? "{}";
-            if (raw.StartsWith('@')) raw = CliCommon.ReadTextArg(p, raw[1..]);
+            if (p.GetValue(data) is not null && p.GetValue(dataFile) is not null) throw new CliException("give --data or --data-file, not both", ExitCodes.Usage);
+            var raw = p.GetValue(dataFile) is { } f ? CliCommon.ReadTextArg(p, f) : p.GetValue(data) ?? "{}";
             if (Parse(raw, "--data") is not JsonObject o) throw new CliException("--data: expected a JSON object", ExitCodes.Usage);
             return Event(p, p.GetValue(id)!, p.GetValue(kind)!, o);
         });
