@@ -250,6 +250,10 @@ public sealed class DiipBook(DiipPolicy policy, IReadOnlySet<NodeId>? authoritie
 
     private static DiipException Refuse(string code, string message) => new(code, message);
 
+    /// <summary>Unix ms as ISO-8601 UTC with the raw number, for messages.</summary>
+    private static string Iso(long ms) =>
+        $"{DateTimeOffset.FromUnixTimeMilliseconds(ms).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture)} ({ms})";
+
     private static DiipException Invalid(DiipStatus s, string kind, string allowed) =>
         Refuse(DiipErrors.InvalidTransition, $"'{kind}' is not allowed in state {s.State} (proposal {s.Id[..12]}); it is allowed in {allowed}");
 
@@ -269,7 +273,7 @@ public sealed class DiipBook(DiipPolicy policy, IReadOnlySet<NodeId>? authoritie
         if (!_proposals.TryGetValue(ev.Proposal, out var s))
             throw Refuse(DiipErrors.UnknownProposal, $"no proposal {ev.Proposal}; its draft event must come first");
         if (ev.At < s.LastAt)
-            throw Refuse(DiipErrors.TimeWentBackwards, $"event time {ev.At} is before the proposal's last event at {s.LastAt}; events are applied in time order");
+            throw Refuse(DiipErrors.TimeWentBackwards, $"event time {Iso(ev.At)} is before the proposal's last event at {Iso(s.LastAt)}; events are applied in time order");
         var rules = s.Rules(Policy);
         var from = s.State;
         var next = ev.Kind switch
@@ -369,7 +373,7 @@ public sealed class DiipBook(DiipPolicy policy, IReadOnlySet<NodeId>? authoritie
         RequireAuthority(ev);
         var soaked = TimeSpan.FromMilliseconds(ev.At - s.StateSince);
         if (soaked < rules.Soak)
-            throw Refuse(DiipErrors.SoakTooShort, $"the shadow soak has run {DiipPolicyLoader.FormatDuration(TimeSpan.FromSeconds((long)soaked.TotalSeconds))}; class {(int)s.Proposal.Class} needs at least {DiipPolicyLoader.FormatDuration(rules.Soak)} (profile {Policy.Profile}); report again at or after {s.StateSince + (long)rules.Soak.TotalMilliseconds}");
+            throw Refuse(DiipErrors.SoakTooShort, $"the shadow soak has run {DiipPolicyLoader.FormatDuration(TimeSpan.FromSeconds((long)soaked.TotalSeconds))}; class {(int)s.Proposal.Class} needs at least {DiipPolicyLoader.FormatDuration(rules.Soak)} (profile {Policy.Profile}); report again at or after {Iso(s.StateSince + (long)rules.Soak.TotalMilliseconds)}");
         var counts = Js.Counts(Js.Obj(ev.Data, "soak_result", ["b", "c", "n"]), "soak_result");
         var r = DiipStatistics.NonInferiority(counts, Policy.Gauntlet.NonInferiorityMargin, Policy.Gauntlet.Alpha);
         var next = s with { Soak = r };
@@ -409,7 +413,7 @@ public sealed class DiipBook(DiipPolicy policy, IReadOnlySet<NodeId>? authoritie
         if (s.State != DiipState.Vote) throw Invalid(s, ev.Kind, "Vote");
         RequireAuthority(ev);
         if (TimeSpan.FromMilliseconds(ev.At - s.StateSince) < rules.VotePeriod)
-            throw Refuse(DiipErrors.VoteStillOpen, $"the vote must stay open {DiipPolicyLoader.FormatDuration(rules.VotePeriod)}; close it at or after {s.StateSince + (long)rules.VotePeriod.TotalMilliseconds}");
+            throw Refuse(DiipErrors.VoteStillOpen, $"the vote must stay open {DiipPolicyLoader.FormatDuration(rules.VotePeriod)}; close it at or after {Iso(s.StateSince + (long)rules.VotePeriod.TotalMilliseconds)}");
         var eo = Js.Obj(ev.Data, "vote_close", ["electorate"]);
         if (!eo.TryGetValue("electorate", out var el) || el is not JsonObject em) throw Js.Bad("vote_close: expected electorate as {node id: competence without stake}");
         var competence = new Dictionary<string, double>(StringComparer.Ordinal);
@@ -431,7 +435,7 @@ public sealed class DiipBook(DiipPolicy policy, IReadOnlySet<NodeId>? authoritie
         if (s.State != DiipState.TimeLock) throw Invalid(s, ev.Kind, "TimeLock");
         RequireAuthority(ev);
         var closes = s.StateSince + (long)rules.VetoWindow.TotalMilliseconds;
-        if (ev.At >= closes) throw Refuse(DiipErrors.VetoWindowClosed, $"the veto window ({DiipPolicyLoader.FormatDuration(rules.VetoWindow)} from the time-lock's start) closed at {closes}; the veto at {ev.At} is too late");
+        if (ev.At >= closes) throw Refuse(DiipErrors.VetoWindowClosed, $"the veto window ({DiipPolicyLoader.FormatDuration(rules.VetoWindow)} from the time-lock's start) closed at {Iso(closes)}; the veto at {Iso(ev.At)} is too late");
         var reason = Js.Str(Js.Obj(ev.Data, "veto", ["reason"]), "reason", "veto");
         return s with { State = DiipState.Rejected, ExitReason = $"vetoed: {reason}" };
     }
@@ -441,7 +445,7 @@ public sealed class DiipBook(DiipPolicy policy, IReadOnlySet<NodeId>? authoritie
         if (s.State is not (DiipState.AutoAdopt or DiipState.TimeLock)) throw Invalid(s, ev.Kind, "AutoAdopt, TimeLock");
         RequireAuthority(ev);
         if (s.State == DiipState.TimeLock && ev.At < s.StateSince + (long)rules.TimeLock.TotalMilliseconds)
-            throw Refuse(DiipErrors.TimeLockActive, $"the time-lock ({DiipPolicyLoader.FormatDuration(rules.TimeLock)}) ends at {s.StateSince + (long)rules.TimeLock.TotalMilliseconds}; activation at {ev.At} is too early");
+            throw Refuse(DiipErrors.TimeLockActive, $"the time-lock ({DiipPolicyLoader.FormatDuration(rules.TimeLock)}) ends at {Iso(s.StateSince + (long)rules.TimeLock.TotalMilliseconds)}; activation at {Iso(ev.At)} is too early");
         var o = Js.Obj(ev.Data, "activate", ["incumbent", "baseline_pass_rate"]);
         var baseline = Js.Num(o, "baseline_pass_rate", "activate");
         if (baseline is < 0 or > 1) throw Js.Bad($"activate.baseline_pass_rate: expected a number in [0, 1], found {baseline}");
@@ -470,7 +474,7 @@ public sealed class DiipBook(DiipPolicy policy, IReadOnlySet<NodeId>? authoritie
         if (s.State != DiipState.PostMonitoring) throw Invalid(s, ev.Kind, "PostMonitoring");
         RequireAuthority(ev);
         var ends = (s.ActivatedAt ?? s.StateSince) + (long)rules.PostMonitoring.TotalMilliseconds;
-        if (ev.At < ends) throw Refuse(DiipErrors.MonitoringTooShort, $"post-monitoring must last {DiipPolicyLoader.FormatDuration(rules.PostMonitoring)} from activation; finalize at or after {ends}");
+        if (ev.At < ends) throw Refuse(DiipErrors.MonitoringTooShort, $"post-monitoring must last {DiipPolicyLoader.FormatDuration(rules.PostMonitoring)} from activation; finalize at or after {Iso(ends)}");
         return s with { State = DiipState.Finalized };
     }
 

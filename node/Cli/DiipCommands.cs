@@ -116,8 +116,8 @@ internal static class DiipCommands
     private static Command Record()
     {
         var id = IdArg();
-        var kind = new Argument<string>("kind") { Description = "gauntlet_start, gauntlet_result, soak_result, vote_close, veto, activate, monitor, finalize or withdraw." };
-        kind.AcceptOnlyFromAmong(DiipEventKinds.GauntletStart, DiipEventKinds.GauntletResult, DiipEventKinds.SoakResult, DiipEventKinds.VoteClose,
+        var kind = new Argument<string>("kind") { Description = "submit, withdraw (producer); gauntlet_start, gauntlet_result, soak_result, vote_close, veto, activate, monitor, finalize (authority)." };
+        kind.AcceptOnlyFromAmong(DiipEventKinds.Submit, DiipEventKinds.GauntletStart, DiipEventKinds.GauntletResult, DiipEventKinds.SoakResult, DiipEventKinds.VoteClose,
             DiipEventKinds.Veto, DiipEventKinds.Activate, DiipEventKinds.Monitor, DiipEventKinds.Finalize, DiipEventKinds.Withdraw);
         var data = new Option<string?>("--data") { Description = "The event's data as a JSON object (docs/diip.md lists each kind's members)." };
         var dataFile = new Option<string?>("--data-file") { Description = "Read the event's data from this JSON file ('-' for standard input)." };
@@ -139,6 +139,11 @@ internal static class DiipCommands
         c.SetAction(p =>
         {
             var s = Open(p).Find(p.GetValue(id)!);
+            if (s.Proposal.CandidateKind == DiipCandidateKind.PolicyDiff)
+            {
+                CliCommon.WriteError(p, $"proposal {s.Id[..16]} is a policy diff: there are no weights to retrain; its diff is its own reproduction.");
+                return ExitCodes.Usage;
+            }
             // The training production line is not part of this build; an honest refusal beats a fake comparison.
             CliCommon.WriteError(p, $"diip reproduce needs the production line (adapter training from a recipe), which this node does not have; " +
                 $"retrain '{s.Proposal.Recipe}' where it runs and record the result with 'fed diip record {s.Id[..16]} gauntlet_result' (reproduced: true|false).");
