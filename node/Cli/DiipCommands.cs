@@ -36,6 +36,7 @@ internal static class DiipCommands
         cmd.Subcommands.Add(Record());
         cmd.Subcommands.Add(Reproduce());
         cmd.Subcommands.Add(Rollback());
+        cmd.Subcommands.Add(Classify());
         return cmd;
     }
 
@@ -158,6 +159,35 @@ internal static class DiipCommands
         var reason = new Option<string>("--reason") { Description = "Why (recorded in the ledgered event).", DefaultValueFactory = _ => "manual rollback by the operator" };
         var c = new Command("rollback", "Roll an active proposal back: the warm incumbent is champion again.") { id, reason };
         c.SetAction(p => Event(p, p.GetValue(id)!, DiipEventKinds.Rollback, new JsonObject { ["reason"] = p.GetValue(reason)! }));
+        return c;
+    }
+
+    private static Command Classify()
+    {
+        var oldFile = new Option<string>("--old") { Description = "The policy file before the change.", Required = true };
+        var newFile = new Option<string>("--new") { Description = "The policy file after the change.", Required = true };
+        var doc = new Option<string>("--document") { Description = "Which policy: routing, reputation or diip.", Required = true };
+        doc.AcceptOnlyFromAmong("routing", "reputation", "diip");
+        var c = new Command("classify", "Decide the DIIP class of a policy change by what it changes (power-bearing knobs are class 3; docs/diip.md has the table).") { oldFile, newFile, doc };
+        c.SetAction(p =>
+        {
+            var kind = p.GetValue(doc) switch { "routing" => PolicyDocumentKind.Routing, "reputation" => PolicyDocumentKind.Reputation, _ => PolicyDocumentKind.Diip };
+            PolicyDiffClassification r;
+            try { r = PolicyDiffClassifier.Classify(CliCommon.ReadTextArg(p, p.GetValue(oldFile)!), CliCommon.ReadTextArg(p, p.GetValue(newFile)!), kind); }
+            catch (YamlDotNet.Core.YamlException e) { throw new CliException($"not YAML: {e.Message}", ExitCodes.Usage); }
+            if (CliCommon.IsJson(p))
+                CliCommon.WriteLine(p, new JsonObject
+                {
+                    ["class"] = (int)r.Class,
+                    ["changes"] = new JsonArray(r.Changes.Select(x => (JsonValue)new JsonObject { ["path"] = x.Path, ["class"] = (int)x.Class, ["rule"] = x.Rule, ["why"] = x.Why })),
+                }.ToString());
+            else
+            {
+                CliCommon.WriteLine(p, $"class {(int)r.Class} ({r.Changes.Count} changed key path(s))");
+                foreach (var x in r.Changes) CliCommon.WriteLine(p, $"  {(int)x.Class}  {x.Path}  [{x.Rule}: {x.Why}]");
+            }
+            return ExitCodes.Ok;
+        });
         return c;
     }
 

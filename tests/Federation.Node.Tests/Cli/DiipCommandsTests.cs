@@ -168,4 +168,18 @@ public sealed class DiipCommandsTests : IDisposable
         Record("2026-12-02T10:01:00Z", id, "gauntlet_start", $$"""{"holdout_commitment":"{{Hex("ab")}}","objective":true}""", "gauntlet");
         Assert.DoesNotContain("torn", Fed("2026-12-02T10:02:00Z", "list").Err, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Classify_takes_the_highest_class_of_what_a_routing_change_touches()
+    {
+        var routing = System.IO.File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "policies", "routing.yaml"));
+        var kw = File("kw.yaml", routing.Replace("{ id: python, keyword: python, weight: 2 }", "{ id: python, keyword: python3, weight: 2 }", StringComparison.Ordinal));
+        var r = CliRunner.Fed("diip", "classify", "--old", File("old.yaml", routing), "--new", kw, "--document", "routing", "-o", "json");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(1, Json(r.Out).GetProperty("class").GetInt32());
+        var both = File("both.yaml", System.IO.File.ReadAllText(kw).Replace("lineages: [mistral, olmo, own]", "lineages: [mistral, olmo, own, qwen]", StringComparison.Ordinal));
+        r = CliRunner.Fed("diip", "classify", "--old", Path.Combine(_dir, "old.yaml"), "--new", both, "--document", "routing", "-o", "json");
+        Assert.Equal(3, Json(r.Out).GetProperty("class").GetInt32());
+        Assert.Equal(2, Json(r.Out).GetProperty("changes").GetArrayLength());
+    }
 }
