@@ -42,3 +42,29 @@ public class DiipFrozenFormatTests
         Assert.Equal(DiipState.ShadowSoak, Assert.Single(book.Proposals).State);
     }
 }
+
+/// <summary>Events stamped by an injected <see cref="TimeProvider"/>: the fold measures the time-lock between those stamps.</summary>
+public class DiipInjectedClockTests
+{
+    private sealed class ManualClock(DateTimeOffset start) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = start;
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    [Fact]
+    public void Activation_waits_for_the_injected_clock_to_pass_the_time_lock()
+    {
+        var (book, id) = Drafted(Constitution());
+        var at = ToVote(book, id);
+        for (int i = 0; i < 8; i++) Ok(book, Ev(id, DiipEventKinds.Vote, at + 1, Obj(("approve", true)), Voters[i]), DiipState.Vote);
+        var clock = new ManualClock(DateTimeOffset.FromUnixTimeMilliseconds(at + 14 * Day));
+        Ok(book, DiipEvent.Create(id, DiipEventKinds.VoteClose, Obj(("electorate", Electorate(8))), Authority, clock), DiipState.TimeLock);
+        var activate = Obj(("incumbent", Hex(0xdd)), ("baseline_pass_rate", 0.9));
+        clock.Now += TimeSpan.FromDays(13);
+        Refused(book, DiipEvent.Create(id, DiipEventKinds.Activate, activate, Authority, clock), DiipErrors.TimeLockActive);
+        clock.Now += TimeSpan.FromDays(1);
+        var s = Ok(book, DiipEvent.Create(id, DiipEventKinds.Activate, activate, Authority, clock), DiipState.Active);
+        Assert.Equal(clock.Now.ToUnixTimeMilliseconds(), s.ActivatedAt);
+    }
+}
