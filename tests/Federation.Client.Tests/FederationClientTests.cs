@@ -89,6 +89,53 @@ public sealed class FederationClientTests(NodeFixture node)
     }
 
     [Fact]
+    public async Task Options_tools_and_response_format_are_sent_in_openai_form()
+    {
+        var capture = new CapturingHandler();
+        using var http = new HttpClient(capture);
+        using var client = node.Client(http: http);
+        var tool = AIFunctionFactory.Create((string city) => "sunny", "get_weather", "The weather in a city.");
+        var schema = JsonDocument.Parse("""{"type":"object","properties":{"answer":{"type":"string"}},"required":["answer"]}""").RootElement;
+        try
+        {
+            await client.GetResponseAsync("hello", new ChatOptions
+            {
+                MaxOutputTokens = 4, Temperature = 0, TopK = 5, Seed = 7, StopSequences = ["\n\n"],
+                Tools = [tool], ToolMode = ChatToolMode.RequireSpecific("get_weather"),
+                ResponseFormat = ChatResponseFormat.ForJsonSchema(schema, "reply"),
+            });
+        }
+        catch (FederationApiException e) when (e.StatusCode == 400)
+        {
+            // a node may refuse a parameter it does not support (docs/api.md); the request's shape is what is checked here
+        }
+        var body = JsonNode.Parse(capture.LastBody!)!;
+        Assert.Equal("federation/general", (string?)body["model"]);
+        Assert.Equal(4, (int?)body["max_tokens"]);
+        Assert.Equal(5, (int?)body["top_k"]);
+        Assert.Equal(7, (long?)body["seed"]);
+        Assert.Equal("get_weather", (string?)body["tools"]![0]!["function"]!["name"]);
+        Assert.Equal("string", (string?)body["tools"]![0]!["function"]!["parameters"]!["properties"]!["city"]!["type"]);
+        Assert.Equal("get_weather", (string?)body["tool_choice"]!["function"]!["name"]);
+        Assert.Equal("json_schema", (string?)body["response_format"]!["type"]);
+        Assert.Equal("reply", (string?)body["response_format"]!["json_schema"]!["name"]);
+        Assert.Equal($"Bearer {node.ApiKey}", capture.LastAuthorization);
+    }
+
+    private sealed class CapturingHandler() : DelegatingHandler(new HttpClientHandler())
+    {
+        public string? LastBody { get; private set; }
+        public string? LastAuthorization { get; private set; }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Content is not null) LastBody = await request.Content.ReadAsStringAsync(cancellationToken);
+            LastAuthorization = request.Headers.Authorization?.ToString();
+            return await base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    [Fact]
     public void Client_exposes_itself_and_its_metadata_as_services()
     {
         using var client = node.Client();

@@ -15,6 +15,17 @@ public sealed class SampleTests(NodeFixture node)
     }
 
     [Fact]
+    public async Task The_semantic_kernel_sample_with_tools_offered_still_answers_and_verifies()
+    {
+        // The function is sent as an OpenAI tool; a node that does not honour tools answers in plain text, one that does
+        // may call it first. Either way the final answer's receipt must verify.
+        var output = new StringWriter();
+        var code = await Samples.SemanticKernelChat.Program.RunAsync(node.BaseUrl, node.ApiKey, node.NodeKey, offerTools: true, output);
+        Assert.True(code == 0, output.ToString());
+        Assert.Contains("receipt verified", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_openai_sdk_sample_answers_and_verifies_the_receipt_with_federation_client()
     {
         var output = new StringWriter();

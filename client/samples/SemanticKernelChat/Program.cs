@@ -27,11 +27,11 @@ public static class Program
         using var client = new FederationClient(new FederationClientOptions { Endpoint = endpoint, ApiKey = apiKey, NodeKey = nodeKey, Model = "federation" });
         var builder = Kernel.CreateBuilder();
         builder.Services.AddSingleton<IChatClient>(client);
-        builder.Plugins.AddFromType<LedgerPlugin>("ledger");
+        builder.Plugins.AddFromObject(new LedgerPlugin(client), "ledger");
         var kernel = builder.Build();
 
         // The native function runs in-process through the kernel, with or without a model.
-        var size = await kernel.InvokeAsync<long>("ledger", "tree_size", new KernelArguments { ["client"] = client }, ct);
+        var size = await kernel.InvokeAsync<long>("ledger", "tree_size", cancellationToken: ct);
         await output.WriteLineAsync($"native function ledger.tree_size: {size}");
 
         var settings = new PromptExecutionSettings
@@ -51,10 +51,10 @@ public static class Program
 }
 
 /// <summary>A native function: the size of the node's ledger, from its signed tree head.</summary>
-public sealed class LedgerPlugin
+public sealed class LedgerPlugin(FederationClient client)
 {
     /// <summary>How many entries the node's ledger holds now.</summary>
     [KernelFunction("tree_size"), Description("Returns how many entries the Federation node's ledger holds.")]
-    public static async Task<long> TreeSizeAsync(FederationClient client, CancellationToken cancellationToken) =>
+    public async Task<long> TreeSizeAsync(CancellationToken cancellationToken) =>
         (await client.GetTreeHeadAsync(cancellationToken)).TreeSize;
 }
