@@ -371,11 +371,29 @@ public sealed class FederationClient : IChatClient, IEmbeddingGenerator<string, 
     public Task<ReceiptVerification> VerifyReceiptAsync(ChatResponse response, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(response);
-        return VerifyReceiptAsync(response.GetFederation(), response.Text, cancellationToken);
+        return VerifyReceiptAsync(response.GetFederation(), response.Text, null, cancellationToken);
     }
 
-    /// <summary>Verifies a receipt from its <see cref="FederationInfo"/> and the answer text received (e.g. from another SDK).</summary>
-    public async Task<ReceiptVerification> VerifyReceiptAsync(FederationInfo? federation, string answerText, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// As <see cref="VerifyReceiptAsync(ChatResponse, CancellationToken)"/>, and also checks that the entry's
+    /// <c>query_sha256</c> is the hash of the question asked: the text of the last user message of
+    /// <paramref name="messages"/> (what the node routes and ledgers, docs/api.md), so the answer is proven to be for it.
+    /// </summary>
+    public Task<ReceiptVerification> VerifyReceiptAsync(ChatResponse response, IEnumerable<ChatMessage> messages, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        ArgumentNullException.ThrowIfNull(messages);
+        var list = messages.ToList();
+        var question = (list.LastOrDefault(m => m.Role == ChatRole.User) ?? list.LastOrDefault())?.Text;
+        return VerifyReceiptAsync(response.GetFederation(), response.Text, question, cancellationToken);
+    }
+
+    /// <summary>
+    /// Verifies a receipt from its <see cref="FederationInfo"/> and the answer text received (e.g. from another SDK);
+    /// with <paramref name="queryText"/> (the last user message, or the prompt) also the entry's <c>query_sha256</c>.
+    /// </summary>
+    public async Task<ReceiptVerification> VerifyReceiptAsync(FederationInfo? federation, string answerText, string? queryText = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(answerText);
         var trust = _pinned is null ? NodeKeyTrust.FetchedFromNode : NodeKeyTrust.Pinned;
@@ -430,15 +448,25 @@ public sealed class FederationClient : IChatClient, IEmbeddingGenerator<string, 
             return new(ReceiptFailure.EntryInvalid, $"ledger entry {index} is a '{envelope.Type}' entry, not an answer.", index, head, trust);
         if (!payload.TryGetValue("answer_sha256", out var recorded) || recorded is not JsonString recordedHash)
             return new(ReceiptFailure.AnswerNotRecorded, $"ledger entry {index} records no answer_sha256 (a withheld answer); nothing ties it to the text.", index, head, trust);
-        var actual = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(answerText)));
+        var actual = Sha256Hex(answerText);
         if (!string.Equals(actual, recordedHash.Value, StringComparison.Ordinal))
             return new(ReceiptFailure.AnswerHashMismatch,
                 $"the text received hashes to {actual}, but ledger entry {index} records answer_sha256 {recordedHash.Value}: the answer was changed.", index, head, trust);
 
+        if (queryText is not null)
+        {
+            var query = Sha256Hex(queryText);
+            if (!payload.TryGetValue("query_sha256", out var q) || q is not JsonString qs || !string.Equals(qs.Value, query, StringComparison.Ordinal))
+                return new(ReceiptFailure.QueryHashMismatch,
+                    $"the question asked hashes to {query}, but ledger entry {index} records query_sha256 {(q as JsonString)?.Value ?? "nothing"}: the answer is for another query.", index, head, trust);
+        }
+
         return new(ReceiptFailure.None,
-            $"entry {index} ({envelope.Id}) is in the tree of {head.TreeSize} signed by {key.Value} ({(trust == NodeKeyTrust.Pinned ? "pinned key" : "key fetched from the node")}), and its answer_sha256 matches the text.",
+            $"entry {index} ({envelope.Id}) is in the tree of {head.TreeSize} signed by {key.Value} ({(trust == NodeKeyTrust.Pinned ? "pinned key" : "key fetched from the node")}), and its answer_sha256 matches the text{(queryText is null ? "" : " and its query_sha256 the question")}.",
             index, head, trust);
     }
+
+    private static string Sha256Hex(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 
     /// <summary>Fetches the node's current signed tree head (<c>GET /v1/federation/ledger/sth</c>), unverified.</summary>
     public async Task<TreeHead> GetTreeHeadAsync(CancellationToken cancellationToken = default) =>

@@ -32,6 +32,9 @@ public enum ReceiptFailure
 
     /// <summary>The SHA-256 of the text received differs from the entry's <c>answer_sha256</c>: the text was changed.</summary>
     AnswerHashMismatch,
+
+    /// <summary>The entry's <c>query_sha256</c> is not the hash of the question the caller asked: the answer is for another query.</summary>
+    QueryHashMismatch,
 }
 
 /// <summary>How the node key that signed the tree head came to be trusted.</summary>

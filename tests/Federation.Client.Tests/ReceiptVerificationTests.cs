@@ -63,6 +63,19 @@ public sealed class ReceiptVerificationTests(NodeFixture node)
     }
 
     [Fact]
+    public async Task The_receipt_also_proves_the_question_when_the_messages_are_given()
+    {
+        using var client = node.Client();
+        List<ChatMessage> asked = [new(ChatRole.System, "be brief"), new(ChatRole.User, "hello, explain tides")];
+        var response = await client.GetResponseAsync(asked, FederationClientTests.Short);
+        var r = await client.VerifyReceiptAsync(response, asked);
+        Assert.True(r.IsValid, r.ToString());
+        Assert.Contains("query_sha256", r.Reason, StringComparison.Ordinal);
+        var other = await client.VerifyReceiptAsync(response, [new ChatMessage(ChatRole.User, "hello, explain waves")]);
+        Assert.Equal(ReceiptFailure.QueryHashMismatch, other.Failure);
+    }
+
+    [Fact]
     public async Task A_tampered_inclusion_proof_is_rejected()
     {
         using var setup = node.Client();
