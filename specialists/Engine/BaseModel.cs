@@ -81,15 +81,18 @@ internal sealed class BaseModel : IDisposable
         if (!File.Exists(path))
             throw new LlamaException($"adapter file '{path}' does not exist.");
         LlamaLibrary.TakeRecentProblems();
+        Exception? inner = null;
         try
         {
-            return Handle.LoadLoraFromFile(path);
+            var adapter = Handle.LoadLoraFromFile(path);
+            if (LlamaImports.AdapterPointer(adapter) != 0) return adapter;
         }
         catch (Exception e) when (e is RuntimeError or InvalidOperationException or IOException)
         {
-            throw new LlamaException($"llama.cpp could not load '{path}' as a LoRA adapter for base '{Path}' " +
-                $"(wrong architecture, tensor shapes, or a damaged file). Native log: {LlamaLibrary.TakeRecentProblems()}", e);
+            inner = e;
         }
+        throw new LlamaException($"llama.cpp could not load '{path}' as a LoRA adapter for base '{Path}' " +
+            $"(wrong architecture, tensor shapes, or a damaged file). Native log: {LlamaLibrary.TakeRecentProblems()}", inner);
     }
 
     public void Dispose() => Handle.Dispose();

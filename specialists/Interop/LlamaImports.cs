@@ -36,6 +36,24 @@ internal static unsafe partial class LlamaImports
     /// <summary>KV cells per sequence (LLamaSharp keeps this one internal).</summary>
     [LibraryImport(Llama)] internal static partial uint llama_n_ctx_seq(SafeLLamaContextHandle ctx);
 
+    private static readonly Func<LoraAdapter, nint> AdapterPointerGetter = BindAdapterPointer();
+
+    /// <summary>
+    /// The native pointer of a <see cref="LoraAdapter"/>. LLamaSharp 0.30.0's <c>LoadLoraFromFile</c> returns an adapter
+    /// wrapping NULL when llama.cpp refuses the file (it does not check), and keeps the pointer internal; setting such an
+    /// adapter on a context would crash, so the engine reads it to refuse the file with a clear error.
+    /// </summary>
+    internal static nint AdapterPointer(LoraAdapter adapter) => AdapterPointerGetter(adapter);
+
+    private static Func<LoraAdapter, nint> BindAdapterPointer()
+    {
+        var getter = typeof(LoraAdapter).GetProperty("Pointer", BindingFlags.Instance | BindingFlags.NonPublic)?.GetMethod;
+        if (getter is null || getter.ReturnType != typeof(nint))
+            throw new LlamaException($"LLamaSharp's LoraAdapter has no internal 'Pointer' property: this build is written against LLamaSharp {LlamaLibrary.LlamaSharpVersion}; " +
+                "use the version pinned in Directory.Packages.props.");
+        return getter.CreateDelegate<Func<LoraAdapter, nint>>();
+    }
+
     /// <summary>Binds the imports to <paramref name="path"/>, which LLamaSharp has already loaded.</summary>
     internal static void Bind(string path)
     {

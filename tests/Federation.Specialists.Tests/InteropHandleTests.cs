@@ -42,6 +42,18 @@ public class InteropHandleTests
     }
 
     [Fact]
+    public void An_adapter_llama_cpp_refuses_throws_a_clear_error_instead_of_a_null_adapter()
+    {
+        // The pool's own validator would reject these first; this checks the native loader's refusal is caught too.
+        using var model = BaseModel.Load(ModelFiles.Instance.Base, 0);
+        foreach (var bad in new[] { ModelFiles.Instance.Mismatched, ModelFiles.Instance.Truncated, ModelFiles.Instance.Garbage })
+        {
+            var e = Assert.Throws<LlamaException>(() => model.LoadAdapter(bad));
+            Assert.Contains("could not load", e.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void Tokenize_and_pieces_round_trip_bytes_with_the_byte_vocabulary()
     {
         using var model = BaseModel.Load(ModelFiles.Instance.Base, 0);
