@@ -154,6 +154,8 @@ public class PresetLoadTests
         Assert.Equal((ulong)preset.ParameterCount, model.ParameterCount);
         Assert.Equal(preset.EmbeddingLength, model.EmbeddingSize);
         Assert.Equal(ByteVocabulary.Size, model.VocabSize);
+        // The byte vocabulary tokenizes as docs/models.md records (SPM, no space prefix, bytes as <0xNN>).
+        Assert.Equal([1, 75, 104, 111, 111, 114, 259, 122, 114, 117, 111, 103, 259, 198, 172], model.Tokenize("Hello world é", true, false));
         var adapter = LoraAdapterFactory.Create(path, dir.File($"{name}-lora.gguf"), rank: 4, seed: 2).Path;
         var lora = model.LoadAdapter(adapter);
         lora.Unload();
