@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using Federation.Specialists.Gguf;
 using Federation.Specialists.Interop;
 using Federation.Specialists.Models;
@@ -63,8 +62,7 @@ public sealed class AdapterPool : IDisposable
         if (string.IsNullOrWhiteSpace(id)) throw new EngineException("adapter id must be a non-empty string.");
         if (!File.Exists(path)) throw new EngineException($"adapter file '{path}' does not exist; give the path of a GGUF LoRA adapter.");
         var full = System.IO.Path.GetFullPath(path);
-        string cid;
-        using (var f = File.OpenRead(full)) cid = Convert.ToHexStringLower(SHA256.HashData(f));
+        var cid = FileCid.Compute(full);
         AdapterValidationResult validation;
         try
         {

@@ -1,8 +1,8 @@
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
-using System.Text;
 using System.Threading.Channels;
+using Federation.Registry;
 using Federation.Specialists.Interop;
+using Federation.Specialists.Models;
 using LLama.Native;
 using Microsoft.Extensions.Logging;
 
@@ -26,7 +26,7 @@ public sealed class SpecialistEngine : IDisposable
     private volatile bool _disposed;
     private Action<NativeLogLevel, string>? _logSink;
 
-    private SpecialistEngine(EngineOptions options, BaseModel model, string baseCid)
+    private SpecialistEngine(EngineOptions options, BaseModel model, Cid baseCid)
     {
         _options = options;
         _model = model;
@@ -51,8 +51,8 @@ public sealed class SpecialistEngine : IDisposable
         }
     }
 
-    /// <summary>Lowercase hex SHA-256 of the base model file.</summary>
-    public string BaseCid { get; }
+    /// <summary>SHA-256 of the base model file.</summary>
+    public Cid BaseCid { get; }
 
     /// <summary>Path of the base model.</summary>
     public string BaseModelPath => _model.Path;
@@ -108,8 +108,7 @@ public sealed class SpecialistEngine : IDisposable
         LlamaLibrary.EnsureLoaded(options.NativeLibraryDirectory);
         if (!File.Exists(options.BaseModelPath))
             throw new EngineException($"base model '{options.BaseModelPath}' does not exist; give the path of a GGUF model.");
-        string cid;
-        using (var f = File.OpenRead(options.BaseModelPath)) cid = Convert.ToHexStringLower(SHA256.HashData(f));
+        var cid = FileCid.Compute(options.BaseModelPath);
         BaseModel model;
         try
         {
