@@ -124,16 +124,23 @@ public static class LlamaLibrary
         return found.Count == 1 ? found[0] : null;
     }
 
-    /// <summary>The error when nothing loads: every path the loader tried, and the fixes.</summary>
+    /// <summary>The error when nothing loads: every file LLamaSharp's loader tried (from its log), and the fixes.</summary>
     internal static LlamaException NotLoaded(Exception? inner)
     {
-        string tried;
+        const string failed = "Failed Loading '";
+        List<string> tried;
         lock (PendingLine)
-            tried = string.Join("\n  ", LoaderLines.Where(l => l.Contains("Loading", StringComparison.OrdinalIgnoreCase) || l.Contains("loaded", StringComparison.OrdinalIgnoreCase)));
-        if (tried.Length == 0) tried = "(the loader reported no paths)";
-        var reason = inner is null ? "" : $" ({(inner.InnerException ?? inner).Message.Split('\n')[0]})";
+            tried = LoaderLines.Where(l => l.StartsWith(failed, StringComparison.Ordinal))
+                .Select(l => l[failed.Length..].TrimEnd('\'')).Distinct(StringComparer.Ordinal).ToList();
+        var cause = inner switch
+        {
+            DllNotFoundException or BadImageFormatException => $" ({inner.Message.Split('\n')[0]})",
+            { InnerException: DllNotFoundException or BadImageFormatException } => $" ({inner.InnerException.Message.Split('\n')[0]})",
+            _ => "",
+        };
+        var list = tried.Count == 0 ? "(the loader reported no files)" : string.Join("\n  ", tried);
         return new LlamaException(
-            $"llama.cpp native library could not be loaded{reason}. The loader tried:\n  {tried}\n" +
+            $"llama.cpp native library could not be loaded{cause}. Files tried (relative to {AppContext.BaseDirectory}):\n  {list}\n" +
             "Fix: build or run through the project so the backend package's runtimes/ folder is next to the app " +
             "(dotnet build copies it; the default is LLamaSharp.Backend.Cpu, others with -p:LlamaBackend=Cuda12, see docs/engine.md), " +
             $"or set {LibDirVariable} to a folder holding {LibraryFileName} built from llama.cpp {LlamaCppCommit}.", inner);

@@ -68,7 +68,7 @@ public class NativeLibraryTests
         var e = LlamaLibrary.NotLoaded(new DllNotFoundException("libllama.so: cannot open shared object file"));
         Assert.Contains("could not be loaded", e.Message, StringComparison.Ordinal);
         Assert.Contains("cannot open shared object file", e.Message, StringComparison.Ordinal);
-        Assert.Contains("The loader tried:", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Files tried (relative to ", e.Message, StringComparison.Ordinal);
         Assert.Contains("-p:LlamaBackend=", e.Message, StringComparison.Ordinal);
         Assert.Contains(LlamaLibrary.LibDirVariable, e.Message, StringComparison.Ordinal);
     }
