@@ -211,7 +211,7 @@ public sealed class SpecialistEngine : IDisposable
                 BatchThreads = _options.BatchThreads,
                 Embeddings = true,
             });
-            // LLamaSharp's managed batch; its Decode takes LLamaSharp's global lock, harmless for this one context.
+            // LLamaSharp's managed batch and Decode: its global lock only orders LLamaSharp's own decodes, which generation does not use.
             var batch = new LLamaBatch();
             for (var start = 0; start < inputs.Count; start += n)
             {

@@ -159,6 +159,14 @@ public static class LlamaLibrary
 
     private static void OnLog(LLamaLogLevel level, string text)
     {
+        // Debug lines nobody reads (no sink, loading done) return before any lock or copy: llama.cpp writes one per
+        // tensor when it loads an adapter (≈50 for a small rank-8 adapter), and adapter loads sit on the request path.
+        if (LogSink is null && _loadedPath is not null &&
+            (level == LLamaLogLevel.Debug || (level == LLamaLogLevel.Continue && _pendingLevel == NativeLogLevel.Debug)))
+        {
+            _pendingLevel = NativeLogLevel.Debug;
+            return;
+        }
         try
         {
             lock (PendingLine)
