@@ -1,23 +1,12 @@
 #!/usr/bin/env bash
 # Installs everything Federation needs on a fresh Debian bookworm machine with the .NET 10 SDK:
-# the pinned llama.cpp native libraries (npm), the Debian packages the tests use, and the NuGet packages.
+# the Debian packages the tests use, and the NuGet packages (llama.cpp comes with them: LLamaSharp.Backend.Cpu).
 # Safe to run again: every step checks first.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-LLAMA_NPM_PACKAGE="@node-llama-cpp/linux-x64@3.22.1"   # llama.cpp v0.5.0 (see docs/llama-native.md)
-native="$root/.native"
-libdir="$native/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64"
-
 command -v dotnet >/dev/null || { echo "setup: the .NET 10 SDK is required (dotnet not on PATH)" >&2; exit 1; }
-
-if [[ ! -f "$libdir/libllama.v0.5.0.so" ]]; then
-  command -v npm >/dev/null || { echo "setup: npm is required to install the llama.cpp native libraries" >&2; exit 1; }
-  echo "setup: installing llama.cpp native libraries ($LLAMA_NPM_PACKAGE) into .native/" >&2
-  mkdir -p "$native"
-  (cd "$native" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error "$LLAMA_NPM_PACKAGE" >&2)
-fi
 
 # Debian packages used by the tests (installed only when missing; needs root or sudo).
 need=()

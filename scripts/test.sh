@@ -6,7 +6,6 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 FEDERATION_APT_PACKAGES="${FEDERATION_APT_PACKAGES:-chromium}" "$root/scripts/setup.sh" || { echo "0 passed, 1 failed"; exit 1; }
 
-export FEDERATION_LLAMA_LIB_DIR="${FEDERATION_LLAMA_LIB_DIR:-$root/.native/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64}"
 log="$(mktemp)"
 dotnet build "$root/Federation.sln" -c Debug -nologo -v quiet -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }
 dotnet test "$root/Federation.sln" -c Debug --no-build -nologo -v quiet 2>&1 | tee "$log"

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Federation.Specialists.Engine;
 using Federation.Specialists.Interop;
+using LLama.Native;
 using Federation.Specialists.Models;
 
 namespace Federation.Bench;
@@ -188,11 +189,11 @@ internal static class EngineBench
 
     private static (double P50, double P99, double DecodeP50) SwapOverhead(string basePath, List<string> adapters, int n, int threads)
     {
-        using var model = LlamaModel.Load(basePath, 0);
-        using var a = model.LoadAdapter(adapters[0]);
-        using var b = model.LoadAdapter(adapters[1]);
-        using var ctx = LlamaContext.Create(model, new LlamaContextSettings { ContextPerSequence = 256, Threads = threads, BatchThreads = threads });
-        using var batch = new LlamaBatch(1);
+        using var model = BaseModel.Load(basePath, 0);
+        var a = new PooledAdapter(model.LoadAdapter(adapters[0]));
+        var b = new PooledAdapter(model.LoadAdapter(adapters[1]));
+        using var ctx = EngineContext.Create(model, new ContextSettings { ContextPerSequence = 256, Threads = threads, BatchThreads = threads });
+        using var batch = new NativeBatch(1);
         double Decode()
         {
             var t = Stopwatch.GetTimestamp();
@@ -220,11 +221,11 @@ internal static class EngineBench
 
     private static (double LoadP50, double BytesPerAdapter, long FileBytes) LoadCost(string basePath, List<string> adapters)
     {
-        using var model = LlamaModel.Load(basePath, 0);
-        using (model.LoadAdapter(adapters[0])) { } // warm the loader
+        using var model = BaseModel.Load(basePath, 0);
+        model.LoadAdapter(adapters[0]).Unload(); // warm the loader
         GC.Collect();
         var before = Process.GetCurrentProcess().WorkingSet64;
-        var loaded = new List<LlamaAdapter>();
+        var loaded = new List<LoraAdapter>();
         var times = new List<double>();
         foreach (var path in adapters)
         {
@@ -233,7 +234,7 @@ internal static class EngineBench
             times.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
         }
         var after = Process.GetCurrentProcess().WorkingSet64;
-        foreach (var l in loaded) l.Dispose();
+        foreach (var l in loaded) l.Unload();
         return (Pct(times, 50), (after - before) / (double)adapters.Count, new FileInfo(adapters[0]).Length);
     }
 

@@ -25,7 +25,7 @@ internal static class GenerateCommand
         var stop = new Option<string[]>("--stop") { Description = "Stop sequence (repeatable)." };
         var threads = new Option<int>("--threads") { Description = "Generation threads.", DefaultValueFactory = _ => 1 };
         var gpuLayers = new Option<int>("--gpu-layers") { Description = "Layers to offload (CUDA build only).", DefaultValueFactory = _ => 0 };
-        var libDir = new Option<DirectoryInfo?>("--llama-lib-dir") { Description = $"Folder of the llama.cpp libraries (default: ${LlamaLibrary.LibDirVariable}, then .native/)." };
+        var libDir = new Option<DirectoryInfo?>("--llama-lib-dir") { Description = $"Folder of a self-built libllama (default: ${LlamaLibrary.LibDirVariable}, then the LLamaSharp backend package)." };
 
         var cmd = new Command("generate", "Generate text with a base model and optional LoRA adapters.");
         foreach (var o in new Option[] { model, adapter, prompt, maxTokens, temperature, topP, topK, seed, stop, threads, gpuLayers, libDir })

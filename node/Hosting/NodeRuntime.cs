@@ -83,7 +83,7 @@ public sealed class NodeRuntime : IAsyncDisposable
                     File.Move(adapterPath + ".tmp", adapterPath, overwrite: true);
                 }
                 var info = engine.RegisterAdapter(s.Id, adapterPath);
-                bindings[s.Id] = new SpecialistBinding(s, engine.BaseCid, info.Cid, adapterPath);
+                bindings[s.Id] = new SpecialistBinding(s, engine.BaseCid.ToString(), info.Cid.ToString(), adapterPath);
             }
             logger.EngineReady(engine.BaseCid, bindings.Count);
             return new NodeRuntime(key, ledger, policy, engine, bindings);

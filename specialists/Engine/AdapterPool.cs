@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using Federation.Specialists.Gguf;
 using Federation.Specialists.Interop;
 using Federation.Specialists.Models;
@@ -17,14 +16,14 @@ namespace Federation.Specialists.Engine;
 /// </remarks>
 public sealed class AdapterPool : IDisposable
 {
-    private readonly LlamaModel _model;
+    private readonly BaseModel _model;
     private readonly GgufFile _baseFile;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Entry> _registered = new(StringComparer.Ordinal);
     private readonly LinkedList<Entry> _lru = new(); // most recently used first
     private long _serial;
 
-    internal AdapterPool(LlamaModel model, int capacity)
+    internal AdapterPool(BaseModel model, int capacity)
     {
         _model = model;
         _baseFile = GgufFile.Read(model.Path); // header and tensor table only: what the validator compares against
@@ -63,8 +62,7 @@ public sealed class AdapterPool : IDisposable
         if (string.IsNullOrWhiteSpace(id)) throw new EngineException("adapter id must be a non-empty string.");
         if (!File.Exists(path)) throw new EngineException($"adapter file '{path}' does not exist; give the path of a GGUF LoRA adapter.");
         var full = System.IO.Path.GetFullPath(path);
-        string cid;
-        using (var f = File.OpenRead(full)) cid = Convert.ToHexStringLower(SHA256.HashData(f));
+        var cid = FileCid.Compute(full);
         AdapterValidationResult validation;
         try
         {
@@ -82,10 +80,10 @@ public sealed class AdapterPool : IDisposable
                 "Use an adapter trained for this base.");
         }
         var sw = Stopwatch.StartNew();
-        LlamaAdapter loaded;
+        PooledAdapter loaded;
         try
         {
-            loaded = _model.LoadAdapter(full);
+            loaded = new PooledAdapter(_model.LoadAdapter(full));
         }
         catch (LlamaException e)
         {
@@ -147,10 +145,10 @@ public sealed class AdapterPool : IDisposable
     }
 
     /// <summary>Loads (if needed) and returns the adapters of a set, sorted by id so the native order is canonical.</summary>
-    internal (List<LlamaAdapter> Adapters, List<float> Scales) Acquire(IReadOnlyList<AdapterSelection> set)
+    internal (List<PooledAdapter> Adapters, List<float> Scales) Acquire(IReadOnlyList<AdapterSelection> set)
     {
         var sorted = set.OrderBy(s => s.AdapterId, StringComparer.Ordinal).ToList();
-        var adapters = new List<LlamaAdapter>(sorted.Count);
+        var adapters = new List<PooledAdapter>(sorted.Count);
         var scales = new List<float>(sorted.Count);
         foreach (var s in sorted)
         {
@@ -169,10 +167,10 @@ public sealed class AdapterPool : IDisposable
                 }
             }
             // Load outside the lock (≈1 ms for tiny adapters, longer for real ones).
-            LlamaAdapter loaded;
+            PooledAdapter loaded;
             try
             {
-                loaded = _model.LoadAdapter(e.Info.Path);
+                loaded = new PooledAdapter(_model.LoadAdapter(e.Info.Path));
             }
             catch (LlamaException ex)
             {
@@ -190,7 +188,7 @@ public sealed class AdapterPool : IDisposable
                 }
                 else
                 {
-                    loaded.Dispose();
+                    loaded.Release();
                     adapters.Add(e.Adapter ?? throw new EngineException($"adapter '{s.AdapterId}' was unregistered while loading."));
                 }
                 scales.Add(s.Scale);
@@ -213,7 +211,7 @@ public sealed class AdapterPool : IDisposable
     {
         if (e.Node is not null) _lru.Remove(e.Node);
         e.Node = null;
-        e.Adapter?.Dispose();
+        e.Adapter?.Release();
         e.Adapter = null;
     }
 
@@ -231,7 +229,7 @@ public sealed class AdapterPool : IDisposable
     {
         public AdapterInfo Info { get; } = info;
         public long Serial { get; } = serial;
-        public LlamaAdapter? Adapter { get; set; }
+        public PooledAdapter? Adapter { get; set; }
         public LinkedListNode<Entry>? Node { get; set; }
     }
 }

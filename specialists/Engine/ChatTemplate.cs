@@ -1,5 +1,6 @@
 using System.Text;
-using Federation.Specialists.Interop;
+using LLama;
+using LLama.Exceptions;
 
 namespace Federation.Specialists.Engine;
 
@@ -16,7 +17,7 @@ public sealed class ChatTemplate
     public ChatTemplate(string? modelTemplate)
     {
         _modelTemplate = modelTemplate;
-        UsesModelTemplate = modelTemplate is not null && LlamaChat.Apply(modelTemplate, [("user", "x")], true) is not null;
+        UsesModelTemplate = modelTemplate is not null && Apply(modelTemplate, [new ChatMessage("user", "x")]) is not null;
     }
 
     /// <summary>True when the model's own template is used.</summary>
@@ -27,10 +28,25 @@ public sealed class ChatTemplate
     {
         if (UsesModelTemplate)
         {
-            var s = LlamaChat.Apply(_modelTemplate!, messages.Select(m => (m.Role, m.Content)).ToList(), true);
+            var s = Apply(_modelTemplate!, messages);
             if (s is not null) return s;
         }
         return FormatPlain(messages);
+    }
+
+    /// <summary>llama.cpp's built-in (non-Jinja) formatter through LLamaSharp's <see cref="LLamaTemplate"/>; null when it does not know the template.</summary>
+    private static string? Apply(string template, IReadOnlyList<ChatMessage> messages)
+    {
+        var t = new LLamaTemplate(template) { AddAssistant = true };
+        foreach (var m in messages) t.Add(m.Role, m.Content);
+        try
+        {
+            return Encoding.UTF8.GetString(t.Apply());
+        }
+        catch (MissingTemplateException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The plain template.</summary>

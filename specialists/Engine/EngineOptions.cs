@@ -8,7 +8,10 @@ public sealed record EngineOptions
     /// <summary>The frozen base model (GGUF). Loaded once; never modified or reloaded.</summary>
     public required string BaseModelPath { get; init; }
 
-    /// <summary>Folder of the llama.cpp native libraries; null = <c>FEDERATION_LLAMA_LIB_DIR</c>, then the repo's <c>.native</c>.</summary>
+    /// <summary>
+    /// Folder of a self-built <c>libllama</c> (llama.cpp 815a2a5) to use instead of the LLamaSharp backend package's;
+    /// null = <c>FEDERATION_LLAMA_LIB_DIR</c>, then the package. Only the first engine in a process decides.
+    /// </summary>
     public string? NativeLibraryDirectory { get; init; }
 
     /// <summary>Generation contexts on the one base; different adapter sets run on different contexts.</summary>
@@ -36,7 +39,7 @@ public sealed record EngineOptions
     /// <summary>Threads for prompt chunks (default 1, see <see cref="Threads"/>).</summary>
     public int BatchThreads { get; init; } = 1;
 
-    /// <summary>Layers to offload to a GPU (llama.cpp's n_gpu_layers); used only with the CUDA build. 0 = CPU only.</summary>
+    /// <summary>Layers to offload to a GPU (llama.cpp's n_gpu_layers); used only with a GPU backend (<c>-p:LlamaBackend=Cuda12</c>). 0 = CPU only.</summary>
     public int GpuLayers { get; init; }
 
     /// <summary>Adapters kept loaded at once (LRU); others are loaded on first use.</summary>

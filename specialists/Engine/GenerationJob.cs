@@ -1,5 +1,5 @@
 using System.Text;
-using Federation.Specialists.Interop;
+using LLama.Native;
 
 namespace Federation.Specialists.Engine;
 
@@ -28,7 +28,7 @@ internal sealed class GenerationJob
     public uint? Seed { get; }
     public TaskCompletionSource<GenerationResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     public List<int> Generated { get; } = [];
-    public LlamaSampler? Sampler { get; set; }
+    public SafeLLamaSamplerChainHandle? Sampler { get; set; }
     public int Sequence { get; set; }
     public int Position { get; set; }
     public int PendingToken { get; set; }
@@ -55,7 +55,7 @@ internal sealed class GenerationJob
     }
 
     /// <summary>Accepts a sampled token; returns true when generation is over (and completes the job).</summary>
-    public bool Accept(LlamaModel model, int token, int contextLimit)
+    public bool Accept(BaseModel model, int token, int contextLimit)
     {
         if (model.IsEndOfGeneration(token))
         {
@@ -101,6 +101,27 @@ internal sealed class GenerationJob
         var piece = _text.ToString(_emitted, safe - _emitted);
         _emitted = safe;
         try { OnDelta(new GenerationDelta(piece)); } catch { /* a broken consumer must not stop the worker */ }
+    }
+
+    /// <summary>
+    /// LLamaSharp's sampler pipeline: greedy, or top-k → top-p → temperature → seeded draw. Greedy is an argmax over the
+    /// raw logits, so greedy output is a function of the logits alone.
+    /// </summary>
+    public static SafeLLamaSamplerChainHandle CreateSampler(float temperature, int topK, float topP, uint seed)
+    {
+        var p = LLamaSamplerChainParams.Default();
+        p.NoPerf = true;
+        var chain = SafeLLamaSamplerChainHandle.Create(p);
+        if (temperature <= 0)
+        {
+            chain.AddGreedySampler();
+            return chain;
+        }
+        if (topK > 0) chain.AddTopK(topK);
+        if (topP is > 0 and < 1) chain.AddTopP(topP, 1);
+        chain.AddTemperature(temperature);
+        chain.AddDistributionSampler(seed);
+        return chain;
     }
 
     public void Finish(FinishReason reason, bool flushUtf8 = true)

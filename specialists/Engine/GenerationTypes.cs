@@ -1,3 +1,5 @@
+using Federation.Registry;
+
 namespace Federation.Specialists.Engine;
 
 /// <summary>One chat message (role: system, user, assistant).</summary>
@@ -70,8 +72,8 @@ public sealed record AdapterInfo
     public required string Id { get; init; }
     /// <summary>Full path of the GGUF file.</summary>
     public required string Path { get; init; }
-    /// <summary>Lowercase hex SHA-256 of the file.</summary>
-    public required string Cid { get; init; }
+    /// <summary>SHA-256 of the file.</summary>
+    public required Cid Cid { get; init; }
     /// <summary>File size.</summary>
     public required long SizeBytes { get; init; }
     /// <summary>Time llama.cpp took to load it when registered.</summary>

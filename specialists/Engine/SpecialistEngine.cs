@@ -1,8 +1,9 @@
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography;
-using System.Text;
 using System.Threading.Channels;
+using Federation.Registry;
 using Federation.Specialists.Interop;
+using Federation.Specialists.Models;
+using LLama.Native;
 using Microsoft.Extensions.Logging;
 
 namespace Federation.Specialists.Engine;
@@ -16,16 +17,16 @@ namespace Federation.Specialists.Engine;
 /// </summary>
 public sealed class SpecialistEngine : IDisposable
 {
-    private readonly LlamaModel _model;
+    private readonly BaseModel _model;
     private readonly EngineOptions _options;
     private readonly AdapterAffinityScheduler<GenerationJob> _scheduler;
     private readonly List<Thread> _workers = [];
     private readonly Lock _embedGate = new();
-    private LlamaContext? _embedContext;
+    private EngineContext? _embedContext;
     private volatile bool _disposed;
     private Action<NativeLogLevel, string>? _logSink;
 
-    private SpecialistEngine(EngineOptions options, LlamaModel model, string baseCid)
+    private SpecialistEngine(EngineOptions options, BaseModel model, Cid baseCid)
     {
         _options = options;
         _model = model;
@@ -35,7 +36,7 @@ public sealed class SpecialistEngine : IDisposable
         _scheduler = new AdapterAffinityScheduler<GenerationJob>(options.SequencesPerContext, options.MaxBypass);
         for (var i = 0; i < options.Contexts; i++)
         {
-            var ctx = LlamaContext.Create(model, new LlamaContextSettings
+            var ctx = EngineContext.Create(model, new ContextSettings
             {
                 ContextPerSequence = options.ContextSize,
                 Sequences = options.SequencesPerContext,
@@ -50,8 +51,8 @@ public sealed class SpecialistEngine : IDisposable
         }
     }
 
-    /// <summary>Lowercase hex SHA-256 of the base model file.</summary>
-    public string BaseCid { get; }
+    /// <summary>SHA-256 of the base model file.</summary>
+    public Cid BaseCid { get; }
 
     /// <summary>Path of the base model.</summary>
     public string BaseModelPath => _model.Path;
@@ -87,7 +88,7 @@ public sealed class SpecialistEngine : IDisposable
     private long _swaps;
 
     /// <summary>Loads the native library (if needed) and the base model, and starts the context workers.</summary>
-    /// <exception cref="LlamaException">The native library is missing or does not match the pinned version.</exception>
+    /// <exception cref="LlamaException">The native library cannot be loaded (the message lists what was tried and the fix).</exception>
     /// <exception cref="EngineException">The base model cannot be loaded.</exception>
     public static SpecialistEngine Open(EngineOptions options)
     {
@@ -107,12 +108,11 @@ public sealed class SpecialistEngine : IDisposable
         LlamaLibrary.EnsureLoaded(options.NativeLibraryDirectory);
         if (!File.Exists(options.BaseModelPath))
             throw new EngineException($"base model '{options.BaseModelPath}' does not exist; give the path of a GGUF model.");
-        string cid;
-        using (var f = File.OpenRead(options.BaseModelPath)) cid = Convert.ToHexStringLower(SHA256.HashData(f));
-        LlamaModel model;
+        var cid = FileCid.Compute(options.BaseModelPath);
+        BaseModel model;
         try
         {
-            model = LlamaModel.Load(Path.GetFullPath(options.BaseModelPath), options.GpuLayers);
+            model = BaseModel.Load(Path.GetFullPath(options.BaseModelPath), options.GpuLayers);
         }
         catch (LlamaException e)
         {
@@ -141,10 +141,10 @@ public sealed class SpecialistEngine : IDisposable
         if (request.Messages is { Count: > 0 } msgs)
         {
             var text = Chat.Format(msgs);
-            return _model.Tokenize(Encoding.UTF8.GetBytes(text), addSpecial: true, parseSpecial: Chat.UsesModelTemplate);
+            return _model.Tokenize(text, addSpecial: true, parseSpecial: Chat.UsesModelTemplate);
         }
         if (request.Prompt is null) throw new EngineException("a request needs a prompt or messages.");
-        return _model.Tokenize(Encoding.UTF8.GetBytes(request.Prompt), addSpecial: true, parseSpecial: false);
+        return _model.Tokenize(request.Prompt, addSpecial: true, parseSpecial: false);
     }
 
     /// <summary>Runs a request to completion. Cancellation ends it with <see cref="FinishReason.Cancelled"/>.</summary>
@@ -193,7 +193,7 @@ public sealed class SpecialistEngine : IDisposable
 
     private float[][] Embed(IReadOnlyList<string> inputs, CancellationToken ct)
     {
-        var tokenized = inputs.Select(s => _model.Tokenize(Encoding.UTF8.GetBytes(s), true, false)).ToArray();
+        var tokenized = inputs.Select(s => _model.Tokenize(s, true, false)).ToArray();
         var max = _options.ContextSize;
         foreach (var t in tokenized)
             if (t.Length == 0 || t.Length > max)
@@ -202,7 +202,7 @@ public sealed class SpecialistEngine : IDisposable
         lock (_embedGate)
         {
             var n = _options.EmbeddingSequences;
-            _embedContext ??= LlamaContext.Create(_model, new LlamaContextSettings
+            _embedContext ??= EngineContext.Create(_model, new ContextSettings
             {
                 ContextPerSequence = max,
                 Sequences = n,
@@ -211,7 +211,8 @@ public sealed class SpecialistEngine : IDisposable
                 BatchThreads = _options.BatchThreads,
                 Embeddings = true,
             });
-            using var batch = new LlamaBatch(max * n);
+            // LLamaSharp's managed batch and Decode: its global lock only orders LLamaSharp's own decodes, which generation does not use.
+            var batch = new LLamaBatch();
             for (var start = 0; start < inputs.Count; start += n)
             {
                 ct.ThrowIfCancellationRequested();
@@ -221,9 +222,10 @@ public sealed class SpecialistEngine : IDisposable
                 for (var s = 0; s < count; s++)
                 {
                     var toks = tokenized[start + s];
-                    for (var p = 0; p < toks.Length; p++) batch.Add(toks[p], p, s, output: true);
+                    for (var p = 0; p < toks.Length; p++) batch.Add(toks[p], p, (LLamaSeqId)s, true);
                 }
-                _embedContext.Decode(batch);
+                var rc = _embedContext.Handle.Decode(batch);
+                if (rc != DecodeResult.Ok) throw new LlamaException($"llama_decode failed with status {(int)rc} ({rc}) while embedding.");
                 for (var s = 0; s < count; s++) result[start + s] = _embedContext.SequenceEmbedding(s);
             }
         }
@@ -246,15 +248,15 @@ public sealed class SpecialistEngine : IDisposable
     }
 
     /// <summary>Drives one context: takes a group, runs it, repeats.</summary>
-    private sealed class ContextWorker(SpecialistEngine engine, int index, LlamaContext ctx)
+    private sealed class ContextWorker(SpecialistEngine engine, int index, EngineContext ctx)
     {
         private string? _currentKey;
-        private List<LlamaAdapter> _currentAdapters = [];
+        private List<PooledAdapter> _currentAdapters = [];
         private List<float> _currentScales = [];
 
         public void Run()
         {
-            using var batch = new LlamaBatch(ctx.BatchSize);
+            using var batch = new NativeBatch(ctx.BatchSize);
             try
             {
                 while (true)
@@ -286,7 +288,7 @@ public sealed class SpecialistEngine : IDisposable
 
         private readonly List<GenerationJob> _groupJobs = [];
 
-        private void RunGroup(string key, List<GenerationJob> jobs, LlamaBatch batch)
+        private void RunGroup(string key, List<GenerationJob> jobs, NativeBatch batch)
         {
             _groupJobs.Clear();
             _groupJobs.AddRange(jobs);
@@ -350,12 +352,12 @@ public sealed class SpecialistEngine : IDisposable
         }
 
         /// <summary>Decodes a job's prompt alone, in fixed chunks, and samples its first token.</summary>
-        private void StartJob(GenerationJob job, Stack<int> free, List<GenerationJob> active, LlamaBatch batch)
+        private void StartJob(GenerationJob job, Stack<int> free, List<GenerationJob> active, NativeBatch batch)
         {
             if (job.Cancellation.IsCancellationRequested) { job.Finish(FinishReason.Cancelled); return; }
             var s = free.Pop();
             job.Sequence = s;
-            job.Sampler = LlamaSampler.Create(job.Request.Temperature, job.Request.TopK, job.Request.TopP, job.Seed ?? 0);
+            job.Sampler = GenerationJob.CreateSampler(job.Request.Temperature, job.Request.TopK, job.Request.TopP, job.Seed ?? 0);
             // Only this sequence is in these batches: the prompt's decode shapes depend on the request alone.
             var toks = job.PromptTokens;
             var last = 0;
@@ -375,7 +377,7 @@ public sealed class SpecialistEngine : IDisposable
                 ctx.Decode(batch);
             }
             job.Position = toks.Length;
-            var token = job.Sampler.Sample(ctx, last);
+            var token = (int)job.Sampler.Sample(ctx.Handle, last);
             active.Add(job);
             var peak = Volatile.Read(ref engine._peakGroup);
             while (active.Count > peak && Interlocked.CompareExchange(ref engine._peakGroup, active.Count, peak) != peak) peak = Volatile.Read(ref engine._peakGroup);
@@ -392,11 +394,11 @@ public sealed class SpecialistEngine : IDisposable
         private void Step(GenerationJob job, int outputIndex)
         {
             job.Position++;
-            var token = job.Sampler!.Sample(ctx, outputIndex);
+            var token = (int)job.Sampler!.Sample(ctx.Handle, outputIndex);
             job.Accept(ctx.Model, token, ctx.ContextPerSequence);
         }
 
-        private bool SameAdapters(List<LlamaAdapter> adapters, List<float> scales)
+        private bool SameAdapters(List<PooledAdapter> adapters, List<float> scales)
         {
             if (adapters.Count != _currentAdapters.Count) return false;
             for (var i = 0; i < adapters.Count; i++)

@@ -1,14 +1,14 @@
-using System.Reflection;
-using System.Runtime.CompilerServices;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
+using LLama.Native;
 
 namespace Federation.Specialists.Interop;
 
 /// <summary>An error from the native llama.cpp layer, with a message that says what to do.</summary>
 public sealed class LlamaException(string message, Exception? inner = null) : Exception(message, inner);
 
-/// <summary>Severity of a native log line (ggml_log_level without NONE/CONT).</summary>
+/// <summary>Severity of a native log line.</summary>
 public enum NativeLogLevel
 {
     Debug,
@@ -18,165 +18,132 @@ public enum NativeLogLevel
 }
 
 /// <summary>
-/// Finds, loads and checks the pinned llama.cpp native libraries once per process, and bridges llama.cpp's log.
-/// Search order: an explicit directory, then <c>FEDERATION_LLAMA_LIB_DIR</c>, then the set-up's install folder
-/// (<c>.native/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64</c>) searched upward from the app's base directory
-/// and from the current directory. The first directory holding <c>libllama</c> is used; a failure lists every path tried.
+/// Loads llama.cpp once per process through LLamaSharp's own loader (<see cref="NativeLibraryConfig"/>: the backend
+/// package's <c>runtimes/&lt;rid&gt;/native/&lt;avx level&gt;</c> folders, best CPU level first), bridges its log, and binds
+/// <see cref="LlamaImports"/> to the very library LLamaSharp loaded, so there is one llama.cpp in the process.
+/// An explicit folder (argument, or <c>FEDERATION_LLAMA_LIB_DIR</c>) replaces the package's libraries with a
+/// self-built <c>libllama</c> of the same llama.cpp commit.
 /// </summary>
-public static unsafe class LlamaLibrary
+public static class LlamaLibrary
 {
-    /// <summary>llama.cpp release the binding was written against (node-llama-cpp 3.22.1).</summary>
-    public const string PinnedVersion = "0.5.0-dev";
-    /// <summary>Environment variable that names the directory of the native libraries.</summary>
+    /// <summary>llama.cpp commit that LLamaSharp 0.30.0's backend packages are built from.</summary>
+    public const string LlamaCppCommit = "815a2a5";
+    /// <summary>Environment variable naming a folder with a self-built <c>libllama</c> (optional).</summary>
     public const string LibDirVariable = "FEDERATION_LLAMA_LIB_DIR";
-    /// <summary>Install folder relative to the repository root (what <c>scripts/setup.sh</c> creates).</summary>
-    public const string InstallSubdir = ".native/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64";
-    /// <summary>The command that installs the libraries.</summary>
-    public const string SetupCommand = "scripts/setup.sh";
-
-    // Expected sizes from the pinned header (checked with gcc against node-llama-cpp 3.22.1's llama.h).
-    internal const int ExpectedModelParamsSize = 80;
-    internal const int ExpectedContextParamsSize = 160;
-    internal const int ExpectedBatchSize = 56;
-
-    private static readonly string[] LlamaNames = ["libllama.v0.5.0.so", "libllama.cuda.v0.5.0.so", "libllama.so"];
-    private static readonly string[] GgmlNames = ["libggml.v0.5.0.so", "libggml.cuda.v0.5.0.so", "libggml.so"];
 
     private static readonly Lock Gate = new();
-    private static string? _loadedDir;
-    private static nint _llama;
-    private static nint _ggml;
-    private static Action<NativeLogLevel, string>? _logSink;
     private static readonly StringBuilder PendingLine = new();
-    private static NativeLogLevel _pendingLevel = NativeLogLevel.Information;
     private static readonly Queue<string> RecentProblems = new();
+    private static readonly List<string> LoaderLines = [];
+    private static NativeLogLevel _pendingLevel = NativeLogLevel.Information;
+    private static string? _loadedPath;
 
-    /// <summary>The directory the libraries were loaded from, or null before <see cref="EnsureLoaded"/>.</summary>
-    public static string? LoadedDirectory => _loadedDir;
+    /// <summary>Full path of the <c>libllama</c> in use, or null before <see cref="EnsureLoaded"/>.</summary>
+    public static string? LoadedPath => _loadedPath;
 
-    /// <summary>The version string the loaded library reports (<c>llama_version()</c>).</summary>
-    public static string Version { get; private set; } = "";
+    /// <summary>Folder of the <c>libllama</c> in use, or null before <see cref="EnsureLoaded"/>.</summary>
+    public static string? LoadedDirectory => _loadedPath is null ? null : Path.GetDirectoryName(_loadedPath);
 
-    /// <summary>True when the loaded build can offload layers to a GPU (the CUDA build).</summary>
+    /// <summary>What is loaded: llama.cpp commit and the LLamaSharp version that wraps it.</summary>
+    public static string Version => $"{LlamaCppCommit} (LLamaSharp {LlamaSharpVersion})";
+
+    /// <summary>The LLamaSharp version pinned in Directory.Packages.props (its assembly carries no version attribute).</summary>
+    public const string LlamaSharpVersion = "0.30.0";
+
+    /// <summary>True when the loaded build can offload layers to a GPU (a CUDA/Vulkan backend package).</summary>
     public static bool SupportsGpuOffload { get; private set; }
 
     /// <summary>
-    /// Receives complete native log lines. Lines are assembled from llama.cpp's CONT fragments. Set to null to drop them.
-    /// The sink is called on whatever thread llama.cpp logs from and must not throw.
+    /// Receives complete native log lines (llama.cpp's and LLamaSharp's loader's), assembled from continuation
+    /// fragments. Called on whatever thread logs; must not throw. Null drops them.
     /// </summary>
-    public static Action<NativeLogLevel, string>? LogSink
-    {
-        get => _logSink;
-        set => _logSink = value;
-    }
-
-    /// <summary>The directories searched, in order, for the given explicit directory (which may be null).</summary>
-    public static IReadOnlyList<string> CandidateDirectories(string? explicitDir)
-    {
-        var list = new List<string>();
-        if (!string.IsNullOrWhiteSpace(explicitDir)) list.Add(Path.GetFullPath(explicitDir));
-        var env = Environment.GetEnvironmentVariable(LibDirVariable);
-        if (!string.IsNullOrWhiteSpace(env)) list.Add(Path.GetFullPath(env));
-        foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
-        {
-            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
-            {
-                var candidate = Path.Combine(d.FullName, InstallSubdir);
-                if (!list.Contains(candidate)) list.Add(candidate);
-            }
-        }
-        return list;
-    }
+    public static Action<NativeLogLevel, string>? LogSink { get; set; }
 
     /// <summary>
-    /// Loads the libraries (once per process), loads the CPU backends, checks version and struct sizes, installs
-    /// the log bridge and initialises the backend. Later calls return the directory already loaded.
+    /// Loads the native library (once per process) and returns its folder. Later calls return the folder already
+    /// loaded; <paramref name="explicitDir"/> only matters on the first call.
     /// </summary>
-    /// <exception cref="LlamaException">No directory holds the libraries, or the version/layout does not match.</exception>
+    /// <exception cref="LlamaException">No library could be loaded, or it lacks the functions this build calls.</exception>
     public static string EnsureLoaded(string? explicitDir = null)
     {
         lock (Gate)
         {
-            if (_loadedDir is not null) return _loadedDir;
-            var tried = new List<string>();
-            foreach (var dir in CandidateDirectories(explicitDir))
+            if (_loadedPath is not null) return LoadedDirectory!;
+            var dir = !string.IsNullOrWhiteSpace(explicitDir) ? explicitDir : Environment.GetEnvironmentVariable(LibDirVariable);
+            if (!NativeLibraryConfig.LLama.LibraryHasLoaded)
             {
-                var (llamaPath, ggmlPath, reason) = Probe(dir);
-                if (llamaPath is null || ggmlPath is null)
+                if (!string.IsNullOrWhiteSpace(dir))
                 {
-                    tried.Add($"{dir} ({reason})");
-                    continue;
+                    var lib = Path.Combine(Path.GetFullPath(dir), LibraryFileName);
+                    if (!File.Exists(lib))
+                        throw new LlamaException($"llama.cpp native library not found: '{lib}' does not exist (folder from " +
+                            $"{(string.IsNullOrWhiteSpace(explicitDir) ? LibDirVariable : "the explicit library folder")}). " +
+                            $"Point it at a folder holding {LibraryFileName} built from llama.cpp {LlamaCppCommit}, or unset it to use the LLamaSharp backend package.");
+                    NativeLibraryConfig.LLama.WithLibrary(lib);
                 }
-                try
-                {
-                    // libllama's RUNPATH is $ORIGIN, so loading it by full path brings libggml and libggml-base along.
-                    _llama = NativeLibrary.Load(llamaPath);
-                    _ggml = NativeLibrary.Load(ggmlPath);
-                }
-                catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
-                {
-                    tried.Add($"{dir} (found {Path.GetFileName(llamaPath)} but loading failed: {e.Message})");
-                    continue;
-                }
-                NativeLibrary.SetDllImportResolver(typeof(LlamaLibrary).Assembly, Resolve);
-                _loadedDir = dir;
-                Initialise(dir);
-                return dir;
+                NativeLibraryConfig.All.WithLogCallback(OnLog);
             }
-            throw NotFound(tried);
+            try
+            {
+                // LLamaSharp's static constructor runs its loader, sets the log callback and calls llama_backend_init.
+                NativeApi.llama_empty_call();
+            }
+            catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or EntryPointNotFoundException or BadImageFormatException or LLama.Exceptions.RuntimeError)
+            {
+                throw NotLoaded(e);
+            }
+            var path = FindLoadedLibrary() ?? throw NotLoaded(null);
+            LlamaImports.Bind(path);
+            SupportsGpuOffload = NativeApi.llama_supports_gpu_offload();
+            _loadedPath = path;
+            return LoadedDirectory!;
         }
     }
 
-    /// <summary>Which library files a directory holds; the reason says what is missing.</summary>
-    internal static (string? Llama, string? Ggml, string Reason) Probe(string dir)
+    /// <summary>File name of libllama on this OS.</summary>
+    internal static string LibraryFileName =>
+        OperatingSystem.IsWindows() ? "llama.dll" : OperatingSystem.IsMacOS() ? "libllama.dylib" : "libllama.so";
+
+    /// <summary>Every libllama mapped into this process (the loader loads exactly one).</summary>
+    internal static IReadOnlyList<string> LoadedLlamaModules()
     {
-        if (!Directory.Exists(dir)) return (null, null, "no such directory");
-        var llamaPath = LlamaNames.Select(n => Path.Combine(dir, n)).FirstOrDefault(File.Exists);
-        if (llamaPath is null) return (null, null, $"no {string.Join(" / ", LlamaNames)}");
-        var ggmlPath = GgmlNames.Select(n => Path.Combine(dir, n)).FirstOrDefault(File.Exists);
-        if (ggmlPath is null) return (llamaPath, null, $"libllama present but no {string.Join(" / ", GgmlNames)}");
-        return (llamaPath, ggmlPath, "ok");
+        using var self = Process.GetCurrentProcess();
+        return self.Modules.Cast<ProcessModule>()
+            .Select(m => m.FileName)
+            .Where(f => string.Equals(Path.GetFileName(f), LibraryFileName, StringComparison.OrdinalIgnoreCase))
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
     }
 
-    /// <summary>The error for a failed search: every path tried and the command that installs the libraries.</summary>
-    internal static LlamaException NotFound(IReadOnlyList<string> tried) => new(
-        "llama.cpp native libraries not found. Paths tried:\n  " + string.Join("\n  ", tried) +
-        $"\nInstall them with '{SetupCommand}' (it runs 'npm install @node-llama-cpp/linux-x64@3.22.1' into .native/), " +
-        $"or set {LibDirVariable} to the folder that holds libllama.v0.5.0.so.");
-
-    private static nint Resolve(string name, Assembly assembly, DllImportSearchPath? path) => name switch
+    private static string? FindLoadedLibrary()
     {
-        NativeMethods.Llama => _llama,
-        NativeMethods.Ggml => _ggml,
-        _ => 0,
-    };
-
-    private static void Initialise(string dir)
-    {
-        Version = NativeMethods.Utf8(NativeMethods.llama_version()) ?? "";
-        if (Version != PinnedVersion)
-            throw new LlamaException($"llama.cpp in '{dir}' reports version '{Version}', but this binding is pinned to " +
-                $"'{PinnedVersion}' (node-llama-cpp 3.22.1); struct layouts differ between versions. Run '{SetupCommand}' " +
-                $"or point {LibDirVariable} at the pinned build.");
-        CheckSizes(dir);
-        NativeMethods.llama_log_set(&OnLog, null);
-        // The CPU backend is a plugin; the default search looks next to the dotnet host, so name our folder.
-        NativeMethods.ggml_backend_load_all_from_path(dir);
-        NativeMethods.llama_backend_init();
-        SupportsGpuOffload = NativeMethods.llama_supports_gpu_offload();
-        // A sanity check that the defaults come back through the by-value struct return as the header says.
-        var cp = NativeMethods.llama_context_default_params();
-        if (cp.n_ctx != 512 || cp.n_seq_max != 1)
-            throw new LlamaException($"llama.cpp in '{dir}' returned unexpected context defaults (n_ctx={cp.n_ctx}, n_seq_max={cp.n_seq_max}); " +
-                "the library does not match the pinned header.");
+        var found = LoadedLlamaModules();
+        if (found.Count > 1)
+            throw new LlamaException($"more than one llama.cpp is loaded in this process ({string.Join(", ", found)}); " +
+                "load it only through LLamaSharp (Federation.Specialists.Interop.LlamaLibrary).");
+        return found.Count == 1 ? found[0] : null;
     }
 
-    internal static void CheckSizes(string dir)
+    /// <summary>The error when nothing loads: every file LLamaSharp's loader tried (from its log), and the fixes.</summary>
+    internal static LlamaException NotLoaded(Exception? inner)
     {
-        var (m, c, b) = NativeMethods.StructSizes();
-        if (m != ExpectedModelParamsSize || c != ExpectedContextParamsSize || b != ExpectedBatchSize)
-            throw new LlamaException($"struct sizes of the binding (model_params {m}, context_params {c}, batch {b}) do not match " +
-                $"llama.cpp {PinnedVersion} ({ExpectedModelParamsSize}, {ExpectedContextParamsSize}, {ExpectedBatchSize}) for '{dir}'.");
+        const string failed = "Failed Loading '";
+        List<string> tried;
+        lock (PendingLine)
+            tried = LoaderLines.Where(l => l.StartsWith(failed, StringComparison.Ordinal))
+                .Select(l => l[failed.Length..].TrimEnd('\'')).Distinct(StringComparer.Ordinal).ToList();
+        var cause = inner switch
+        {
+            DllNotFoundException or BadImageFormatException => $" ({inner.Message.Split('\n')[0]})",
+            { InnerException: DllNotFoundException or BadImageFormatException } => $" ({inner.InnerException.Message.Split('\n')[0]})",
+            _ => "",
+        };
+        var list = tried.Count == 0 ? "(the loader reported no files)" : string.Join("\n  ", tried);
+        return new LlamaException(
+            $"llama.cpp native library could not be loaded{cause}. Files tried (relative to {AppContext.BaseDirectory}):\n  {list}\n" +
+            "Fix: build or run through the project so the backend package's runtimes/ folder is next to the app " +
+            "(dotnet build copies it; the default is LLamaSharp.Backend.Cpu, others with -p:LlamaBackend=Cuda12, see docs/engine.md), " +
+            $"or set {LibDirVariable} to a folder holding {LibraryFileName} built from llama.cpp {LlamaCppCommit}.", inner);
     }
 
     /// <summary>Takes the last few native warning/error lines (for error messages), clearing them.</summary>
@@ -190,34 +157,41 @@ public static unsafe class LlamaLibrary
         }
     }
 
-    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static void OnLog(int level, byte* text, void* userData)
+    private static void OnLog(LLamaLogLevel level, string text)
     {
+        // Debug lines nobody reads (no sink, loading done) return before any lock or copy: llama.cpp writes one per
+        // tensor when it loads an adapter (≈50 for a small rank-8 adapter), and adapter loads sit on the request path.
+        if (LogSink is null && _loadedPath is not null &&
+            (level == LLamaLogLevel.Debug || (level == LLamaLogLevel.Continue && _pendingLevel == NativeLogLevel.Debug)))
+        {
+            _pendingLevel = NativeLogLevel.Debug;
+            return;
+        }
         try
         {
-            var s = NativeMethods.Utf8(text) ?? "";
             lock (PendingLine)
             {
-                if ((GgmlLogLevel)level != GgmlLogLevel.Cont)
+                if (level != LLamaLogLevel.Continue)
                 {
-                    _pendingLevel = (GgmlLogLevel)level switch
+                    _pendingLevel = level switch
                     {
-                        GgmlLogLevel.Debug => NativeLogLevel.Debug,
-                        GgmlLogLevel.Warn => NativeLogLevel.Warning,
-                        GgmlLogLevel.Error => NativeLogLevel.Error,
+                        LLamaLogLevel.Debug => NativeLogLevel.Debug,
+                        LLamaLogLevel.Warning => NativeLogLevel.Warning,
+                        LLamaLogLevel.Error => NativeLogLevel.Error,
                         _ => NativeLogLevel.Information,
                     };
                 }
-                PendingLine.Append(s);
-                if (!s.EndsWith('\n')) return;
+                PendingLine.Append(text);
+                if (!text.EndsWith('\n')) return;
                 var line = PendingLine.ToString().TrimEnd('\n');
                 PendingLine.Clear();
+                if (_loadedPath is null && LoaderLines.Count < 200) LoaderLines.Add(line.Trim());
                 if (_pendingLevel >= NativeLogLevel.Warning)
                 {
                     RecentProblems.Enqueue(line.Trim());
                     while (RecentProblems.Count > 4) RecentProblems.Dequeue();
                 }
-                _logSink?.Invoke(_pendingLevel, line);
+                LogSink?.Invoke(_pendingLevel, line);
             }
         }
         catch

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Federation.Registry;
 using Federation.Specialists.Gguf;
 
 namespace Federation.Specialists.Models;
@@ -33,7 +34,7 @@ public static class LoraAdapterFactory
     }
 
     /// <summary>The writer for an adapter of <paramref name="baseFile"/> (see <see cref="Create"/>).</summary>
-    public static GgufWriter Build(GgufFile baseFile, string baseCid, int rank, ulong seed, float? alpha,
+    public static GgufWriter Build(GgufFile baseFile, Cid baseCid, int rank, ulong seed, float? alpha,
         IReadOnlyList<string>? targets, out long parameterCount)
     {
         if (rank < 1) throw new ArgumentOutOfRangeException(nameof(rank), rank, "rank must be at least 1");
@@ -54,7 +55,7 @@ public static class LoraAdapterFactory
             .Set("general.name", $"federation-lora-r{rank}")
             .Set("adapter.type", "lora")
             .Set("adapter.lora.alpha", alpha ?? rank)
-            .Set("federation.adapter.base_cid", baseCid)
+            .Set("federation.adapter.base_cid", baseCid.ToString())
             .Set("federation.seed", GgufValue.UInt64(seed));
 
         var chosen = baseFile.Tensors.Where(t => IsTarget(t.Name, targets)).ToList();

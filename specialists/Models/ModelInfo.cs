@@ -1,3 +1,4 @@
+using Federation.Registry;
 using Federation.Specialists.Gguf;
 
 namespace Federation.Specialists.Models;
@@ -9,13 +10,13 @@ public sealed record MetadataEntry(string Key, string Type, string Value);
 public sealed record TensorEntry(string Name, string Type, IReadOnlyList<ulong> Shape, ulong Elements, ulong Bytes);
 
 /// <summary>
-/// What <c>fed model inspect</c> / <c>fed adapter inspect</c> show about a GGUF file: identity (CID = lowercase hex
-/// SHA-256 of the bytes), layout, metadata, tensors and parameter count. For adapters (<c>general.type=adapter</c>)
+/// What <c>fed model inspect</c> / <c>fed adapter inspect</c> show about a GGUF file: identity (CID = SHA-256 of the
+/// bytes), layout, metadata, tensors and parameter count. For adapters (<c>general.type=adapter</c>)
 /// also the LoRA rank (null if the pairs disagree) and alpha. Reading it never loads tensor data.
 /// </summary>
 public sealed record ModelInfo(
     string Path,
-    string Cid,
+    Cid Cid,
     long FileBytes,
     uint Version,
     uint Alignment,
@@ -37,7 +38,7 @@ public sealed record ModelInfo(
     }
 
     /// <summary>Builds the description of an already-read file whose CID is known.</summary>
-    public static ModelInfo From(GgufFile f, string cid)
+    public static ModelInfo From(GgufFile f, Cid cid)
     {
         var kind = f.GetStringOrNull("general.type") ?? "model";
         int? rank = null;

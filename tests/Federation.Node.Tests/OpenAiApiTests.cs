@@ -84,7 +84,7 @@ public sealed class OpenAiApiTests(NodeFixture node)
         Assert.Equal("code", fed.GetProperty("route").GetProperty("topic").GetString());
         Assert.Equal(node.Runtime.Policy.Cid, fed.GetProperty("route").GetProperty("policy_cid").GetString());
         var spec = fed.GetProperty("specialists")[0];
-        Assert.Equal(node.Runtime.Engine.BaseCid, spec.GetProperty("base_cid").GetString());
+        Assert.Equal(node.Runtime.Engine.BaseCid.ToString(), spec.GetProperty("base_cid").GetString());
         Assert.Equal(64, spec.GetProperty("adapter_cid").GetString()!.Length);
         var proofUrl = fed.GetProperty("ledger").GetProperty("proof_url").GetString()!;
         var proofJson = await node.Http.GetStringAsync(proofUrl);

@@ -17,7 +17,7 @@ public class AdapterFactoryTests
         Assert.Equal("adapter", f.Get("general.type").AsString());
         Assert.Equal("lora", f.Get("adapter.type").AsString());
         Assert.Equal(8f, f.Get("adapter.lora.alpha").AsFloat32());
-        Assert.Equal(baseModel.Cid, f.Get("federation.adapter.base_cid").AsString());
+        Assert.Equal(baseModel.Cid.ToString(), f.Get("federation.adapter.base_cid").AsString());
         Assert.Equal(4 * 7 * 2, f.Tensors.Count);
         Assert.Equal([128UL, 8UL], f.FindTensor("blk.0.attn_q.weight.lora_a")!.Shape);
         Assert.Equal([8UL, 128UL], f.FindTensor("blk.0.attn_q.weight.lora_b")!.Shape);

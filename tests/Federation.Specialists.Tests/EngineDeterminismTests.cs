@@ -1,3 +1,4 @@
+using Federation.Specialists.Engine;
 using Federation.Specialists.Interop;
 
 namespace Federation.Specialists.Tests;
@@ -12,10 +13,10 @@ public class EngineDeterminismTests
     private static readonly int[] PromptLengths = [5, 40, 17, 60];
 
     /// <summary>Greedy-decodes sequence 0 for <paramref name="steps"/> steps and returns all its logits.</summary>
-    private static float[] Run(LlamaModel model, bool neighbours, bool batched, int steps)
+    private static float[] Run(BaseModel model, bool neighbours, bool batched, int steps)
     {
-        using var ctx = LlamaContext.Create(model, new LlamaContextSettings { ContextPerSequence = 256, Sequences = 4, BatchSize = 64 });
-        using var batch = new LlamaBatch(64);
+        using var ctx = EngineContext.Create(model, new ContextSettings { ContextPerSequence = 256, Sequences = 4, BatchSize = 64 });
+        using var batch = new NativeBatch(64);
         var nv = model.VocabSize;
         var seqs = neighbours ? 4 : 1;
         var output = new float[steps * nv];
@@ -51,7 +52,7 @@ public class EngineDeterminismTests
                     Take(ctx, 0, s);
                 }
             }
-            void Take(LlamaContext c, int index, int s)
+            void Take(EngineContext c, int index, int s)
             {
                 c.CopyLogits(index, logits);
                 if (s == 0) logits.CopyTo(output, step * nv);
@@ -72,7 +73,7 @@ public class EngineDeterminismTests
     [Fact]
     public void A_sequence_decoded_alone_has_bit_identical_logits_whatever_its_neighbours_hold()
     {
-        using var model = LlamaModel.Load(ModelFiles.Instance.Base, 0);
+        using var model = BaseModel.Load(ModelFiles.Instance.Base, 0);
         var solo = Run(model, neighbours: false, batched: false, steps: 120);
         var withNeighbours = Run(model, neighbours: true, batched: false, steps: 120);
         Assert.Equal(solo, withNeighbours);
@@ -81,7 +82,7 @@ public class EngineDeterminismTests
     [Fact]
     public void Several_sequences_in_one_decode_round_differently_which_is_why_it_is_opt_in()
     {
-        using var model = LlamaModel.Load(ModelFiles.Instance.Base, 0);
+        using var model = BaseModel.Load(ModelFiles.Instance.Base, 0);
         var solo = Run(model, neighbours: false, batched: false, steps: 20);
         var batched = Run(model, neighbours: true, batched: true, steps: 20);
         var maxDiff = solo.Zip(batched, (a, b) => Math.Abs(a - b)).Max();

@@ -6,8 +6,8 @@ namespace Federation.Specialists.Tests;
 
 /// <summary>
 /// Model files generated once per test run (tiny base, adapters, a mismatched adapter, damaged files) and one shared
-/// engine. The native library is found via FEDERATION_LLAMA_LIB_DIR or the repository's .native folder; when it is
-/// missing the tests fail with the resolver's message (they never skip).
+/// engine. The native library comes from the LLamaSharp backend package copied into the test output; when it cannot
+/// load, the tests fail with the loader's message (they never skip).
 /// </summary>
 public sealed class EngineFixture : IDisposable
 {

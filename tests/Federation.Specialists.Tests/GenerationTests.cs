@@ -182,7 +182,7 @@ public class EngineTests
         Assert.Equal(8, info.Rank);
         Assert.Equal(8f, info.Alpha);
         Assert.Equal(4 * 7, info.TargetTensors);
-        Assert.Equal(64, info.Cid.Length);
+        Assert.Equal(64, info.Cid.ToString().Length);
         Assert.Equal(info, engine.Adapters.Find("a"));
     }
 

@@ -1,21 +1,22 @@
+using Federation.Specialists.Engine;
 using Federation.Specialists.Interop;
 
 namespace Federation.Specialists.Tests;
 
+/// <summary>Ownership rules on top of LLamaSharp's handles: what keeps what alive, and clear errors.</summary>
 public class InteropHandleTests
 {
     [Fact]
-    public void A_context_keeps_its_model_alive_after_the_model_is_disposed()
+    public void A_context_keeps_its_model_and_its_adapter_alive_after_their_owners_let_go()
     {
-        var model = LlamaModel.Load(ModelFiles.Instance.Base, 0);
-        var ctx = LlamaContext.Create(model, new LlamaContextSettings { ContextPerSequence = 64 });
-        var adapter = model.LoadAdapter(ModelFiles.Instance.Adapters[0].Path);
-        model.Dispose();
-        Assert.False(model.Handle.IsClosed); // disposed by its owner, but the context's reference keeps the native model
-        // The native model is still there: the context decodes with the adapter set.
+        var model = BaseModel.Load(ModelFiles.Instance.Base, 0);
+        var ctx = EngineContext.Create(model, new ContextSettings { ContextPerSequence = 64 });
+        var adapter = new PooledAdapter(model.LoadAdapter(ModelFiles.Instance.Adapters[0].Path));
         ctx.SetAdapters([adapter], [1f]);
-        adapter.Dispose(); // the context holds its own reference on the adapter it uses
-        using (var batch = new LlamaBatch(4))
+        adapter.Release(); // the pool evicts it, but the context still has it set: freed only when the context lets go
+        model.Dispose();
+        Assert.False(model.Handle.IsClosed); // LLamaSharp's context holds a reference on the native model
+        using (var batch = new NativeBatch(4))
         {
             batch.Add(model.Bos, 0, 0, false);
             batch.Add(65, 1, 0, true);
@@ -27,26 +28,39 @@ public class InteropHandleTests
         ctx.Dispose();
         Assert.True(ctx.Handle.IsClosed);
         Assert.True(model.Handle.IsClosed); // the last reference is gone: now the model is freed
+        Assert.Throws<InvalidOperationException>(() => adapter.Take()); // and the adapter with it
     }
 
     [Fact]
     public void Loading_a_missing_or_damaged_model_throws_a_clear_error()
     {
         LlamaLibrary.EnsureLoaded();
-        var missing = Assert.Throws<LlamaException>(() => LlamaModel.Load("/no/such/model.gguf", 0));
+        var missing = Assert.Throws<LlamaException>(() => BaseModel.Load("/no/such/model.gguf", 0));
         Assert.Contains("does not exist", missing.Message, StringComparison.Ordinal);
-        var damaged = Assert.Throws<LlamaException>(() => LlamaModel.Load(ModelFiles.Instance.Garbage, 0));
+        var damaged = Assert.Throws<LlamaException>(() => BaseModel.Load(ModelFiles.Instance.Garbage, 0));
         Assert.Contains("Native log:", damaged.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_adapter_llama_cpp_refuses_throws_a_clear_error_instead_of_a_null_adapter()
+    {
+        // The pool's own validator would reject these first; this checks the native loader's refusal is caught too.
+        using var model = BaseModel.Load(ModelFiles.Instance.Base, 0);
+        foreach (var bad in new[] { ModelFiles.Instance.Mismatched, ModelFiles.Instance.Truncated, ModelFiles.Instance.Garbage })
+        {
+            var e = Assert.Throws<LlamaException>(() => model.LoadAdapter(bad));
+            Assert.Contains("could not load", e.Message, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
     public void Tokenize_and_pieces_round_trip_bytes_with_the_byte_vocabulary()
     {
-        using var model = LlamaModel.Load(ModelFiles.Instance.Base, 0);
-        var text = "héllo wörld €"u8.ToArray();
+        using var model = BaseModel.Load(ModelFiles.Instance.Base, 0);
+        var text = "héllo wörld €";
         var tokens = model.Tokenize(text, addSpecial: true, parseSpecial: false);
         Assert.Equal(model.Bos, tokens[0]);
         var bytes = tokens.Skip(1).SelectMany(model.TokenToPiece).ToArray();
-        Assert.Equal(text, bytes);
+        Assert.Equal(System.Text.Encoding.UTF8.GetBytes(text), bytes);
     }
 }
