@@ -173,7 +173,7 @@ public static class NodeHost
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapGet("/alive", () => TypedResults.Text("alive\n")).ExcludeFromDescription();
         app.MapGet("/health", Results<Ok<HealthResponse>, JsonHttpResult<HealthResponse>> (RuntimeHolder h) => h.Runtime is { } rt
-            ? TypedResults.Ok(new HealthResponse("ready", rt.Key.Id.ToString(), rt.Engine.BaseCid, rt.Policy.Cid, rt.Ledger.Size, rt.Specialists.Count))
+            ? TypedResults.Ok(new HealthResponse("ready", rt.Key.Id.ToString(), rt.Engine.BaseCid.ToString(), rt.Policy.Cid, rt.Ledger.Size, rt.Specialists.Count))
             : TypedResults.Json(new HealthResponse(h.StartError is null ? "starting" : "failed", Error: h.StartError), NodeJsonContext.Default.HealthResponse,
                 statusCode: StatusCodes.Status503ServiceUnavailable)).ExcludeFromDescription();
         return app;

@@ -85,7 +85,7 @@ public sealed class NodeRuntime : IAsyncDisposable
                 var info = engine.RegisterAdapter(s.Id, adapterPath);
                 bindings[s.Id] = new SpecialistBinding(s, engine.BaseCid.ToString(), info.Cid.ToString(), adapterPath);
             }
-            logger.EngineReady(engine.BaseCid, bindings.Count);
+            logger.EngineReady(engine.BaseCid.ToString(), bindings.Count);
             return new NodeRuntime(key, ledger, policy, engine, bindings);
         }
         catch
