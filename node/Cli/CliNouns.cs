@@ -15,8 +15,8 @@ internal static class CliNouns
         yield return PolicyCommands.Create();
         yield return LedgerCommands.Create();
         yield return MerkleCommands.Create();
-        yield return ModelCommands.Create();
-        yield return AdapterCommands.Create();
+        yield return TrainCommands.WithModelTrain(ModelCommands.Create());
+        yield return TrainCommands.WithAdapterTrain(AdapterCommands.Create());
         yield return GenerateCommand.Create();
         yield return VersionCommand.Create();
     }
