@@ -229,6 +229,7 @@ public static unsafe class ModelTrainer
         try
         {
             delegate* unmanaged<byte, nint, nint, nint, long, long, long, void> cb = &AfterTrainStep;
+            _current = state;
             LlamaImports.llama_opt_epoch(ctx, dataset, rTrain, rEval, split, state is null ? null : cb, null);
             LlamaImports.ggml_opt_result_loss(rEval, out var val, out _);
             LlamaImports.ggml_opt_result_accuracy(rEval, out var acc, out _);
@@ -243,7 +244,9 @@ public static unsafe class ModelTrainer
         }
     }
 
-    private static ScheduleState? _current; // the run whose train callback is live (llama_opt_epoch's callback has no user data)
+    // The run whose train callback is live: llama_opt_epoch's callback has no user data, and ggml calls it on the thread
+    // that called llama_opt_epoch, so a thread-static lets runs on different threads proceed side by side.
+    [ThreadStatic] private static ScheduleState? _current;
 
     [UnmanagedCallersOnly]
     private static void AfterTrainStep(byte train, nint optCtx, nint dataset, nint result, long ibatch, long ibatchMax, long tStartUs)
@@ -255,7 +258,6 @@ public static unsafe class ModelTrainer
     private static LlamaImports.OptimizerParams OptimizerParams(nint userdata)
     {
         var s = (ScheduleState)GCHandle.FromIntPtr(userdata).Target!;
-        _current = s;
         var lr = s.LearningRateAt(s.Step);
         s.LastLr = lr;
         return new LlamaImports.OptimizerParams
