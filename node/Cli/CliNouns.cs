@@ -16,8 +16,8 @@ internal static class CliNouns
         yield return LedgerCommands.Create();
         yield return MerkleCommands.Create();
         yield return MemoryCommands.Create();
-        yield return ModelCommands.Create();
-        yield return AdapterCommands.Create();
+        yield return TrainCommands.WithModelTrain(ModelCommands.Create());
+        yield return TrainCommands.WithAdapterTrain(AdapterCommands.Create());
         yield return GenerateCommand.Create();
         yield return ReputationCommands.Create();
         yield return ReputationCommands.CreateSim();

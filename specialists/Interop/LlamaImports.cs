@@ -67,7 +67,8 @@ internal static unsafe partial class LlamaImports
         NativeLibrary.SetDllImportResolver(typeof(LlamaImports).Assembly, Resolve);
     }
 
-    private static nint Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath) => name == Llama ? _handle : 0;
+    private static nint Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath) =>
+        name == Llama ? _handle : name == GgmlBase ? GgmlBaseHandle() : 0;
 }
 
 /// <summary>
