@@ -47,7 +47,7 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
     NodeMetrics metrics, TimeProvider time)
 {
     /// <summary>Plans the route (pure: the router's <see cref="RoutePlanner.Plan"/>) under the running policy.</summary>
-    public RoutePlan Plan(NodeRuntime rt, string query, RequestedRoute request)
+    public RoutePlan Plan(NodeRuntime rt, RouteQuery query, RequestedRoute request)
     {
         using var activity = NodeTelemetry.Source.StartActivity("route");
         var plan = RoutePlanner.Plan(query, rt.Policy, request);
@@ -125,11 +125,11 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
 
     private async Task<AnswerOutcome> FinishAsync(NodeRuntime rt, CompletionRequestIn req, RouteDecision decision, GenerationResult[] results, CancellationToken ct)
     {
-        var query = req.RoutingText;
+        var query = req.QueryText;
         GateVerdict verdict;
         using (var activity = NodeTelemetry.Source.StartActivity("gate"))
         {
-            verdict = gate.Judge(query, decision, results.Select(r => r.Text).ToList(), rt.Policy);
+            verdict = gate.Judge(req.Query.CheckText, decision, results.Select(r => r.Text).ToList(), rt.Policy);
             activity?.SetTag("federation.verification.status", verdict.Verification.Status.ToString());
         }
         var verification = verdict.Verification;

@@ -18,7 +18,7 @@ public static class FederationEndpoints
         {
             var (query, requested) = RequestValidator.Route(body);
             var rt = OpenAiEndpoints.Ready(holder);
-            return TypedResults.Ok(RouteInfo.From(OpenAiEndpoints.Route(answers, rt, query, requested)));
+            return TypedResults.Ok(RouteInfo.From(OpenAiEndpoints.Route(answers, rt, query, requested, body.Messages is null ? "query" : "messages")));
         }).WithName("ExplainRoute").Metric("federation.route").ProducesProblemLike(StatusCodes.Status422UnprocessableEntity);
 
         g.MapGet("/reviews/{id}", Ok<ReviewResponse> (string id, ReviewQueue queue) =>

@@ -40,11 +40,12 @@ public static class OpenAiEndpoints
         : throw new ApiException(503, "server_error", "node.not_ready", why) { RetryAfterSeconds = holder.StartError is null ? 5 : null };
 
     /// <summary>Routes, or maps the router's rejection to its OpenAI-style error (never a silent fallback).</summary>
-    internal static RouteDecision Route(AnswerService answers, NodeRuntime rt, string query, RequestedRoute request)
+    internal static RouteDecision Route(AnswerService answers, NodeRuntime rt, RouteQuery query, RequestedRoute request, string textParam)
     {
         var plan = answers.Plan(rt, query, request);
         if (plan.Rejection is { } r)
-            throw new ApiException(r.HttpStatus, "invalid_request_error", r.Code, r.Message, r.Param ?? (r.Code == "router.unknown_model" ? "model" : null));
+            throw new ApiException(r.HttpStatus, "invalid_request_error", r.Code, r.Message,
+                r.Param ?? r.Code switch { "router.unknown_model" => "model", "router.query_too_long" => textParam, _ => null });
         return plan.Decision!;
     }
 
@@ -57,11 +58,8 @@ public static class OpenAiEndpoints
     private static async Task<IResult> CompleteAsync(HttpContext ctx, CompletionRequestIn req, AnswerService answers, RuntimeHolder holder, TimeProvider time, bool chat)
     {
         var rt = Ready(holder);
-        if (req.RoutingText.Length > rt.Policy.MaxQueryChars)
-            throw ApiException.BadRequest("request.too_long",
-                $"The query is {req.RoutingText.Length} characters; this node's policy accepts at most {rt.Policy.MaxQueryChars}. Shorten it.",
-                chat ? "messages" : "prompt");
-        var decision = Route(answers, rt, req.RoutingText, req.Route);
+        // every text part of every message (or the prompt) is classified; the router refuses text it could not read (router.query_too_long)
+        var decision = Route(answers, rt, req.Query, req.Route, chat ? "messages" : "prompt");
         var id = (chat ? "chatcmpl-" : "cmpl-") + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
         var created = time.GetUtcNow().ToUnixTimeSeconds();
         var model = decision.Model;

@@ -2,8 +2,8 @@ using Federation.Router;
 
 namespace Federation.Node.Api;
 
-/// <summary>One chat message as the engine gets it (<c>developer</c> is folded into <c>system</c>).</summary>
-public sealed record ChatMessageIn(string Role, string Content);
+/// <summary>One chat message as the engine gets it (<c>developer</c> is folded into <c>system</c>); <paramref name="Parts"/> are its text parts, as the router classifies them.</summary>
+public sealed record ChatMessageIn(string Role, string Content, IReadOnlyList<string> Parts);
 
 /// <summary>A validated chat or text completion request.</summary>
 public sealed record CompletionRequestIn(
@@ -20,9 +20,24 @@ public sealed record CompletionRequestIn(
     bool IncludeUsage,
     RequestedRoute Route)
 {
-    /// <summary>The text the router classifies: the last user message, or the prompt.</summary>
-    public string RoutingText =>
-        Prompt ?? Messages!.LastOrDefault(m => m.Role == "user")?.Content ?? Messages![^1].Content;
+    private RouteQuery? _query;
+
+    /// <summary>
+    /// Everything the model will read, as the router classifies it (issue 8): every text part of every message of every
+    /// role, or the completions prompt.
+    /// </summary>
+    public RouteQuery Query => _query ??= Prompt is not null ? RouteQuery.FromPrompt(Prompt) : QueryOf(Messages!);
+
+    /// <summary>The router query of chat messages: one (role, text) segment per text part.</summary>
+    public static RouteQuery QueryOf(IReadOnlyList<ChatMessageIn> messages)
+    {
+        var segments = messages.SelectMany(m => m.Parts.Select(p => (m.Role, p))).ToList();
+        // content: [] everywhere leaves nothing to read; the router still needs one (empty) segment
+        return segments.Count == 0 ? RouteQuery.FromMessages([(messages[^1].Role, "")]) : RouteQuery.FromMessages(segments);
+    }
+
+    /// <summary>The text the review queue and the ledger's <c>query_sha256</c> stand for: the prompt, or every message as <c>role: text</c> lines.</summary>
+    public string QueryText => Prompt ?? string.Join("\n", Messages!.Select(m => $"{m.Role}: {m.Content}"));
 }
 
 /// <summary>A validated embeddings request.</summary>
@@ -69,21 +84,21 @@ public static class RequestValidator
         return new EmbeddingsRequestIn(model, inputs, format == "base64");
     }
 
-    /// <summary>The query of a route request: <c>query</c>, or the routing text of <c>messages</c>.</summary>
-    public static (string Query, RequestedRoute Route) Route(RouteRequest r)
+    /// <summary>The query of a route request: <c>query</c> (one user segment), or every text part of <c>messages</c>.</summary>
+    public static (RouteQuery Query, RequestedRoute Route) Route(RouteRequest r)
     {
-        string query;
+        RouteQuery query;
         if (r.Messages is not null)
         {
             if (r.Messages.Count == 0)
                 throw ApiException.BadRequest("request.invalid_value", "'messages' must hold at least one message.", "messages");
             var messages = Messages(r.Messages);
-            query = messages.LastOrDefault(m => m.Role == "user")?.Content ?? messages[^1].Content;
+            query = CompletionRequestIn.QueryOf(messages);
         }
         else
         {
-            query = r.Query ?? throw ApiException.BadRequest("request.missing_field",
-                "Send {\"query\": \"text\"} (optionally with \"model\"), or a chat request with 'messages'.", "query");
+            query = RouteQuery.FromText(r.Query ?? throw ApiException.BadRequest("request.missing_field",
+                "Send {\"query\": \"text\"} (optionally with \"model\"), or a chat request with 'messages'.", "query"));
         }
         return (query, Requested(string.IsNullOrEmpty(r.Model) ? RoutePlanner.AutoModel : r.Model, r.Federation));
     }
@@ -131,7 +146,7 @@ public static class RequestValidator
             if (m.Role is not ("system" or "developer" or "user" or "assistant" or "tool"))
                 throw ApiException.BadRequest("request.invalid_value", $"'{p}.role' must be one of system, developer, user, assistant, tool.", $"{p}.role");
             var content = m.Content ?? throw ApiException.BadRequest("request.missing_field", $"'{p}.content' is required.", $"{p}.content");
-            messages.Add(new ChatMessageIn(m.Role == "developer" ? "system" : m.Role, content.Text));
+            messages.Add(new ChatMessageIn(m.Role == "developer" ? "system" : m.Role, content.Text, content.TextParts));
         }
         return messages;
     }
