@@ -26,7 +26,7 @@ public enum VerificationStatus
 }
 
 /// <summary>A rule match of the route trace.</summary>
-public sealed record RouteTraceInfo(string Topic, string Rule, string Kind, string Pattern, double Weight, int Start, int Length, string Text);
+public sealed record RouteTraceInfo(string Topic, string Rule, string Kind, string Pattern, double Weight, int Segment, string Role, int Start, int Length, string Text, string Normalized);
 
 public sealed record RunnerUpInfo(string Topic, double Score);
 
@@ -43,7 +43,7 @@ public sealed record RouteInfo(
         d.PolicyCid, d.Model, d.Topic, d.Tier.ToString(), d.Class.ToString(), d.Score,
         d.RunnerUp is null ? null : new RunnerUpInfo(d.RunnerUp.Topic, d.RunnerUp.Score),
         d.FellBackToDefault, d.QueryHash, d.Specialists, d.Mode.ToString().ToLowerInvariant(), d.Exploration, d.Reason,
-        d.Trace.Select(m => new RouteTraceInfo(m.Topic, m.RuleId, m.Kind.ToString().ToLowerInvariant(), m.Pattern, m.Weight, m.Start, m.Length, m.Text)).ToList());
+        d.Trace.Select(m => new RouteTraceInfo(m.Topic, m.RuleId, m.Kind.ToString().ToLowerInvariant(), m.Pattern, m.Weight, m.Segment, RouteQuery.RoleName(m.Role), m.Start, m.Length, m.Text, m.Normalized)).ToList());
 }
 
 /// <summary>A specialist that answered: its id and the exact base and adapter it ran with.</summary>

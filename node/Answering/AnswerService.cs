@@ -57,7 +57,7 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
     }
 
     /// <summary>True when this decision can be streamed as it is generated (nothing must be checked before release).</summary>
-    public bool CanStreamLive(RouteDecision d) => !gate.MustVerifyBeforeRelease(d);
+    public bool CanStreamLive(NodeRuntime rt, RouteDecision d) => gate.CanStreamLive(d, rt.Policy);
 
     private static GenerationRequest ToGeneration(CompletionRequestIn req, string specialistId) => new()
     {
@@ -129,7 +129,7 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
         GateVerdict verdict;
         using (var activity = NodeTelemetry.Source.StartActivity("gate"))
         {
-            verdict = gate.Judge(req.Query.CheckText, decision, results.Select(r => r.Text).ToList(), rt.Policy);
+            verdict = gate.Judge(decision, req.Query, results.Select(r => r.Text).ToList(), rt.Policy);
             activity?.SetTag("federation.verification.status", verdict.Verification.Status.ToString());
         }
         var verification = verdict.Verification;

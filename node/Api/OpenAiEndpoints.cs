@@ -78,7 +78,7 @@ public static class OpenAiEndpoints
         // Streaming: live when nothing must be checked before release; otherwise verified first, then sent as chunks.
         var sse = new SseWriter(ctx, id, created, model, chat);
         FederatedAnswer final;
-        if (answers.CanStreamLive(decision))
+        if (answers.CanStreamLive(rt, decision))
         {
             AnswerOutcome? outcome = null;
             await foreach (var step in answers.StreamLiveAsync(rt, req, decision, ctx.RequestAborted))

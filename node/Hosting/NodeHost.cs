@@ -63,8 +63,8 @@ public static class NodeHost
         services.AddSingleton(keys);
         services.AddSingleton(_ => new ReviewQueue(layout.NodeDb));
         services.AddSingleton(sp => new ReviewService(sp.GetRequiredService<ReviewQueue>(), layout, () => sp.GetRequiredService<RuntimeHolder>().Runtime?.Ledger));
-        // The gate seam: swap this registration for the router's pure gate (an IVerificationGate adapter) at merge.
-        services.AddSingleton<IVerificationGate>(new CheckerVerificationGate(CheckerRegistry.Default()));
+        // The gate seam: the router's pure gate (checkers named by the policy), adapted to the node's records.
+        services.AddSingleton<IVerificationGate>(new RouterVerificationGate());
         services.AddSingleton<AnswerService>();
         services.AddHostedService<RuntimeStarter>();
 
