@@ -30,9 +30,9 @@ public static class FederationEndpoints
                 item.LedgerIndex, item.LedgerIndex is { } i ? $"/v1/federation/ledger/{i}/proof" : null));
         }).WithName("GetReview").Metric("federation.reviews");
 
-        g.MapGet("/ledger/sth", Ok<SignedTreeHeadResponse> (RuntimeHolder holder) =>
+        g.MapGet("/ledger/sth", async Task<Ok<SignedTreeHeadResponse>> (RuntimeHolder holder, CancellationToken ct) =>
         {
-            var sth = OpenAiEndpoints.Ready(holder).TreeHeads.Current();
+            var sth = await OpenAiEndpoints.Ready(holder).TreeHeads.CurrentAsync(ct);
             return TypedResults.Ok(new SignedTreeHeadResponse(sth.TreeSize, Convert.ToHexStringLower(sth.Root), sth.TimestampMs,
                 sth.Envelope.Signer.ToString(), sth.Envelope.Signature, sth.Envelope.Id.ToString()));
         }).WithName("GetSignedTreeHead").Metric("federation.ledger.sth");

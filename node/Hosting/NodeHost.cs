@@ -261,7 +261,7 @@ internal sealed class RuntimeStarter(NodeOptions options, RuntimeHolder holder, 
             try
             {
                 await reviews.LedgerPendingAsync(stoppingToken);
-                if (++ticks % SthEveryTicks == 0 && rt.TreeHeads.PublishIfGrown()) logger.TreeHeadSigned(rt.Ledger.Size);
+                if (++ticks % SthEveryTicks == 0 && await rt.TreeHeads.PublishIfGrownAsync(stoppingToken)) logger.TreeHeadSigned(rt.Ledger.Size);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -278,7 +278,7 @@ internal sealed class RuntimeStarter(NodeOptions options, RuntimeHolder holder, 
         await base.StopAsync(cancellationToken);
         if (holder.Detach() is { } rt)
         {
-            rt.TreeHeads.PublishIfGrown();
+            await rt.TreeHeads.PublishIfGrownAsync(CancellationToken.None);
             await rt.DisposeAsync();
         }
     }

@@ -116,33 +116,25 @@ public sealed class NodeRuntime : IAsyncDisposable
 }
 
 /// <summary>
-/// The node's latest signed tree head. <see cref="Current"/> returns the cached head while the ledger has not grown and
-/// signs (and stores) a new one only when it has, so readers never cause a signature per request.
+/// The node's signed tree heads, read from the registry ledger: <see cref="SqliteLedger.LatestSignedTreeHead"/> (which
+/// the ledger keeps current itself) while the ledger has not grown past it, else a new head from
+/// <see cref="SqliteLedger.SignTreeHeadAsync"/> (the writer batches concurrent requests into one signature), so readers
+/// never cause a signature per request and the node keeps no second copy.
 /// </summary>
 public sealed class TreeHeadCache(SqliteLedger ledger)
 {
-    private readonly Lock _gate = new();
-    private SignedTreeHead? _latest = ledger.LatestSth();
-
-    /// <summary>A head for the current ledger size: the cached one, or a newly signed one when the ledger grew.</summary>
-    public SignedTreeHead Current()
+    /// <summary>A head for the current ledger size: the ledger's latest one, or a newly signed one when the ledger grew.</summary>
+    public async Task<SignedTreeHead> CurrentAsync(CancellationToken ct = default)
     {
-        var latest = Volatile.Read(ref _latest);
-        if (latest is not null && latest.TreeSize == ledger.Size) return latest;
-        lock (_gate)
-        {
-            if (_latest is not null && _latest.TreeSize == ledger.Size) return _latest;
-            var sth = ledger.SignTreeHead();
-            Volatile.Write(ref _latest, sth);
-            return sth;
-        }
+        var latest = ledger.LatestSignedTreeHead;
+        return latest is not null && latest.TreeSize == ledger.Size ? latest : await ledger.SignTreeHeadAsync(ct);
     }
 
     /// <summary>Signs a head when the ledger has grown since the last one and is not empty (the periodic publisher).</summary>
-    public bool PublishIfGrown()
+    public async Task<bool> PublishIfGrownAsync(CancellationToken ct = default)
     {
-        if (ledger.Size == 0) return false;
-        var before = Volatile.Read(ref _latest);
-        return !ReferenceEquals(before, Current());
+        if (ledger.Size == 0 || ledger.LatestSignedTreeHead?.TreeSize == ledger.Size) return false;
+        await ledger.SignTreeHeadAsync(ct);
+        return true;
     }
 }
