@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using Federation.Memory;
+using Federation.Memory.Policy;
 using Federation.Node.Answering;
 using Federation.Node.Auth;
 using Federation.Node.Hosting;
@@ -60,6 +62,20 @@ public static class OpenAiEndpoints
         var rt = Ready(holder);
         // every text part of every message (or the prompt) is classified; the router refuses text it could not read (router.query_too_long)
         var decision = Route(answers, rt, req.Query, req.Route, chat ? "messages" : "prompt");
+        // RAG: retrieve for the routed topic, then route again over everything the model will read, memory included
+        // (a fragment can only raise the tier; the final decision is the one that is served and ledgered).
+        try
+        {
+            if (await answers.RetrieveAsync(rt, req, MemoryPrincipalOf(ctx), decision.Topic, ctx.RequestAborted) is { } rag)
+            {
+                req = req with { Rag = rag };
+                decision = Route(answers, rt, req.Query, req.Route, chat ? "messages" : "prompt");
+            }
+        }
+        catch (MemoryPolicyRefusedException e)
+        {
+            throw new ApiException(403, "permission_error", "memory.policy_refused", e.Refusal.Message + " (federation.memory)", e.Refusal.Rule);
+        }
         var id = (chat ? "chatcmpl-" : "cmpl-") + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
         var created = time.GetUtcNow().ToUnixTimeSeconds();
         var model = decision.Model;
@@ -98,6 +114,18 @@ public static class OpenAiEndpoints
         }
         await sse.FinishAsync(Finish(final.Result.FinishReason), final.Federation, req.IncludeUsage ? Usage(final.Result) : null);
         return TypedResults.Empty;
+    }
+
+    /// <summary>
+    /// The memory principal of a request (docs/memory.md "Surfaces"): the API key's name as <c>MemoryPrincipal.User</c>;
+    /// the keyless-loopback caller (no keys exist) and names that are not memory user ids are <c>Anonymous</c>.
+    /// </summary>
+    public static MemoryPrincipal MemoryPrincipalOf(HttpContext ctx)
+    {
+        var name = ctx.User.FindFirst(System.Security.Claims.ClaimTypes.Name)?.Value;
+        return name is null || name == NodeAuth.AnonymousLoopback || !MemoryNamespace.ValidId(name)
+            ? MemoryPrincipal.Anonymous
+            : MemoryPrincipal.User(name);
     }
 
     /// <summary>The released answer, or the HTTP error its outcome stands for (docs/errors.md).</summary>

@@ -24,6 +24,9 @@ public sealed record FederationRequest
     /// <summary>Number of specialists to ask (overrides the class default).</summary>
     public int? PanelSize { get; init; }
 
+    /// <summary>Memory retrieval: <c>false</c> (none), <c>true</c> (the default namespaces) or a list of namespaces to read.</summary>
+    public JsonElement? Memory { get; init; }
+
     /// <summary>Fields this node does not know; any is refused with 400 naming it.</summary>
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Unknown { get; set; }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Threading.RateLimiting;
+using Federation.Memory.Http;
 using Federation.Node.Answering;
 using Federation.Node.Api;
 using Federation.Node.Auth;
@@ -66,6 +67,8 @@ public static class NodeHost
         // The gate seam: the router's pure gate (checkers named by the policy), adapted to the node's records.
         services.AddSingleton<IVerificationGate>(new RouterVerificationGate());
         services.AddSingleton<AnswerService>();
+        // The memory API resolves MemoryService per request: the runtime's, or 503 node.not_ready while it loads.
+        services.AddSingleton(sp => OpenAiEndpoints.Ready(sp.GetRequiredService<RuntimeHolder>()).Memory);
         services.AddHostedService<RuntimeStarter>();
 
         services.ConfigureHttpJsonOptions(o =>
@@ -168,6 +171,9 @@ public static class NodeHost
 
         app.MapOpenAi();
         app.MapFederation();
+        // Plane H: behind the same API-key check as /v1 (401 before any memory route); principal = the key's name.
+        app.MapMemoryEndpoints(OpenAiEndpoints.MemoryPrincipalOf).RequireAuthorization(NodeAuth.ClientPolicy).WithTags("Memory")
+            .WithMetadata(new EndpointConventions.MetricName("memory"));
         app.MapReviewPage();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapPrometheusScrapingEndpoint("/metrics");

@@ -1,3 +1,7 @@
+using Federation.Memory;
+using Federation.Memory.Policy;
+using Federation.Memory.Search;
+using Federation.Memory.Storage;
 using Federation.Registry.Crypto;
 using Federation.Registry.Ledger;
 using Federation.Router;
@@ -18,8 +22,9 @@ public sealed record SpecialistBinding(SpecialistRef Ref, string BaseCid, string
 public sealed class NodeRuntime : IAsyncDisposable
 {
     private NodeRuntime(NodeKey key, SqliteLedger ledger, RoutingPolicy policy, SpecialistEngine engine,
-        IReadOnlyDictionary<string, SpecialistBinding> specialists)
+        IReadOnlyDictionary<string, SpecialistBinding> specialists, MemoryService memory)
     {
+        Memory = memory;
         Key = key;
         Ledger = ledger;
         Policy = policy;
@@ -36,6 +41,12 @@ public sealed class NodeRuntime : IAsyncDisposable
     public RoutingPolicy Policy { get; }
     public SpecialistEngine Engine { get; }
     public IReadOnlyDictionary<string, SpecialistBinding> Specialists { get; }
+
+    /// <summary>Plane H memory (<c>memory.db</c>, <c>policies/memory.yaml</c>, the serving base's embeddings); every new root statement is ledgered.</summary>
+    public MemoryService Memory { get; }
+
+    /// <summary>The ledger entry type of a memory root statement (the signed <c>memory.root</c> envelope).</summary>
+    public const string MemoryRootEntryType = "memory.root";
 
     /// <summary>The seed of the embedded default base model (fixed, so every fresh node has the same base CID).</summary>
     public const ulong DefaultBaseSeed = 20261122;
@@ -64,6 +75,7 @@ public sealed class NodeRuntime : IAsyncDisposable
 
         var ledger = SqliteLedger.Open(layout.LedgerDb, key, new LedgerOptions { Synchronous = options.LedgerSync });
         SpecialistEngine? engine = null;
+        SqliteMemoryStore? memoryStore = null;
         try
         {
             engine = SpecialistEngine.Open(new EngineOptions
@@ -86,10 +98,19 @@ public sealed class NodeRuntime : IAsyncDisposable
                 bindings[s.Id] = new SpecialistBinding(s, engine.BaseCid, info.Cid, adapterPath);
             }
             logger.EngineReady(engine.BaseCid, bindings.Count);
-            return new NodeRuntime(key, ledger, policy, engine, bindings);
+            var memoryPolicyPath = PolicyLocator.FindMemoryPolicy(options.PolicyPath);
+            var memoryPolicy = memoryPolicyPath is null ? MemoryPolicy.Default : MemoryPolicyLoader.Load(memoryPolicyPath);
+            memoryStore = SqliteMemoryStore.Open(layout.MemoryDb, key, new EngineEmbedder(engine), new MemoryStoreOptions
+            {
+                // Blocking is deliberate: the statement is in the ledger before the write that caused it returns.
+                StatementSigned = st => ledger.AppendAsync(MemoryRootEntryType, st.Envelope.ToJson()).GetAwaiter().GetResult(),
+            });
+            var memory = new MemoryService(memoryStore, memoryPolicy, new CustodialKeyring(key));
+            return new NodeRuntime(key, ledger, policy, engine, bindings, memory);
         }
         catch
         {
+            memoryStore?.Dispose();
             engine?.Dispose();
             ledger.Dispose();
             throw;
@@ -109,10 +130,23 @@ public sealed class NodeRuntime : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Memory.Store.Dispose();
         Engine.Dispose();
         await Ledger.DisposeAsync();
         Key.Dispose();
     }
+}
+
+/// <summary>
+/// The memory's <see cref="IEmbedder"/>: the serving base's embeddings (the same vectors as <c>/v1/embeddings</c>;
+/// deterministic, so a fragment's vector does not depend on when it was stored).
+/// </summary>
+public sealed class EngineEmbedder(SpecialistEngine engine) : IEmbedder
+{
+    public int Dimensions => engine.EmbeddingSize;
+
+    public async ValueTask<float[]> EmbedAsync(string text, CancellationToken cancellationToken = default) =>
+        (await engine.EmbedAsync([text], cancellationToken))[0];
 }
 
 /// <summary>
