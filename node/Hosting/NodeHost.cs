@@ -149,6 +149,14 @@ public static class NodeHost
                 if (OtlpConfigured()) t.AddOtlpExporter();
             });
 
+        if (given.SporeListen is { } sporeListen)
+            Cli.SporeHostingExtensions.AddSporePeer(services, new Federation.Canaries.Spore.SporeNodeOptions
+            {
+                Listen = sporeListen,
+                Peers = given.SporePeers,
+                DataDir = Federation.Canaries.Spore.SporeCli.StoreDir(layout.Root),
+            });
+
         var app = builder.Build();
         try
         {
