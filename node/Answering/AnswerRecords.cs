@@ -26,7 +26,7 @@ public enum VerificationStatus
 }
 
 /// <summary>A rule match of the route trace.</summary>
-public sealed record RouteTraceInfo(string Topic, string Rule, string Kind, string Pattern, double Weight, int Start, int Length, string Text);
+public sealed record RouteTraceInfo(string Topic, string Rule, string Kind, string Pattern, double Weight, int Segment, string Role, int Start, int Length, string Text, string Normalized);
 
 public sealed record RunnerUpInfo(string Topic, double Score);
 
@@ -43,7 +43,7 @@ public sealed record RouteInfo(
         d.PolicyCid, d.Model, d.Topic, d.Tier.ToString(), d.Class.ToString(), d.Score,
         d.RunnerUp is null ? null : new RunnerUpInfo(d.RunnerUp.Topic, d.RunnerUp.Score),
         d.FellBackToDefault, d.QueryHash, d.Specialists, d.Mode.ToString().ToLowerInvariant(), d.Exploration, d.Reason,
-        d.Trace.Select(m => new RouteTraceInfo(m.Topic, m.RuleId, m.Kind.ToString().ToLowerInvariant(), m.Pattern, m.Weight, m.Start, m.Length, m.Text)).ToList());
+        d.Trace.Select(m => new RouteTraceInfo(m.Topic, m.RuleId, m.Kind.ToString().ToLowerInvariant(), m.Pattern, m.Weight, m.Segment, RouteQuery.RoleName(m.Role), m.Start, m.Length, m.Text, m.Normalized)).ToList());
 }
 
 /// <summary>A specialist that answered: its id and the exact base and adapter it ran with.</summary>
@@ -64,8 +64,11 @@ public sealed record VerificationInfo(
     string Detail,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] PanelInfo? Panel)
 {
-    /// <summary>Memory (Plane H) is not built yet: no proofs are used.</summary>
+    /// <summary>No memory was put into the prompt (off, or nothing retrieved).</summary>
     public const string MemoryNotUsed = "not_used";
+
+    /// <summary>Memory was put into the prompt; every fragment's proof (in <c>memory.proofs</c>) was verified by the node before use.</summary>
+    public const string MemoryVerified = "verified";
 
     /// <summary>True when the answer may be sent to the client.</summary>
     [JsonIgnore]
@@ -85,7 +88,9 @@ public sealed record FederationInfo(
     IReadOnlyList<SpecialistInfo> Specialists,
     VerificationInfo Verification,
     LedgerInfo Ledger,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ReviewInfo? Review);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ReviewInfo? Review,
+    // the memory put into the prompt: {"global_root","fragments":[{"fragment_cid","namespace","score"}],"proofs":[…]} (docs/memory.md §RAG)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CanonicalJsonValue? Memory = null);
 
 public sealed record LedgerUsage(int PromptTokens, int CompletionTokens);
 
@@ -102,7 +107,9 @@ public sealed record AnswerFacts(
     long AnsweredAtMs,
     LedgerUsage Usage,
     string? Query,
-    string? Draft);
+    string? Draft,
+    string? MemoryRoot = null,
+    CanonicalJsonValue? Memory = null);
 
 /// <summary>
 /// The ledger payload of an <c>answer</c> entry (docs/api.md "Ledger entries"). Built only by <see cref="Create"/>, for
@@ -120,7 +127,8 @@ public sealed record AnswerRecord(
     long AnsweredAtMs,
     LedgerUsage Usage,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Query,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Answer)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Answer,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CanonicalJsonValue? Memory)
 {
     /// <summary>The ledger entry type.</summary>
     public const string EntryType = "answer";
@@ -141,13 +149,14 @@ public sealed record AnswerRecord(
             facts.Route,
             facts.Route.PolicyCid,
             facts.Specialists,
-            null,
+            facts.MemoryRoot,
             v with { Status = status, Detail = detail },
             review is null ? null : new CanonicalJsonValue(review.ToJson()),
             facts.AnsweredAtMs,
             facts.Usage,
             facts.Query,
-            facts.Query is null ? null : answer);
+            facts.Query is null ? null : answer,
+            facts.Memory);
     }
 
     /// <summary>The canonical JSON the ledger signs (floats stay floats).</summary>

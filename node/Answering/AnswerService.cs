@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using Federation.Memory;
+using Federation.Memory.Policy;
+using Federation.Memory.Rag;
 using Federation.Node.Api;
 using Federation.Node.Hosting;
 using Federation.Node.Review;
@@ -47,7 +50,7 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
     NodeMetrics metrics, TimeProvider time)
 {
     /// <summary>Plans the route (pure: the router's <see cref="RoutePlanner.Plan"/>) under the running policy.</summary>
-    public RoutePlan Plan(NodeRuntime rt, string query, RequestedRoute request)
+    public RoutePlan Plan(NodeRuntime rt, RouteQuery query, RequestedRoute request)
     {
         using var activity = NodeTelemetry.Source.StartActivity("route");
         var plan = RoutePlanner.Plan(query, rt.Policy, request);
@@ -57,12 +60,42 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
     }
 
     /// <summary>True when this decision can be streamed as it is generated (nothing must be checked before release).</summary>
-    public bool CanStreamLive(RouteDecision d) => !gate.MustVerifyBeforeRelease(d);
+    public bool CanStreamLive(NodeRuntime rt, RouteDecision d) => gate.CanStreamLive(d, rt.Policy);
 
-    private static GenerationRequest ToGeneration(CompletionRequestIn req, string specialistId) => new()
+    /// <summary>
+    /// Retrieves memory for <paramref name="req"/> (docs/memory.md §RAG) unless the client turned it off: the namespaces
+    /// it named, else those of the caller's defaults (<c>user:</c>, the routed topic's <c>topic:</c>, <c>public</c>) the
+    /// policy lets it read. Every proof is verified against this node's key before the fragments are used.
+    /// </summary>
+    /// <exception cref="MemoryPolicyRefusedException">The client named a namespace it may not read.</exception>
+    public async Task<RagContext?> RetrieveAsync(NodeRuntime rt, CompletionRequestIn req, MemoryPrincipal who, string topic, CancellationToken ct)
     {
-        Prompt = req.Prompt,
-        Messages = req.Messages?.Select(m => new ChatMessage(m.Role, m.Content)).ToList(),
+        if (!req.Memory.Enabled) return null;
+        using var activity = NodeTelemetry.Source.StartActivity("memory");
+        var memory = rt.Memory;
+        var namespaces = req.Memory.Namespaces
+            ?? MemoryRag.DefaultNamespaces(who, topic).Where(n => memory.Policy.CheckRead(who, MemoryNamespace.Parse(n)) is null).ToList();
+        if (namespaces.Count == 0) return null;
+        var rag = await MemoryRag.RetrieveAsync(memory, who, req.Query.CheckText, topic, namespaces, MemoryFragments, ct);
+        if (rag.Hits.Count == 0) return null;
+        var verifier = new MemoryProofVerifier(rt.Key.Id, memoizeStatements: true);
+        foreach (var proof in rag.Proofs)
+            if (verifier.Verify(proof) is { IsValid: false } bad)
+                throw new InvalidOperationException($"memory proof of a retrieved fragment does not verify: {bad}");
+        activity?.SetTag("federation.memory.fragments", rag.Hits.Count);
+        return rag;
+    }
+
+    /// <summary>How many fragments retrieval puts into a prompt at most.</summary>
+    public const int MemoryFragments = 4;
+
+    private static GenerationRequest ToGeneration(CompletionRequestIn req, string specialistId)
+    {
+        var (messages, prompt) = req.ForEngine();
+        return new GenerationRequest
+        {
+        Prompt = prompt,
+        Messages = messages?.Select(m => new ChatMessage(m.Role, m.Content)).ToList(),
         Adapters = [new AdapterSelection(specialistId)],
         MaxTokens = req.MaxTokens,
         Stop = req.Stop,
@@ -70,7 +103,8 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
         TopP = req.TopP,
         TopK = req.TopK,
         Seed = req.Seed is { } s ? unchecked((uint)s) : null,
-    };
+        };
+    }
 
     /// <summary>Runs the whole path for a non-streamed answer (or a streamed one that must be verified first).</summary>
     public async Task<AnswerOutcome> CompleteAsync(NodeRuntime rt, CompletionRequestIn req, RouteDecision decision, CancellationToken ct)
@@ -125,11 +159,11 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
 
     private async Task<AnswerOutcome> FinishAsync(NodeRuntime rt, CompletionRequestIn req, RouteDecision decision, GenerationResult[] results, CancellationToken ct)
     {
-        var query = req.RoutingText;
+        var query = req.QueryText;
         GateVerdict verdict;
         using (var activity = NodeTelemetry.Source.StartActivity("gate"))
         {
-            verdict = gate.Judge(query, decision, results.Select(r => r.Text).ToList(), rt.Policy);
+            verdict = gate.Judge(decision, req.Query, results.Select(r => r.Text).ToList(), rt.Policy);
             activity?.SetTag("federation.verification.status", verdict.Verification.Status.ToString());
         }
         var verification = verdict.Verification;
@@ -138,13 +172,16 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
         metrics.Verification(verification.Class, verification.Status);
 
         var route = RouteInfo.From(decision);
+        var memoryJson = req.Rag is { } rag ? new CanonicalJsonValue(rag.ToFederationJson()) : null;
+        if (memoryJson is not null) verification = verification with { MemoryProofs = VerificationInfo.MemoryVerified };
         var specialists = decision.Specialists.Select(id => rt.Specialists[id]).Select(b => new SpecialistInfo(b.Ref.Id, b.BaseCid, b.AdapterCid)).ToList();
         var facts = new AnswerFacts(
             AnswerRecord.Sha256(query), AnswerRecord.Sha256(primary.Text), route, specialists, verification,
             // wall clock is recorded, not used: it is what makes two identical answers distinct ledger entries
             time.GetUtcNow().ToUnixTimeMilliseconds(),
             new LedgerUsage(results.Sum(r => r.PromptTokens), results.Sum(r => r.CompletionTokens)),
-            options.StoreBodies ? query : null, options.StoreBodies ? primary.Text : null);
+            options.StoreBodies ? query : null, options.StoreBodies ? primary.Text : null,
+            req.Rag?.GlobalRoot, memoryJson);
 
         if (verification.Status == VerificationStatus.NeedsReview)
         {
@@ -159,7 +196,7 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
             var record = AnswerRecord.Create(facts, VerificationStatus.Passed, item.FinalAnswer, null, item.Reviewer);
             return AnswerOutcome.Released(new FederatedAnswer(item.FinalAnswer!, primary, decision,
                 new FederationInfo(route, specialists, record.Verification, LedgerInfo.At(item.LedgerIndex.Value, entry.Envelope.Id.ToString()),
-                    new ReviewInfo(item.Id, "approved", item.Reviewer))));
+                    new ReviewInfo(item.Id, "approved", item.Reviewer), memoryJson)));
         }
 
         var answerRecord = AnswerRecord.Create(facts, verification.Status, primary.Text, null, null);
@@ -169,6 +206,6 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
         if (!verification.Released)
             return new AnswerOutcome(AnswerStatus.VerificationFailed, null, null, verification.Detail, receipt.Index);
         return AnswerOutcome.Released(new FederatedAnswer(primary.Text, primary, decision,
-            new FederationInfo(route, specialists, verification, LedgerInfo.At(receipt.Index, receipt.EntryId.ToString()), null)));
+            new FederationInfo(route, specialists, verification, LedgerInfo.At(receipt.Index, receipt.EntryId.ToString()), null, memoryJson)));
     }
 }

@@ -18,7 +18,7 @@ public static class FederationEndpoints
         {
             var (query, requested) = RequestValidator.Route(body);
             var rt = OpenAiEndpoints.Ready(holder);
-            return TypedResults.Ok(RouteInfo.From(OpenAiEndpoints.Route(answers, rt, query, requested)));
+            return TypedResults.Ok(RouteInfo.From(OpenAiEndpoints.Route(answers, rt, query, requested, body.Messages is null ? "query" : "messages")));
         }).WithName("ExplainRoute").Metric("federation.route").ProducesProblemLike(StatusCodes.Status422UnprocessableEntity);
 
         g.MapGet("/reviews/{id}", Ok<ReviewResponse> (string id, ReviewQueue queue) =>
@@ -30,9 +30,9 @@ public static class FederationEndpoints
                 item.LedgerIndex, item.LedgerIndex is { } i ? $"/v1/federation/ledger/{i}/proof" : null));
         }).WithName("GetReview").Metric("federation.reviews");
 
-        g.MapGet("/ledger/sth", Ok<SignedTreeHeadResponse> (RuntimeHolder holder) =>
+        g.MapGet("/ledger/sth", async Task<Ok<SignedTreeHeadResponse>> (RuntimeHolder holder, CancellationToken ct) =>
         {
-            var sth = OpenAiEndpoints.Ready(holder).TreeHeads.Current();
+            var sth = await OpenAiEndpoints.Ready(holder).TreeHeads.CurrentAsync(ct);
             return TypedResults.Ok(new SignedTreeHeadResponse(sth.TreeSize, Convert.ToHexStringLower(sth.Root), sth.TimestampMs,
                 sth.Envelope.Signer.ToString(), sth.Envelope.Signature, sth.Envelope.Id.ToString()));
         }).WithName("GetSignedTreeHead").Metric("federation.ledger.sth");

@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using Federation.Memory;
+using Federation.Memory.Policy;
 using Federation.Node.Answering;
 using Federation.Node.Auth;
 using Federation.Node.Hosting;
@@ -40,11 +42,12 @@ public static class OpenAiEndpoints
         : throw new ApiException(503, "server_error", "node.not_ready", why) { RetryAfterSeconds = holder.StartError is null ? 5 : null };
 
     /// <summary>Routes, or maps the router's rejection to its OpenAI-style error (never a silent fallback).</summary>
-    internal static RouteDecision Route(AnswerService answers, NodeRuntime rt, string query, RequestedRoute request)
+    internal static RouteDecision Route(AnswerService answers, NodeRuntime rt, RouteQuery query, RequestedRoute request, string textParam)
     {
         var plan = answers.Plan(rt, query, request);
         if (plan.Rejection is { } r)
-            throw new ApiException(r.HttpStatus, "invalid_request_error", r.Code, r.Message, r.Param ?? (r.Code == "router.unknown_model" ? "model" : null));
+            throw new ApiException(r.HttpStatus, "invalid_request_error", r.Code, r.Message,
+                r.Param ?? r.Code switch { "router.unknown_model" => "model", "router.query_too_long" => textParam, _ => null });
         return plan.Decision!;
     }
 
@@ -57,11 +60,22 @@ public static class OpenAiEndpoints
     private static async Task<IResult> CompleteAsync(HttpContext ctx, CompletionRequestIn req, AnswerService answers, RuntimeHolder holder, TimeProvider time, bool chat)
     {
         var rt = Ready(holder);
-        if (req.RoutingText.Length > rt.Policy.MaxQueryChars)
-            throw ApiException.BadRequest("request.too_long",
-                $"The query is {req.RoutingText.Length} characters; this node's policy accepts at most {rt.Policy.MaxQueryChars}. Shorten it.",
-                chat ? "messages" : "prompt");
-        var decision = Route(answers, rt, req.RoutingText, req.Route);
+        // every text part of every message (or the prompt) is classified; the router refuses text it could not read (router.query_too_long)
+        var decision = Route(answers, rt, req.Query, req.Route, chat ? "messages" : "prompt");
+        // RAG: retrieve for the routed topic, then route again over everything the model will read, memory included
+        // (a fragment can only raise the tier; the final decision is the one that is served and ledgered).
+        try
+        {
+            if (await answers.RetrieveAsync(rt, req, MemoryPrincipalOf(ctx), decision.Topic, ctx.RequestAborted) is { } rag)
+            {
+                req = req with { Rag = rag };
+                decision = Route(answers, rt, req.Query, req.Route, chat ? "messages" : "prompt");
+            }
+        }
+        catch (MemoryPolicyRefusedException e)
+        {
+            throw new ApiException(403, "permission_error", "memory.policy_refused", e.Refusal.Message + " (federation.memory)", e.Refusal.Rule);
+        }
         var id = (chat ? "chatcmpl-" : "cmpl-") + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
         var created = time.GetUtcNow().ToUnixTimeSeconds();
         var model = decision.Model;
@@ -80,7 +94,7 @@ public static class OpenAiEndpoints
         // Streaming: live when nothing must be checked before release; otherwise verified first, then sent as chunks.
         var sse = new SseWriter(ctx, id, created, model, chat);
         FederatedAnswer final;
-        if (answers.CanStreamLive(decision))
+        if (answers.CanStreamLive(rt, decision))
         {
             AnswerOutcome? outcome = null;
             await foreach (var step in answers.StreamLiveAsync(rt, req, decision, ctx.RequestAborted))
@@ -100,6 +114,18 @@ public static class OpenAiEndpoints
         }
         await sse.FinishAsync(Finish(final.Result.FinishReason), final.Federation, req.IncludeUsage ? Usage(final.Result) : null);
         return TypedResults.Empty;
+    }
+
+    /// <summary>
+    /// The memory principal of a request (docs/memory.md "Surfaces"): the API key's name as <c>MemoryPrincipal.User</c>;
+    /// the keyless-loopback caller (no keys exist) and names that are not memory user ids are <c>Anonymous</c>.
+    /// </summary>
+    public static MemoryPrincipal MemoryPrincipalOf(HttpContext ctx)
+    {
+        var name = ctx.User.FindFirst(System.Security.Claims.ClaimTypes.Name)?.Value;
+        return name is null || name == NodeAuth.AnonymousLoopback || !MemoryNamespace.ValidId(name)
+            ? MemoryPrincipal.Anonymous
+            : MemoryPrincipal.User(name);
     }
 
     /// <summary>The released answer, or the HTTP error its outcome stands for (docs/errors.md).</summary>

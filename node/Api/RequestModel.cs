@@ -1,9 +1,12 @@
+using System.Text.Json;
+using Federation.Memory;
+using Federation.Memory.Rag;
 using Federation.Router;
 
 namespace Federation.Node.Api;
 
-/// <summary>One chat message as the engine gets it (<c>developer</c> is folded into <c>system</c>).</summary>
-public sealed record ChatMessageIn(string Role, string Content);
+/// <summary>One chat message as the engine gets it (<c>developer</c> is folded into <c>system</c>); <paramref name="Parts"/> are its text parts, as the router classifies them.</summary>
+public sealed record ChatMessageIn(string Role, string Content, IReadOnlyList<string> Parts);
 
 /// <summary>A validated chat or text completion request.</summary>
 public sealed record CompletionRequestIn(
@@ -20,9 +23,62 @@ public sealed record CompletionRequestIn(
     bool IncludeUsage,
     RequestedRoute Route)
 {
-    /// <summary>The text the router classifies: the last user message, or the prompt.</summary>
-    public string RoutingText =>
-        Prompt ?? Messages!.LastOrDefault(m => m.Role == "user")?.Content ?? Messages![^1].Content;
+    /// <summary>What the client asked of memory retrieval (<c>federation.memory</c>).</summary>
+    public MemoryUse Memory { get; init; } = MemoryUse.Default;
+
+    /// <summary>The memory retrieved for this request (set by the answer path before the final route), or null.</summary>
+    public RagContext? Rag { get; init; }
+
+    /// <summary>
+    /// Everything the model will read, as the router classifies it (issue 8): every text part of every message of every
+    /// role, or the completions prompt, and each retrieved memory fragment (<see cref="SegmentRole.Memory"/>, placed
+    /// before the last user message or the prompt, where the prompt block goes).
+    /// </summary>
+    public RouteQuery Query
+    {
+        get
+        {
+            var q = Prompt is not null ? RouteQuery.FromPrompt(Prompt) : QueryOf(Messages!);
+            if (Rag is not { Hits.Count: > 0 } rag) return q;
+            var segments = q.Segments.ToList();
+            var at = segments.FindLastIndex(x => x.Role is SegmentRole.User or SegmentRole.Prompt);
+            segments.InsertRange(at < 0 ? segments.Count : at, rag.Hits.Select(h => new QuerySegment(SegmentRole.Memory, h.Content)));
+            return new RouteQuery(segments);
+        }
+    }
+
+    /// <summary>
+    /// The messages (or prompt) the engine gets: the retrieved memory's prompt block (docs/memory.md §RAG) before the
+    /// last user message's text, or before the prompt.
+    /// </summary>
+    public (IReadOnlyList<ChatMessageIn>? Messages, string? Prompt) ForEngine()
+    {
+        var block = Rag?.PromptBlock() ?? "";
+        if (block.Length == 0) return (Messages, Prompt);
+        if (Prompt is not null) return (null, block + Prompt);
+        var list = Messages!.ToList();
+        var i = list.FindLastIndex(m => m.Role == "user");
+        if (i < 0) list.Add(new ChatMessageIn("user", block, [block]));
+        else list[i] = list[i] with { Content = block + list[i].Content };
+        return (list, null);
+    }
+
+    /// <summary>The router query of chat messages: one (role, text) segment per text part.</summary>
+    public static RouteQuery QueryOf(IReadOnlyList<ChatMessageIn> messages)
+    {
+        var segments = messages.SelectMany(m => m.Parts.Select(p => (m.Role, p))).ToList();
+        // content: [] everywhere leaves nothing to read; the router still needs one (empty) segment
+        return segments.Count == 0 ? RouteQuery.FromMessages([(messages[^1].Role, "")]) : RouteQuery.FromMessages(segments);
+    }
+
+    /// <summary>The text the review queue and the ledger's <c>query_sha256</c> stand for: the prompt, or every message as <c>role: text</c> lines.</summary>
+    public string QueryText => Prompt ?? string.Join("\n", Messages!.Select(m => $"{m.Role}: {m.Content}"));
+}
+
+/// <summary><c>federation.memory</c>: whether to retrieve, and from which namespaces (null: the caller's defaults).</summary>
+public sealed record MemoryUse(bool Enabled, IReadOnlyList<string>? Namespaces)
+{
+    public static MemoryUse Default { get; } = new(true, null);
 }
 
 /// <summary>A validated embeddings request.</summary>
@@ -69,21 +125,21 @@ public static class RequestValidator
         return new EmbeddingsRequestIn(model, inputs, format == "base64");
     }
 
-    /// <summary>The query of a route request: <c>query</c>, or the routing text of <c>messages</c>.</summary>
-    public static (string Query, RequestedRoute Route) Route(RouteRequest r)
+    /// <summary>The query of a route request: <c>query</c> (one user segment), or every text part of <c>messages</c>.</summary>
+    public static (RouteQuery Query, RequestedRoute Route) Route(RouteRequest r)
     {
-        string query;
+        RouteQuery query;
         if (r.Messages is not null)
         {
             if (r.Messages.Count == 0)
                 throw ApiException.BadRequest("request.invalid_value", "'messages' must hold at least one message.", "messages");
             var messages = Messages(r.Messages);
-            query = messages.LastOrDefault(m => m.Role == "user")?.Content ?? messages[^1].Content;
+            query = CompletionRequestIn.QueryOf(messages);
         }
         else
         {
-            query = r.Query ?? throw ApiException.BadRequest("request.missing_field",
-                "Send {\"query\": \"text\"} (optionally with \"model\"), or a chat request with 'messages'.", "query");
+            query = RouteQuery.FromText(r.Query ?? throw ApiException.BadRequest("request.missing_field",
+                "Send {\"query\": \"text\"} (optionally with \"model\"), or a chat request with 'messages'.", "query"));
         }
         return (query, Requested(string.IsNullOrEmpty(r.Model) ? RoutePlanner.AutoModel : r.Model, r.Federation));
     }
@@ -96,7 +152,7 @@ public static class RequestValidator
         {
             var name = unknown.Keys.Order(StringComparer.Ordinal).First();
             throw ApiException.BadRequest("request.invalid_value",
-                $"'federation.{name}' is not a known field; use specialists, required_provenance or panel_size.", $"federation.{name}");
+                $"'federation.{name}' is not a known field; use specialists, required_provenance, panel_size or memory.", $"federation.{name}");
         }
         ProvenanceRequirement? provenance = null;
         if (f.RequiredProvenance is { } p)
@@ -115,6 +171,27 @@ public static class RequestValidator
         return new RequestedRoute(model, f.Specialists, provenance, f.PanelSize);
     }
 
+    /// <summary><c>federation.memory</c>: absent or <c>true</c> → the caller's default namespaces; <c>false</c> → none; a list of namespace names → those.</summary>
+    public static MemoryUse Memory(JsonElement? value)
+    {
+        const string param = "federation.memory";
+        if (value is not { } v || v.ValueKind is JsonValueKind.Null or JsonValueKind.True) return MemoryUse.Default;
+        if (v.ValueKind == JsonValueKind.False) return new MemoryUse(false, null);
+        if (v.ValueKind != JsonValueKind.Array)
+            throw ApiException.BadRequest("request.invalid_value", $"'{param}' must be true, false or an array of namespace names (user:<id>, topic:<id>, public).", param);
+        var names = new List<string>();
+        foreach (var e in v.EnumerateArray())
+        {
+            if (e.ValueKind != JsonValueKind.String || !MemoryNamespace.TryParse(e.GetString(), out var ns, out var error))
+                throw ApiException.BadRequest("request.invalid_value", $"'{param}' must hold namespace names (user:<id>, topic:<id>, public); found {e.GetRawText()}.", param);
+            _ = error;
+            names.Add(ns.Name);
+        }
+        if (names.Count == 0)
+            throw ApiException.BadRequest("request.invalid_value", $"'{param}' must name at least one namespace; send false to use no memory.", param);
+        return new MemoryUse(true, names.Distinct(StringComparer.Ordinal).ToList());
+    }
+
     private static void NonEmpty(IReadOnlyList<string>? values, string param)
     {
         if (values is not null && values.Any(string.IsNullOrEmpty))
@@ -131,7 +208,7 @@ public static class RequestValidator
             if (m.Role is not ("system" or "developer" or "user" or "assistant" or "tool"))
                 throw ApiException.BadRequest("request.invalid_value", $"'{p}.role' must be one of system, developer, user, assistant, tool.", $"{p}.role");
             var content = m.Content ?? throw ApiException.BadRequest("request.missing_field", $"'{p}.content' is required.", $"{p}.content");
-            messages.Add(new ChatMessageIn(m.Role == "developer" ? "system" : m.Role, content.Text));
+            messages.Add(new ChatMessageIn(m.Role == "developer" ? "system" : m.Role, content.Text, content.TextParts));
         }
         return messages;
     }
@@ -154,7 +231,7 @@ public static class RequestValidator
             throw ApiException.BadRequest("request.invalid_value", "'top_k' must be 0 (off) or positive.", "top_k");
         return new CompletionRequestIn(model, messages, prompt, maxTokens, temperature, topP, topK,
             r.Seed is { } s ? unchecked((ulong)s) : null, r.Stop?.Values ?? [], r.Stream ?? false, r.StreamOptions?.IncludeUsage ?? false,
-            Requested(model, r.Federation));
+            Requested(model, r.Federation)) { Memory = Memory(r.Federation?.Memory) };
     }
 
     private static string RequiredString(string? value, string name)

@@ -24,6 +24,9 @@ public sealed record FederationRequest
     /// <summary>Number of specialists to ask (overrides the class default).</summary>
     public int? PanelSize { get; init; }
 
+    /// <summary>Memory retrieval: <c>false</c> (none), <c>true</c> (the default namespaces) or a list of namespaces to read.</summary>
+    public JsonElement? Memory { get; init; }
+
     /// <summary>Fields this node does not know; any is refused with 400 naming it.</summary>
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Unknown { get; set; }
@@ -51,9 +54,13 @@ public sealed record ChatMessageRequest
     public MessageContent? Content { get; init; }
 }
 
-/// <summary>Message content: the text of a string or of all its text parts, concatenated.</summary>
+/// <summary>Message content: the text of a string or of all its text parts, concatenated; <paramref name="Parts"/> keeps each part (the router classifies them one by one).</summary>
 [JsonConverter(typeof(MessageContentConverter))]
-public sealed record MessageContent(string Text);
+public sealed record MessageContent(string Text, IReadOnlyList<string>? Parts = null)
+{
+    /// <summary>The text parts: the string itself, or each <c>{"type":"text"}</c> part in order.</summary>
+    public IReadOnlyList<string> TextParts => Parts ?? [Text];
+}
 
 /// <summary><c>stream_options</c>.</summary>
 public sealed record StreamOptionsRequest
@@ -145,6 +152,7 @@ internal sealed class MessageContentConverter : JsonConverter<MessageContent>
         if (reader.TokenType != JsonTokenType.StartArray)
             throw new RequestFieldException("'content' must be a string or an array of text parts.");
         var sb = new System.Text.StringBuilder();
+        var parts = new List<string>();
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             using var part = JsonDocument.ParseValue(ref reader);
@@ -153,8 +161,9 @@ internal sealed class MessageContentConverter : JsonConverter<MessageContent>
                 || t.GetString() != "text" || !p.TryGetProperty("text", out var tx) || tx.ValueKind != JsonValueKind.String)
                 throw new RequestFieldException("'content' parts must be {\"type\":\"text\",\"text\":...}; images and audio are not supported.", "request.unsupported");
             sb.Append(tx.GetString());
+            parts.Add(tx.GetString()!);
         }
-        return new(sb.ToString());
+        return new(sb.ToString(), parts);
     }
 
     public override void Write(Utf8JsonWriter writer, MessageContent value, JsonSerializerOptions options) => writer.WriteStringValue(value.Text);

@@ -25,6 +25,9 @@ public static class NodeAuth
 
     public const string RoleClaim = ClaimTypes.Role;
     public const string KeyIdClaim = ClaimTypes.NameIdentifier;
+
+    /// <summary>The name (and id) of the caller let in without a key on a keyless loopback node.</summary>
+    public const string AnonymousLoopback = "anonymous-loopback";
 }
 
 /// <summary>
@@ -52,7 +55,7 @@ public sealed class ApiKeyAuthenticationHandler(
         }
         if (Context.Connection.RemoteIpAddress is { } ip && !IPAddress.IsLoopback(ip))
             return Task.FromResult(AuthenticateResult.Fail(LoopbackOnly));
-        return Task.FromResult(Success("anonymous-loopback", "anonymous-loopback", "client"));
+        return Task.FromResult(Success(NodeAuth.AnonymousLoopback, NodeAuth.AnonymousLoopback, "client"));
     }
 
     private AuthenticateResult Success(string id, string name, string role)

@@ -20,9 +20,11 @@ internal static class ServeCommand
         var admissionQueue = new Option<int>("--admission-queue") { Description = "Requests that wait for admission, oldest first, before new ones get 429 (with Retry-After).", DefaultValueFactory = _ => 64 };
         var ledgerSync = new Option<string>("--ledger-sync") { Description = "full: fsync every ledger commit (survives power loss); normal: survives a killed process only, faster.", DefaultValueFactory = _ => "full" };
         ledgerSync.AcceptOnlyFromAmong("full", "normal");
+        var sporeListen = new Option<string?>("--spore-listen") { Description = "Also run the Spore peer (docs/spore.md) on this loopback IP:port (e.g. 127.0.0.1:7470); store <data-dir>/spore." };
+        var sporePeers = new Option<string[]>("--spore-peer") { Description = "A Spore peer to dial, host:port (repeatable; with --spore-listen).", AllowMultipleArgumentsPerToken = false };
         var cmd = new Command("serve", "Run the node: OpenAI-compatible API, federation API, T3 review page.")
         {
-            urls, policy, reviewWait, storeBodies, threads, contexts, maxQueue, admissionQueue, ledgerSync,
+            urls, policy, reviewWait, storeBodies, threads, contexts, maxQueue, admissionQueue, ledgerSync, sporeListen, sporePeers,
         };
         cmd.SetAction(async (p, ct) =>
         {
@@ -38,7 +40,11 @@ internal static class ServeCommand
                 MaxQueue = p.GetValue(maxQueue),
                 AdmissionQueue = p.GetValue(admissionQueue),
                 LedgerSync = p.GetValue(ledgerSync)!.ToUpperInvariant(),
+                SporeListen = p.GetValue(sporeListen) is { } sl ? SporeCommands.ParseListen(sl, allowRemote: false, "--spore-listen") : null,
+                SporePeers = p.GetValue(sporePeers) ?? [],
             };
+            if (options.SporeListen is null && options.SporePeers.Count > 0)
+                throw new CliException("--spore-peer needs --spore-listen (the Spore peer runs only when it listens).", ExitCodes.Usage);
             WebApplication app;
             try
             {
@@ -57,13 +63,16 @@ internal static class ServeCommand
                 await app.DisposeAsync();
                 // Kestrel says "address already in use" (or why it cannot bind) in the innermost message.
                 var reason = e.GetBaseException().Message;
-                throw new CliException($"cannot listen on {options.Urls}: {reason}. Pick another --urls (port 0 takes a free one) or stop the process that holds it.");
+                var where = options.SporeListen is null ? options.Urls : $"{options.Urls} (spore {options.SporeListen})";
+                throw new CliException($"cannot listen on {where}: {reason}. Pick another --urls / --spore-listen (port 0 takes a free one) or stop the process that holds it.");
             }
             var keys = app.Services.GetRequiredService<ApiKeyStore>();
             CliCommon.WriteError(p, keys.AnyActive()
                 ? $"fed serve: API keys required on /v1; data dir {options.DataDir}"
                 : $"fed serve: no API keys exist, so the node serves loopback callers only without a key (create one: fed keys create --name NAME); data dir {options.DataDir}");
             CliCommon.WriteError(p, $"fed serve: listening on {string.Join(", ", app.Urls)} (Ctrl-C stops)");
+            if (app.Services.GetService<SporeHostedService>()?.Node?.LocalEndPoint is { } spore)
+                CliCommon.WriteError(p, $"fed serve: spore peer listening on {spore}; store {Federation.Canaries.Spore.SporeCli.StoreDir(options.DataDir)}");
             await app.WaitForShutdownAsync(ct);
             await app.DisposeAsync();
             return ExitCodes.Ok;

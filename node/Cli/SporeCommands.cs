@@ -115,13 +115,15 @@ internal static class SporeCommands
         return spore;
     }
 
-    private static IPEndPoint ParseListen(string s, bool allowRemote)
+    internal static IPEndPoint ParseListen(string s, bool allowRemote, string option = "--listen")
     {
         var i = s.LastIndexOf(':');
         if (i <= 0 || !IPAddress.TryParse(s[..i].Trim('[', ']'), out var ip) || !int.TryParse(s.AsSpan(i + 1), out var port) || port is < 0 or > 65535)
-            throw new CliException($"--listen must be IP:port (e.g. 127.0.0.1:7470), found \"{s}\"", ExitCodes.Usage);
+            throw new CliException($"{option} must be IP:port (e.g. 127.0.0.1:7470), found \"{s}\"", ExitCodes.Usage);
         if (!IPAddress.IsLoopback(ip) && !allowRemote)
-            throw new CliException($"--listen {s} is not a loopback address; add --allow-remote to listen on it", ExitCodes.Usage);
+            throw new CliException(option == "--listen"
+                ? $"--listen {s} is not a loopback address; add --allow-remote to listen on it"
+                : $"{option} {s} is not a loopback address; fed serve runs the Spore peer on loopback only (use fed spore serve --allow-remote)", ExitCodes.Usage);
         return new IPEndPoint(ip, port);
     }
 }
@@ -139,21 +141,28 @@ internal sealed class SporeHostedService(SporeNodeOptions options, ILogger<Spore
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _node = new SporeNode(options);
-        _node.Log += line => logger.LogInformation("{Line}", line);
-        await _node.StartAsync(cancellationToken);
-        logger.LogInformation("spore peer listening on {Endpoint}", _node.LocalEndPoint);
+        var node = new SporeNode(options);
+        node.Log += line => logger.LogInformation("{Line}", line);
+        try
+        {
+            await node.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            await node.DisposeAsync();
+            throw;
+        }
+        _node = node;
+        logger.LogInformation("spore peer listening on {Endpoint}", node.LocalEndPoint);
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        if (_node is not null) await _node.DisposeAsync();
-        _node = null;
-    }
+    public Task StopAsync(CancellationToken cancellationToken) => DisposeAsync().AsTask();
 
+    // Idempotent: the container disposes this object twice (as itself and as the hosted service its factory returned),
+    // and SporeNode.DisposeAsync may run only once.
     public async ValueTask DisposeAsync()
     {
-        if (_node is not null) await _node.DisposeAsync();
+        if (Interlocked.Exchange(ref _node, null) is { } node) await node.DisposeAsync();
     }
 }
 

@@ -28,6 +28,9 @@ public sealed record DataDirLayout(string Root)
     /// <summary>API key hashes and the T3 review queue (SQLite).</summary>
     public string NodeDb => Path.Combine(Root, "node.db");
 
+    /// <summary>Plane H memory (fragments, namespace logs, roots): the same file <c>fed memory</c> uses.</summary>
+    public string MemoryDb => Path.Combine(Root, "memory.db");
+
     public string Models => Path.Combine(Root, "models");
 
     public string Adapters => Path.Combine(Root, "adapters");
@@ -59,6 +62,26 @@ public static class PolicyLocator
                 if (File.Exists(candidate)) return candidate;
             }
         }
+        return null;
+    }
+
+    /// <summary>
+    /// The memory policy, found the same way: <c>memory.yaml</c> next to an explicit routing policy, else
+    /// <c>policies/memory.yaml</c> above the current directory or next to the program; null (built-in default) when none.
+    /// </summary>
+    public static string? FindMemoryPolicy(string? explicitRoutingPolicy)
+    {
+        if (explicitRoutingPolicy is not null)
+        {
+            var sibling = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(explicitRoutingPolicy)) ?? ".", "memory.yaml");
+            if (File.Exists(sibling)) return sibling;
+        }
+        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "policies", "memory.yaml");
+                if (File.Exists(candidate)) return candidate;
+            }
         return null;
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Threading.RateLimiting;
+using Federation.Memory.Http;
 using Federation.Node.Answering;
 using Federation.Node.Api;
 using Federation.Node.Auth;
@@ -63,9 +64,11 @@ public static class NodeHost
         services.AddSingleton(keys);
         services.AddSingleton(_ => new ReviewQueue(layout.NodeDb));
         services.AddSingleton(sp => new ReviewService(sp.GetRequiredService<ReviewQueue>(), layout, () => sp.GetRequiredService<RuntimeHolder>().Runtime?.Ledger));
-        // The gate seam: swap this registration for the router's pure gate (an IVerificationGate adapter) at merge.
-        services.AddSingleton<IVerificationGate>(new CheckerVerificationGate(CheckerRegistry.Default()));
+        // The gate seam: the router's pure gate (checkers named by the policy), adapted to the node's records.
+        services.AddSingleton<IVerificationGate>(new RouterVerificationGate());
         services.AddSingleton<AnswerService>();
+        // The memory API resolves MemoryService per request: the runtime's, or 503 node.not_ready while it loads.
+        services.AddSingleton(sp => OpenAiEndpoints.Ready(sp.GetRequiredService<RuntimeHolder>()).Memory);
         services.AddHostedService<RuntimeStarter>();
 
         services.ConfigureHttpJsonOptions(o =>
@@ -146,6 +149,14 @@ public static class NodeHost
                 if (OtlpConfigured()) t.AddOtlpExporter();
             });
 
+        if (given.SporeListen is { } sporeListen)
+            Cli.SporeHostingExtensions.AddSporePeer(services, new Federation.Canaries.Spore.SporeNodeOptions
+            {
+                Listen = sporeListen,
+                Peers = given.SporePeers,
+                DataDir = Federation.Canaries.Spore.SporeCli.StoreDir(layout.Root),
+            });
+
         var app = builder.Build();
         try
         {
@@ -168,6 +179,9 @@ public static class NodeHost
 
         app.MapOpenAi();
         app.MapFederation();
+        // Plane H: behind the same API-key check as /v1 (401 before any memory route); principal = the key's name.
+        app.MapMemoryEndpoints(OpenAiEndpoints.MemoryPrincipalOf).RequireAuthorization(NodeAuth.ClientPolicy).WithTags("Memory")
+            .WithMetadata(new EndpointConventions.MetricName("memory"));
         app.MapReviewPage();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapPrometheusScrapingEndpoint("/metrics");
@@ -261,7 +275,7 @@ internal sealed class RuntimeStarter(NodeOptions options, RuntimeHolder holder, 
             try
             {
                 await reviews.LedgerPendingAsync(stoppingToken);
-                if (++ticks % SthEveryTicks == 0 && rt.TreeHeads.PublishIfGrown()) logger.TreeHeadSigned(rt.Ledger.Size);
+                if (++ticks % SthEveryTicks == 0 && await rt.TreeHeads.PublishIfGrownAsync(stoppingToken)) logger.TreeHeadSigned(rt.Ledger.Size);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -278,7 +292,7 @@ internal sealed class RuntimeStarter(NodeOptions options, RuntimeHolder holder, 
         await base.StopAsync(cancellationToken);
         if (holder.Detach() is { } rt)
         {
-            rt.TreeHeads.PublishIfGrown();
+            await rt.TreeHeads.PublishIfGrownAsync(CancellationToken.None);
             await rt.DisposeAsync();
         }
     }

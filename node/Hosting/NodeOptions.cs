@@ -37,6 +37,12 @@ public sealed class NodeOptions
 
     public int MaxTokensLimit { get; set; } = 1024;
 
+    /// <summary>When set, the Spore peer (docs/spore.md) runs alongside on this loopback endpoint (<c>fed serve --spore-listen</c>); store under <c>&lt;data-dir&gt;/spore</c>.</summary>
+    public System.Net.IPEndPoint? SporeListen { get; set; }
+
+    /// <summary>Spore peers to dial (host:port, loopback), with <see cref="SporeListen"/>.</summary>
+    public IReadOnlyList<string> SporePeers { get; set; } = [];
+
     /// <summary>
     /// SQLite synchronous mode of the ledger: FULL (default) fsyncs every commit, so an acknowledged answer survives
     /// power loss; NORMAL survives a killed process (kill -9) but not an OS crash, and saves the fsync per answer.

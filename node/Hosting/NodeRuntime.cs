@@ -1,3 +1,7 @@
+using Federation.Memory;
+using Federation.Memory.Policy;
+using Federation.Memory.Search;
+using Federation.Memory.Storage;
 using Federation.Registry.Crypto;
 using Federation.Registry.Ledger;
 using Federation.Router;
@@ -18,8 +22,9 @@ public sealed record SpecialistBinding(SpecialistRef Ref, string BaseCid, string
 public sealed class NodeRuntime : IAsyncDisposable
 {
     private NodeRuntime(NodeKey key, SqliteLedger ledger, RoutingPolicy policy, SpecialistEngine engine,
-        IReadOnlyDictionary<string, SpecialistBinding> specialists)
+        IReadOnlyDictionary<string, SpecialistBinding> specialists, MemoryService memory)
     {
+        Memory = memory;
         Key = key;
         Ledger = ledger;
         Policy = policy;
@@ -36,6 +41,12 @@ public sealed class NodeRuntime : IAsyncDisposable
     public RoutingPolicy Policy { get; }
     public SpecialistEngine Engine { get; }
     public IReadOnlyDictionary<string, SpecialistBinding> Specialists { get; }
+
+    /// <summary>Plane H memory (<c>memory.db</c>, <c>policies/memory.yaml</c>, the serving base's embeddings); every new root statement is ledgered.</summary>
+    public MemoryService Memory { get; }
+
+    /// <summary>The ledger entry type of a memory root statement (the signed <c>memory.root</c> envelope).</summary>
+    public const string MemoryRootEntryType = "memory.root";
 
     /// <summary>The seed of the embedded default base model (fixed, so every fresh node has the same base CID).</summary>
     public const ulong DefaultBaseSeed = 20261122;
@@ -64,6 +75,7 @@ public sealed class NodeRuntime : IAsyncDisposable
 
         var ledger = SqliteLedger.Open(layout.LedgerDb, key, new LedgerOptions { Synchronous = options.LedgerSync });
         SpecialistEngine? engine = null;
+        SqliteMemoryStore? memoryStore = null;
         try
         {
             engine = SpecialistEngine.Open(new EngineOptions
@@ -86,10 +98,19 @@ public sealed class NodeRuntime : IAsyncDisposable
                 bindings[s.Id] = new SpecialistBinding(s, engine.BaseCid.ToString(), info.Cid.ToString(), adapterPath);
             }
             logger.EngineReady(engine.BaseCid.ToString(), bindings.Count);
-            return new NodeRuntime(key, ledger, policy, engine, bindings);
+            var memoryPolicyPath = PolicyLocator.FindMemoryPolicy(options.PolicyPath);
+            var memoryPolicy = memoryPolicyPath is null ? MemoryPolicy.Default : MemoryPolicyLoader.Load(memoryPolicyPath);
+            memoryStore = SqliteMemoryStore.Open(layout.MemoryDb, key, new EngineEmbedder(engine), new MemoryStoreOptions
+            {
+                // Blocking is deliberate: the statement is in the ledger before the write that caused it returns.
+                StatementSigned = st => ledger.AppendAsync(MemoryRootEntryType, st.Envelope.ToJson()).GetAwaiter().GetResult(),
+            });
+            var memory = new MemoryService(memoryStore, memoryPolicy, new CustodialKeyring(key));
+            return new NodeRuntime(key, ledger, policy, engine, bindings, memory);
         }
         catch
         {
+            memoryStore?.Dispose();
             engine?.Dispose();
             ledger.Dispose();
             throw;
@@ -109,6 +130,7 @@ public sealed class NodeRuntime : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Memory.Store.Dispose();
         Engine.Dispose();
         await Ledger.DisposeAsync();
         Key.Dispose();
@@ -116,33 +138,37 @@ public sealed class NodeRuntime : IAsyncDisposable
 }
 
 /// <summary>
-/// The node's latest signed tree head. <see cref="Current"/> returns the cached head while the ledger has not grown and
-/// signs (and stores) a new one only when it has, so readers never cause a signature per request.
+/// The memory's <see cref="IEmbedder"/>: the serving base's embeddings (the same vectors as <c>/v1/embeddings</c>;
+/// deterministic, so a fragment's vector does not depend on when it was stored).
+/// </summary>
+public sealed class EngineEmbedder(SpecialistEngine engine) : IEmbedder
+{
+    public int Dimensions => engine.EmbeddingSize;
+
+    public async ValueTask<float[]> EmbedAsync(string text, CancellationToken cancellationToken = default) =>
+        (await engine.EmbedAsync([text], cancellationToken))[0];
+}
+
+/// <summary>
+/// The node's signed tree heads, read from the registry ledger: <see cref="SqliteLedger.LatestSignedTreeHead"/> (which
+/// the ledger keeps current itself) while the ledger has not grown past it, else a new head from
+/// <see cref="SqliteLedger.SignTreeHeadAsync"/> (the writer batches concurrent requests into one signature), so readers
+/// never cause a signature per request and the node keeps no second copy.
 /// </summary>
 public sealed class TreeHeadCache(SqliteLedger ledger)
 {
-    private readonly Lock _gate = new();
-    private SignedTreeHead? _latest = ledger.LatestSth();
-
-    /// <summary>A head for the current ledger size: the cached one, or a newly signed one when the ledger grew.</summary>
-    public SignedTreeHead Current()
+    /// <summary>A head for the current ledger size: the ledger's latest one, or a newly signed one when the ledger grew.</summary>
+    public async Task<SignedTreeHead> CurrentAsync(CancellationToken ct = default)
     {
-        var latest = Volatile.Read(ref _latest);
-        if (latest is not null && latest.TreeSize == ledger.Size) return latest;
-        lock (_gate)
-        {
-            if (_latest is not null && _latest.TreeSize == ledger.Size) return _latest;
-            var sth = ledger.SignTreeHead();
-            Volatile.Write(ref _latest, sth);
-            return sth;
-        }
+        var latest = ledger.LatestSignedTreeHead;
+        return latest is not null && latest.TreeSize == ledger.Size ? latest : await ledger.SignTreeHeadAsync(ct);
     }
 
     /// <summary>Signs a head when the ledger has grown since the last one and is not empty (the periodic publisher).</summary>
-    public bool PublishIfGrown()
+    public async Task<bool> PublishIfGrownAsync(CancellationToken ct = default)
     {
-        if (ledger.Size == 0) return false;
-        var before = Volatile.Read(ref _latest);
-        return !ReferenceEquals(before, Current());
+        if (ledger.Size == 0 || ledger.LatestSignedTreeHead?.TreeSize == ledger.Size) return false;
+        await ledger.SignTreeHeadAsync(ct);
+        return true;
     }
 }

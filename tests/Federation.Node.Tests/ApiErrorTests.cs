@@ -103,7 +103,7 @@ public sealed class ApiErrorTests(NodeFixture node)
         var longQuery = "{\"model\":\"federation\",\"messages\":[{\"role\":\"user\",\"content\":\"" + new string('a', node.Runtime.Policy.MaxQueryChars + 1) + "\"}]}";
         (status, error) = await PostAsync("/v1/chat/completions", longQuery);
         Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Equal("request.too_long", error.GetProperty("code").GetString());
+        Assert.Equal("router.query_too_long", error.GetProperty("code").GetString());
     }
 
     [Fact]

@@ -48,7 +48,7 @@ public sealed class OperationsTests(NodeFixture node)
         (await node.Http.PostAsJsonAsync("/v1/chat/completions", new { model = "federation", messages = new[] { new { role = "user", content = query } }, max_tokens = 2 })).EnsureSuccessStatusCode();
         var route = spans.Last(a => a.OperationName == "route");
         var trace = spans.Where(a => a.TraceId == route.TraceId).OrderBy(a => a.StartTimeUtc).Select(a => a.OperationName).ToList();
-        Assert.Equal(["route", "dispatch", "engine", "gate", "ledger"], trace);
+        Assert.Equal(["route", "memory", "dispatch", "engine", "gate", "ledger"], trace);   // memory: retrieval (RAG), even when it finds nothing
     }
 
     [Fact]
