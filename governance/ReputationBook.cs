@@ -106,10 +106,28 @@ public sealed class ReputationBook
             Slashing.Factor(_slashes.Where(s => s.Topic == topic && s.Target == t).Select(s => s.Time), tau, knobs.RecoveryHalfLife, knobs.SlashFactor),
             0,
             _evidence.Where(e => e.Topic == topic && e.Target == t).Select(e => e.Audit).ToArray())).ToArray();
-        return ReputationMath.Compute(nodes, tau, knobs.Math);
+        var unclipped = ReputationMath.Compute(nodes, tau, knobs.Math with { WMax = 1 });
+        var positive = unclipped.Nodes.Where(n => n.R > 0).ToArray();
+        if (positive.Length == 0 || knobs.Math.WMax * positive.Length >= 1) return ReputationMath.Compute(nodes, tau, knobs.Math);
+        // Fewer than 1/w_max nodes with R > 0: no weighting keeps every share ≤ w_max. A live table must still answer, so
+        // it takes the limit of the clip (θ = the smallest R: equal shares) and says so (CapMet = false).
+        var theta = positive.Min(n => n.R);
+        return unclipped with { Theta = theta, Nodes = unclipped.Nodes.Select(n => n with { Weight = n.R > 0 ? 1.0 / positive.Length : 0 }).ToArray() };
     }
 
-    /// <summary>The table as one line of JSON: <c>{"topic","tau","theta","nodes":{TARGET:{"N","C","C_hat","R","S","weight","audits"}}}</c>.</summary>
+    /// <summary>
+    /// Whether the topic's table at τ satisfies w_max: false when fewer than 1/w_max targets have R &gt; 0 (then every
+    /// such target has the equal share 1/n, above w_max).
+    /// </summary>
+    public static bool CapMet(ReputationTable table, TopicReputationKnobs knobs)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        ArgumentNullException.ThrowIfNull(knobs);
+        var n = table.Nodes.Count(r => r.R > 0);
+        return n == 0 || knobs.Math.WMax * n >= 1;
+    }
+
+    /// <summary>The table as one line of JSON: <c>{"topic","tau","theta","w_max","w_max_met","nodes":{TARGET:{"N","C","C_hat","R","S","weight","audits"}}}</c>.</summary>
     public string TableJson(string topic, double tau, TopicReputationKnobs knobs)
     {
         var table = Table(topic, tau, knobs);
@@ -121,6 +139,8 @@ public sealed class ReputationBook
             w.WriteNumber("tau", tau);
             if (table.Theta is { } th) w.WriteNumber("theta", th);
             else w.WriteNull("theta");
+            w.WriteNumber("w_max", knobs.Math.WMax);
+            w.WriteBoolean("w_max_met", CapMet(table, knobs));
             w.WriteStartObject("nodes");
             foreach (var n in table.Nodes)
             {

@@ -10,7 +10,7 @@ namespace Federation.Node.Cli;
 /// <c>fed reputation chart --topic T --out FILE.svg</c>: the reputation book of a data dir (docs/reputation.md
 /// "From audits to the table"). The book is <c>&lt;data-dir&gt;/reputation/records.jsonl</c>.
 /// </summary>
-internal static class ReputationShowCommands
+public static class ReputationShowCommands
 {
     /// <summary>Adds the three subcommands to the <c>reputation</c> noun.</summary>
     public static void AddTo(Command reputation)
@@ -105,7 +105,10 @@ internal static class ReputationShowCommands
                 else
                 {
                     CliCommon.WriteLine(p, $"topic {t} at {FormatDays(tau)}");
-                    p.InvocationConfiguration.Output.Write(ReputationScenario.ToText(book.Table(t, tau, knobs)));
+                    var table = book.Table(t, tau, knobs);
+                    p.InvocationConfiguration.Output.Write(ReputationScenario.ToText(table));
+                    if (!ReputationBook.CapMet(table, knobs))
+                        CliCommon.WriteLine(p, $"note: fewer than 1/w_max = {1 / knobs.Math.WMax:0.##} nodes have R > 0, so no weighting keeps every share <= w_max {knobs.Math.WMax:0.###}; shares are equal.");
                 }
             }
             catch (ReputationInputException e)
@@ -150,7 +153,7 @@ internal static class ReputationShowCommands
     }
 
     /// <summary>The data dir's book; a log that no longer verifies is an error naming the line.</summary>
-    internal static ReputationBook LoadBook(string dataDir)
+    public static ReputationBook LoadBook(string dataDir)
     {
         try { return ReputationBookLog.Load(dataDir); }
         catch (ReputationRecordException e) { throw new CliException($"the reputation book is damaged: {e.Message}", ExitCodes.VerificationFailed); }
@@ -165,7 +168,7 @@ internal static class ReputationShowCommands
     }
 
     /// <summary>τ in days: unix seconds or ISO 8601; now when absent.</summary>
-    internal static double ParseAt(string? at)
+    public static double ParseAt(string? at)
     {
         if (at is null) return DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0 / ReputationBook.SecondsPerDay;
         if (double.TryParse(at, NumberStyles.Float, CultureInfo.InvariantCulture, out var secs) && double.IsFinite(secs))
@@ -176,7 +179,7 @@ internal static class ReputationShowCommands
     }
 
     /// <summary>The topic's knobs from the named policy, or policies/reputation.yaml found like the routing policy.</summary>
-    internal static TopicReputationKnobs Knobs(string? policyPath, string topic)
+    public static TopicReputationKnobs Knobs(string? policyPath, string topic)
     {
         var path = policyPath ?? FindPolicy();
         if (path is null) return ReputationSimulation.DefaultKnobs;
@@ -186,7 +189,7 @@ internal static class ReputationShowCommands
     }
 
     /// <summary>policies/reputation.yaml above the current directory, then next to the program (the build copies it); null if none.</summary>
-    internal static string? FindPolicy()
+    public static string? FindPolicy()
     {
         foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)

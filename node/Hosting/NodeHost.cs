@@ -168,6 +168,7 @@ public static class NodeHost
 
         app.MapOpenAi();
         app.MapFederation();
+        app.MapReputationEndpoints();
         app.MapReviewPage();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapPrometheusScrapingEndpoint("/metrics");
