@@ -51,10 +51,10 @@ internal static class AuditRecords
     /// <summary>The same envelope JSON with one item's outcome changed (the signature no longer covers it).</summary>
     public static string Tampered(SignedEnvelope record)
     {
-        var json = record.ToJson();
+        var json = (JsonObject)CanonicalJson.Parse(record.ToCanonicalBytes()); // a copy: ToJson shares the payload object
         var payload = (JsonObject)json["payload"];
         var item = (JsonObject)((JsonArray)payload["items"])[0];
-        item["o"] = 1.0;
+        item["o"] = item["o"] is JsonFloat { Value: 1.0 } or JsonInt { Value.IsOne: true } ? 0.0 : 1.0; // flip the outcome
         return System.Text.Encoding.UTF8.GetString(CanonicalJson.Serialize(json));
     }
 
