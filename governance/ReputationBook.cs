@@ -39,6 +39,14 @@ public sealed class ReputationBook
     /// <summary>A slashing event: payload <c>{"v":1,"topic","node","specialist","time","reason","evidence":[…]}</c>.</summary>
     public const string SlashType = "reputation.slash";
 
+    /// <summary>
+    /// Reality feedback (§10.4), signed by the node that released the answer: payload <c>{"v":1,"topic","node",
+    /// "specialists":[…],"ledger_index","ledger_entry","verdict":"refuted"|"confirmed","time","reporter"}</c>. A refutation
+    /// is class-A evidence o = 0, d = 1 for each specialist; a confirmation is kept but is not evidence (a node's own
+    /// client could otherwise farm confirmations).
+    /// </summary>
+    public const string OutcomeType = "reputation.outcome";
+
     /// <summary>Seconds per policy time unit (the policy's half-lives are in days).</summary>
     public const double SecondsPerDay = 86400;
 
@@ -77,7 +85,8 @@ public sealed class ReputationBook
         {
             AuditRecordType => ParseAudit(envelope, id),
             SlashType => ParseSlash(envelope, id),
-            _ => throw new ReputationRecordException($"record {id} has type '{envelope.Type}'; the reputation book takes '{AuditRecordType}' (from 'fed audit run') or '{SlashType}' envelopes."),
+            OutcomeType => ParseOutcome(envelope, id),
+            _ => throw new ReputationRecordException($"record {id} has type '{envelope.Type}'; the reputation book takes '{AuditRecordType}' (from 'fed audit run'), '{SlashType}' or '{OutcomeType}' envelopes."),
         };
         if (!_records.TryAdd(id, envelope)) return new IngestResult(id, envelope.Type, topic, false, evidence.Count);
         _evidence.AddRange(evidence);
@@ -217,6 +226,22 @@ public sealed class ReputationBook
         if (!p.TryGetValue("evidence", out var ev) || ev is not JsonArray eva || eva.Count == 0)
             throw Bad(id, "evidence", "a slashing event needs a non-empty 'evidence' array (record ids, ledger indexes) so anyone can check it");
         return (topic, [], [new BookSlash(topic, Target(node, specialist), time / SecondsPerDay, reason, id)]);
+    }
+
+    private static (string Topic, List<BookEvidence> Evidence, List<BookSlash> Slashes) ParseOutcome(SignedEnvelope env, string id)
+    {
+        var p = env.Payload as JsonObject ?? throw Bad(id, "payload", "expected an object");
+        var topic = Str(p, "topic", id);
+        var node = Str(p, "node", id);
+        var verdict = Str(p, "verdict", id);
+        if (verdict is not ("refuted" or "confirmed")) throw Bad(id, "verdict", $"expected \"refuted\" or \"confirmed\", found \"{verdict}\"");
+        var time = Num(p, "time", id, "");
+        if (!p.TryGetValue("specialists", out var sv) || sv is not JsonArray sa || sa.Count == 0 || sa.Any(x => x is not JsonString { Value.Length: > 0 }))
+            throw Bad(id, "specialists", "expected a non-empty array of specialist ids");
+        var evidence = verdict == "refuted"
+            ? sa.Select(x => new BookEvidence(topic, Target(node, ((JsonString)x).Value), new Audit(time / SecondsPerDay, 1, 0), id)).ToList()
+            : [];
+        return (topic, evidence, []);
     }
 
     /// <summary>The row name of a target: <c>&lt;node id&gt;/&lt;specialist&gt;</c>.</summary>

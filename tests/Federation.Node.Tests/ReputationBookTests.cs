@@ -183,4 +183,40 @@ public sealed class ReputationBookTests(NodeFixture node)
         using var unauth = await anon.GetAsync("/v1/federation/reputation/math");
         Assert.Equal(HttpStatusCode.Unauthorized, unauth.StatusCode);
     }
+    [Fact]
+    public async Task A_reality_refutation_is_negative_class_A_evidence_for_the_answers_specialists()
+    {
+        await AuditRecords.GetAsync(node); // the audits asked the node questions, so the ledger holds answers
+        var ledger = node.Runtime.Ledger;
+        var index = Enumerable.Range(0, (int)ledger.Size).Select(i => (long)i).Last(i => ledger.GetEntry(i).Envelope.Type == "answer");
+        var entry = (JsonObject)ledger.GetEntry(index).Envelope.Payload;
+        var topic = ((JsonString)((JsonObject)entry["route"])["topic"]).Value;
+        var specialist = ((JsonString)((JsonObject)((JsonArray)entry["specialists"])[0])["id"]).Value;
+        var target = ReputationBook.Target(node.Runtime.Key.Id.ToString(), specialist);
+
+        using var refuted = await node.Http.PostAsync("/v1/federation/outcomes",
+            new StringContent($$"""{"ledger_index":{{index}},"verdict":"refuted"}""", System.Text.Encoding.UTF8, "application/json"));
+        var text = await refuted.Content.ReadAsStringAsync();
+        Assert.True(refuted.StatusCode == HttpStatusCode.OK, text);
+        var body = JsonDocument.Parse(text).RootElement;
+        Assert.Equal(topic, body.GetProperty("topic").GetString());
+        Assert.True(body.GetProperty("evidence").GetInt32() >= 1);
+
+        var book = ReputationBookLog.Load(node.DataDir);
+        var rec = book.Records.Single(r => r.Id.ToString() == body.GetProperty("id").GetString());
+        Assert.True(rec.Verify().IsValid);
+        Assert.Equal(node.Runtime.Key.Id, rec.Signer);
+        var ev = book.Evidence(topic).Where(e => e.RecordId == rec.Id.ToString()).ToArray();
+        Assert.Contains(ev, e => e.Target == target && e.Audit.Outcome == 0 && e.Audit.Difficulty == 1);
+        var row = book.Table(topic, ev[0].Audit.Time, ReputationShowCommands.Knobs(null, topic)).Nodes.Single(n => n.Name == target);
+        Assert.True(row.CHat < 0.5, $"a refutation pulls C_hat below C0: {row.CHat}");
+
+        using var missing = await node.Http.PostAsync("/v1/federation/outcomes",
+            new StringContent("""{"ledger_index":999999,"verdict":"refuted"}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        using var badVerdict = await node.Http.PostAsync("/v1/federation/outcomes",
+            new StringContent($$"""{"ledger_index":{{index}},"verdict":"maybe"}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, badVerdict.StatusCode);
+        Assert.Equal("verdict", JsonDocument.Parse(await badVerdict.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("param").GetString());
+    }
 }
