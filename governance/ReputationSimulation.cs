@@ -202,7 +202,10 @@ public static class ReputationSimulation
     }
 
     /// <summary>An SVG line chart of each node's weight per step (self-contained, deterministic text).</summary>
-    public static string ToSvg(SimResult result)
+    /// <param name="result">The steps to draw.</param>
+    /// <param name="title">The heading (default: the simulation's); <c>fed reputation chart</c> passes its own.</param>
+    /// <param name="xLabel">The x-axis caption (default: steps of the simulation's 7 days).</param>
+    public static string ToSvg(SimResult result, string? title = null, string? xLabel = null)
     {
         ArgumentNullException.ThrowIfNull(result);
         const int W = 760, H = 380, L = 56, R = 150, T = 30, B = 44;
@@ -216,7 +219,7 @@ public static class ReputationSimulation
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" viewBox=\"0 0 {W} {H}\" font-family=\"sans-serif\" font-size=\"12\">\n");
         sb.Append(CultureInfo.InvariantCulture, $"<rect width=\"{W}\" height=\"{H}\" fill=\"#ffffff\"/>\n");
-        sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{L}\" y=\"18\" font-size=\"14\">fed sim reputation: vote weight per node (w_max {F(result.Knobs.Math.WMax)})</text>\n");
+        sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{L}\" y=\"18\" font-size=\"14\">{System.Security.SecurityElement.Escape(title ?? "fed sim reputation: vote weight per node")} (w_max {F(result.Knobs.Math.WMax)})</text>\n");
         for (int g = 0; g <= 4; g++)
         {
             double v = maxW * g / 4;
@@ -225,7 +228,7 @@ public static class ReputationSimulation
         sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{L}\" y1=\"{Y(result.Knobs.Math.WMax)}\" x2=\"{F(L + pw)}\" y2=\"{Y(result.Knobs.Math.WMax)}\" stroke=\"#c0392b\" stroke-dasharray=\"6 4\"/><text x=\"{F(L + pw - 4)}\" y=\"{F(T + ph * (1 - result.Knobs.Math.WMax / maxW) - 5)}\" text-anchor=\"end\" fill=\"#c0392b\">w_max</text>\n");
         foreach (var s in result.Steps)
             sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{X(s.Step)}\" y=\"{F(T + ph + 16)}\" text-anchor=\"middle\">{s.Step}</text>\n");
-        sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{F(L + pw / 2)}\" y=\"{H - 8}\" text-anchor=\"middle\">step ({F(StepDays)} days each)</text>\n");
+        sb.Append(CultureInfo.InvariantCulture, $"<text x=\"{F(L + pw / 2)}\" y=\"{H - 8}\" text-anchor=\"middle\">{System.Security.SecurityElement.Escape(xLabel ?? $"step ({F(StepDays)} days each)")}</text>\n");
         for (int k = 0; k < names.Length; k++)
         {
             var name = names[k];
@@ -233,7 +236,7 @@ public static class ReputationSimulation
             var color = colors[k % colors.Length];
             sb.Append(CultureInfo.InvariantCulture, $"<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{string.Join(' ', pts)}\"/>\n");
             double ly = T + 8 + k * 18;
-            sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{F(L + pw + 14)}\" y1=\"{F(ly)}\" x2=\"{F(L + pw + 34)}\" y2=\"{F(ly)}\" stroke=\"{color}\" stroke-width=\"2\"/><text x=\"{F(L + pw + 40)}\" y=\"{F(ly)}\" dominant-baseline=\"middle\">{name}</text>\n");
+            sb.Append(CultureInfo.InvariantCulture, $"<line x1=\"{F(L + pw + 14)}\" y1=\"{F(ly)}\" x2=\"{F(L + pw + 34)}\" y2=\"{F(ly)}\" stroke=\"{color}\" stroke-width=\"2\"/><text x=\"{F(L + pw + 40)}\" y=\"{F(ly)}\" dominant-baseline=\"middle\">{System.Security.SecurityElement.Escape(name)}</text>\n");
         }
         sb.Append("</svg>\n");
         return sb.ToString();

@@ -39,6 +39,7 @@ internal static class ReputationCommands
 
         var cmd = new Command("reputation", "Per-topic reputation (seed §9.9): decaying evidence, shrunk competence, clipped vote weights.");
         cmd.Subcommands.Add(compute);
+        ReputationShowCommands.AddTo(cmd);
         return cmd;
     }
 

@@ -182,6 +182,7 @@ public static class NodeHost
         // Plane H: behind the same API-key check as /v1 (401 before any memory route); principal = the key's name.
         app.MapMemoryEndpoints(OpenAiEndpoints.MemoryPrincipalOf).RequireAuthorization(NodeAuth.ClientPolicy).WithTags("Memory")
             .WithMetadata(new EndpointConventions.MetricName("memory"));
+        app.MapReputationEndpoints();
         app.MapReviewPage();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapPrometheusScrapingEndpoint("/metrics");
