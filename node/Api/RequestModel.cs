@@ -20,6 +20,9 @@ public sealed record CompletionRequestIn(
     bool IncludeUsage,
     RequestedRoute Route)
 {
+    /// <summary><c>federation.review: "async"</c>: a T3 answer is not waited for; the client gets 409 <c>review.pending</c> at once.</summary>
+    public bool ReviewAsync { get; init; }
+
     /// <summary>The text the router classifies: the last user message, or the prompt.</summary>
     public string RoutingText =>
         Prompt ?? Messages!.LastOrDefault(m => m.Role == "user")?.Content ?? Messages![^1].Content;
@@ -44,6 +47,7 @@ public static class RequestValidator
             throw ApiException.BadRequest("request.missing_field", "'messages' is required: an array of {role, content} objects.", "messages");
         if (r.Messages.Count == 0)
             throw ApiException.BadRequest("request.invalid_value", "'messages' must hold at least one message.", "messages");
+        UnsupportedParameters.RefuseCompletion(r.Extra);
         return Common(r, model, Messages(r.Messages), null, maxTokensLimit);
     }
 
@@ -51,12 +55,14 @@ public static class RequestValidator
     {
         var model = RequiredString(r.Model, "model");
         var prompt = r.Prompt ?? throw ApiException.BadRequest("request.missing_field", "'prompt' is required: a string.", "prompt");
+        UnsupportedParameters.RefuseCompletion(r.Extra);
         return Common(r, model, null, prompt.Text, maxTokensLimit);
     }
 
     public static EmbeddingsRequestIn Embeddings(EmbeddingsRequest r)
     {
         var model = RequiredString(r.Model, "model");
+        UnsupportedParameters.RefuseEmbeddings(r.Extra);
         var inputs = r.Input?.Values
             ?? throw ApiException.BadRequest("request.missing_field", "'input' is required: a string or an array of strings.", "input");
         if (inputs.Count is 0 or > 256)
@@ -96,7 +102,7 @@ public static class RequestValidator
         {
             var name = unknown.Keys.Order(StringComparer.Ordinal).First();
             throw ApiException.BadRequest("request.invalid_value",
-                $"'federation.{name}' is not a known field; use specialists, required_provenance or panel_size.", $"federation.{name}");
+                $"'federation.{name}' is not a known field; use specialists, required_provenance, panel_size or review.", $"federation.{name}");
         }
         ProvenanceRequirement? provenance = null;
         if (f.RequiredProvenance is { } p)
@@ -142,7 +148,7 @@ public static class RequestValidator
         if (maxTokens < 1 || maxTokens > maxTokensLimit)
             throw ApiException.BadRequest("request.invalid_value", $"'max_tokens' must be between 1 and {maxTokensLimit}; found {maxTokens}.", "max_tokens");
         if ((r.N ?? 1) != 1)
-            throw ApiException.BadRequest("request.unsupported", "'n' other than 1 is not supported; send one request per choice.", "n");
+            throw ApiException.BadRequest("request.unsupported_parameter", "'n' other than 1 is not supported; send one request per choice.", "n");
         var temperature = r.Temperature ?? 0f;
         if (temperature is < 0 or > 2)
             throw ApiException.BadRequest("request.invalid_value", $"'temperature' must be between 0 and 2; found {temperature}.", "temperature");
@@ -154,8 +160,18 @@ public static class RequestValidator
             throw ApiException.BadRequest("request.invalid_value", "'top_k' must be 0 (off) or positive.", "top_k");
         return new CompletionRequestIn(model, messages, prompt, maxTokens, temperature, topP, topK,
             r.Seed is { } s ? unchecked((ulong)s) : null, r.Stop?.Values ?? [], r.Stream ?? false, r.StreamOptions?.IncludeUsage ?? false,
-            Requested(model, r.Federation));
+            Requested(model, r.Federation)) { ReviewAsync = ReviewAsync(r.Federation) };
     }
+
+    /// <summary><c>federation.review</c>: <c>wait</c> (default) or <c>async</c>.</summary>
+    public static bool ReviewAsync(FederationRequest? f) => f?.Review switch
+    {
+        null or "wait" => false,
+        "async" => true,
+        var other => throw ApiException.BadRequest("request.invalid_value",
+            $"'federation.review' must be \"wait\" (hold the request for the reviewer) or \"async\" (answer 409 review.pending at once); found '{other}'.",
+            "federation.review"),
+    };
 
     private static string RequiredString(string? value, string name)
     {
