@@ -37,12 +37,19 @@ public sealed class AdmissionControl(int slots, int queue, int maxPendingReviews
     /// <summary>Waits for a generation slot, or throws 429 <c>node.queue_full</c> (with Retry-After) when the queue is full.</summary>
     public async Task<Lease> AcquireAsync(HttpContext ctx)
     {
-        var lease = await _limiter.AcquireAsync(1, ctx.RequestAborted);
-        if (lease.IsAcquired) return new Lease(lease);
-        lease.Dispose();
+        if (await TryAcquireAsync(ctx.RequestAborted) is { } lease) return lease;
         ctx.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Federation.Node.Http").AdmissionRejected();
         throw new ApiException(StatusCodes.Status429TooManyRequests, "rate_limit_error", "node.queue_full",
             $"The node already admits {Slots} requests and {Queue} more wait; retry after a moment.") { RetryAfterSeconds = 1 };
+    }
+
+    /// <summary>Waits for a generation slot; null when the slots and the admission queue are full.</summary>
+    public async Task<Lease?> TryAcquireAsync(CancellationToken ct)
+    {
+        var lease = await _limiter.AcquireAsync(1, ct);
+        if (lease.IsAcquired) return new Lease(lease);
+        lease.Dispose();
+        return null;
     }
 
     /// <summary>
