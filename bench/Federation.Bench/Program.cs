@@ -5,7 +5,7 @@ internal static class Program
 {
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Federation.Bench -- <registry|specialists|router|gateway|memory|fuzz> [options]");
+        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Federation.Bench -- <registry|specialists|router|gateway|memory|fuzz|killtest> [options]");
         return 2;
     }
 
@@ -17,6 +17,7 @@ internal static class Program
         ["specialists", .. var rest] => await EngineBench.RunAsync(rest),
         ["memory", .. var rest] => await MemoryBench.RunAsync(rest),
         ["fuzz", .. var rest] => FuzzBench.Run(rest),
+        ["killtest", .. var rest] => await KillTestBench.RunAsync(rest),
         _ => Usage(),
     };
 }
