@@ -160,10 +160,18 @@ internal sealed class MessageContentConverter : JsonConverter<MessageContent>
         {
             using var part = JsonDocument.ParseValue(ref reader);
             var p = part.RootElement;
-            if (p.ValueKind != JsonValueKind.Object || !p.TryGetProperty("type", out var t) || t.ValueKind != JsonValueKind.String
-                || t.GetString() != "text" || !p.TryGetProperty("text", out var tx) || tx.ValueKind != JsonValueKind.String)
-                throw new RequestFieldException("'content' parts must be {\"type\":\"text\",\"text\":...}; images and audio are not supported.", "request.unsupported");
-            sb.Append(tx.GetString());
+            try
+            {
+                if (p.ValueKind != JsonValueKind.Object || !p.TryGetProperty("type", out var t) || t.ValueKind != JsonValueKind.String
+                    || t.GetString() != "text" || !p.TryGetProperty("text", out var tx) || tx.ValueKind != JsonValueKind.String)
+                    throw new RequestFieldException("'content' parts must be {\"type\":\"text\",\"text\":...}; images and audio are not supported.", "request.unsupported");
+                sb.Append(tx.GetString());
+            }
+            catch (InvalidOperationException e)
+            {
+                // JsonElement (unlike the reader) throws this for invalid UTF-8 or a lone surrogate; the serializer would not map it
+                throw new RequestFieldException($"'content' parts must be valid text: strings must be UTF-8 without lone surrogates ({e.Message}).", "request.invalid_encoding");
+            }
         }
         return new(sb.ToString());
     }

@@ -50,9 +50,22 @@ public static class UnsupportedParameters
     {
         if (extra is null) return;
         foreach (var name in extra.Keys.Order(StringComparer.Ordinal))
-            if (table.TryGetValue(name, out var rule) && !rule.Neutral(extra[name]))
+            if (table.TryGetValue(name, out var rule) && !IsNeutral(rule.Neutral, extra[name]))
                 throw ApiException.BadRequest("request.unsupported_parameter",
                     $"'{name}' is not supported by this node: {rule.Why}. Remove it (or send its neutral value) and retry.", name);
+    }
+
+    /// <summary>A value whose strings are not valid text (invalid UTF-8, a lone surrogate) is not neutral (found by the fuzz suite: reading it threw).</summary>
+    private static bool IsNeutral(Func<JsonElement, bool> neutral, JsonElement value)
+    {
+        try
+        {
+            return neutral(value);
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     private static bool Null(JsonElement e) => e.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined;

@@ -119,4 +119,34 @@ public sealed class HostileRequestTests(NodeFixture node)
         var (status, body) = await PostAsync("/v1/completions", $$"""{"model":"federation","prompt":"{{new string('€', guaranteed)}}","max_tokens":2}""");
         Assert.True(status == HttpStatusCode.OK, body.ToString());
     }
+
+    [Theory]
+    // found by the openai-request fuzz target: invalid text inside an unsupported parameter's value or name
+    [InlineData("eyJtb2RlbCI6ImZlZGVyYXRpb24iLCJtZXNzYWdlcyI6W3sicm9sZSI6InVzZXIiLCJjgG50ZW50IjoieCJ9XSwidG9vbHMiOltdLCJyZXNwb25zZV9mb3JtYXQiOnsiXHVkYzAwXHVkODAwdHlwZSI6InRleHQifSwibG9ncHJvYnMiOmZhbHNlfQ==")]
+    [InlineData("eyJtb2RlbCI6ImZlZGVyYXRpb24iLCJtZXNzYWdlcyI6W3sicm9sZSI6InVzZXIiLCJjb250ZW50IjoieCJ9XSwidG9vbHMiOltdLCJyZXNwb25zZV9mb3JtYXQiOnsidHlwZSI6InTPzs9leHQifSwibG9ncHJvYnMiOmZhbHNlfQ==")]
+    [InlineData("eyJtb2RlbCI6ImZlZGVyYXRpb24iLCJtZXNzYWdlcyI6W3sicm9sZSI6InVzZXIiLCJjb250ZW50IjoieCJ9XSwidG9vbHMiOltdLCJyZXNwb25zZV9mb3JtYXQiOnsidFx1ZDgwMHlwZSI6InRleHQifSwibG9ncHJvYnMiOmZhbHNlfQ==")]
+    public async Task Invalid_text_inside_a_parameter_value_is_a_400_not_a_500(string base64)
+    {
+        using var content = new ByteArrayContent(Convert.FromBase64String(base64));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var resp = await node.Http.PostAsync("/v1/chat/completions", content);
+        Assert.Equal(HttpStatusCode.BadRequest, resp.StatusCode);
+        Assert.Equal("response_format", (await resp.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("param").GetString());
+    }
+
+    [Fact]
+    public async Task Invalid_utf8_or_a_lone_surrogate_in_a_content_part_is_a_400_invalid_encoding()
+    {
+        var head = Encoding.UTF8.GetBytes("""{"model":"federation","messages":[{"role":"user","content":[{"type":"text","text":"a""");
+        var tail = Encoding.UTF8.GetBytes("\"}]}]}");
+        foreach (var middle in new[] { Encoding.UTF8.GetBytes("\\udc00x"), [0xFF, 0x78] })
+        {
+            using var content = new ByteArrayContent([.. head, .. middle, .. tail]);
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            using var resp = await node.Http.PostAsync("/v1/chat/completions", content);
+            var body = await resp.Content.ReadAsStringAsync();
+            Assert.True(resp.StatusCode == HttpStatusCode.BadRequest, body);
+            Assert.Equal("request.invalid_encoding", JsonDocument.Parse(body).RootElement.GetProperty("error").GetProperty("code").GetString());
+        }
+    }
 }
