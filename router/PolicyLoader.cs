@@ -84,9 +84,10 @@ public static class PolicyLoader
                 if (msg.StartsWith("(Lin", StringComparison.Ordinal) && cut >= 0) msg = msg[(cut + 3)..];
                 throw new PolicyException([new PolicyError(new PolicyPosition(source, (int)inner.Start.Line, (int)inner.Start.Column), $"invalid YAML: {msg}")]);
             }
-            catch (InvalidOperationException)
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException)
             {
-                // YamlDotNet's scanner sometimes fails without a position (e.g. an unclosed flow sequence); replay the parser
+                // YamlDotNet's scanner sometimes fails (InvalidOperationException; ArgumentException "The current event is of an
+                // unsupported type" for a mapping key the parser cannot represent, found by the fuzz suite, issue 8) without a position (e.g. an unclosed flow sequence); replay the parser
                 // to find the last event it read, so the error still points somewhere useful.
                 var last = LastParsedMark(text);
                 throw new PolicyException([new PolicyError(new PolicyPosition(source, (int)last.Line, (int)last.Column),

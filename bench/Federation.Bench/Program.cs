@@ -5,7 +5,7 @@ internal static class Program
 {
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Federation.Bench -- <registry|specialists|router|gateway|memory> [options]");
+        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Federation.Bench -- <registry|specialists|router|gateway|memory|fuzz|killtest> [options]");
         return 2;
     }
 
@@ -16,6 +16,8 @@ internal static class Program
         ["registry", .. var rest] => RegistryBench.Run(rest),
         ["specialists", .. var rest] => await EngineBench.RunAsync(rest),
         ["memory", .. var rest] => await MemoryBench.RunAsync(rest),
+        ["fuzz", .. var rest] => FuzzBench.Run(rest),
+        ["killtest", .. var rest] => await KillTestBench.RunAsync(rest),
         _ => Usage(),
     };
 }

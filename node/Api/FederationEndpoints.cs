@@ -21,9 +21,12 @@ public static class FederationEndpoints
             return TypedResults.Ok(RouteInfo.From(OpenAiEndpoints.Route(answers, rt, query, requested, body.Messages is null ? "query" : "messages")));
         }).WithName("ExplainRoute").Metric("federation.route").ProducesProblemLike(StatusCodes.Status422UnprocessableEntity);
 
-        g.MapGet("/reviews/{id}", Ok<ReviewResponse> (string id, ReviewQueue queue) =>
+        g.MapGet("/reviews/{id}", Ok<ReviewResponse> (string id, ReviewQueue queue, HttpContext ctx) =>
         {
-            var item = queue.Get(id) ?? throw ApiException.NotFound("review.not_found", $"No review '{id}' on this node.", "id");
+            var item = queue.Get(id);
+            // a client reads only the reviews of its own requests (answered as unknown, so ids of others are not confirmed); reviewers read all
+            if (item is not null && !ctx.User.IsInRole("reviewer") && queue.RequesterOf(id) != ctx.User.Identity?.Name) item = null;
+            if (item is null) throw ApiException.NotFound("review.not_found", $"No review '{id}' on this node that this API key asked for.", "id");
             return TypedResults.Ok(new ReviewResponse(
                 item.Id, item.Status.ToString().ToLowerInvariant(), item.Topic, item.CreatedAt.ToUnixTimeSeconds(), item.Reviewer, item.Comment,
                 item.Status == ReviewStatus.Approved && item.LedgerIndex is not null ? item.FinalAnswer : null,

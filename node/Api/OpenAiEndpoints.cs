@@ -14,7 +14,7 @@ namespace Federation.Node.Api;
 /// <summary>The OpenAI-compatible endpoints: chat and text completions (JSON and SSE), models, embeddings.</summary>
 public static class OpenAiEndpoints
 {
-    /// <summary>The rate-limiter policy that admits generation requests (<see cref="NodeOptions.MaxQueue"/> + queue).</summary>
+    /// <summary>The name of the generation admission policy (kept for the host's registration; admission itself is <see cref="AdmissionControl"/>).</summary>
     public const string GenerationLimiter = "generation";
 
     public static RouteGroupBuilder MapOpenAi(this IEndpointRouteBuilder app)
@@ -22,12 +22,10 @@ public static class OpenAiEndpoints
         var v1 = app.MapGroup("/v1").RequireAuthorization(NodeAuth.ClientPolicy).WithTags("OpenAI")
             .ProducesProblemLike(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status503ServiceUnavailable);
         v1.MapPost("/chat/completions", ChatAsync).WithName("CreateChatCompletion").Metric("chat.completions")
-            .RequireRateLimiting(GenerationLimiter)
             // one schema per status in the document: the JSON answer (stream chunks are documented in docs/api.md)
             .Produces<ChatCompletionResponse>(StatusCodes.Status200OK, "application/json")
             .ProducesProblemLike(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status422UnprocessableEntity, StatusCodes.Status429TooManyRequests);
         v1.MapPost("/completions", TextAsync).WithName("CreateCompletion").Metric("completions")
-            .RequireRateLimiting(GenerationLimiter)
             .Produces<TextCompletionResponse>(StatusCodes.Status200OK, "application/json", "text/event-stream")
             .ProducesProblemLike(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status422UnprocessableEntity, StatusCodes.Status429TooManyRequests);
         v1.MapGet("/models", Models).WithName("ListModels").Metric("models");
@@ -51,15 +49,19 @@ public static class OpenAiEndpoints
         return plan.Decision!;
     }
 
-    private static Task<IResult> ChatAsync(ChatCompletionRequest body, HttpContext ctx, AnswerService answers, RuntimeHolder holder, NodeOptions options, TimeProvider time) =>
-        CompleteAsync(ctx, RequestValidator.Chat(body, options.MaxTokensLimit), answers, holder, time, chat: true);
+    private static Task<IResult> ChatAsync(ChatCompletionRequest body, HttpContext ctx, AnswerService answers, RuntimeHolder holder, NodeOptions options,
+        AdmissionControl admission, Review.ReviewQueue reviews, TimeProvider time) =>
+        CompleteAsync(ctx, RequestValidator.Chat(body, options.MaxTokensLimit), answers, holder, admission, reviews, time, chat: true);
 
-    private static Task<IResult> TextAsync(TextCompletionRequest body, HttpContext ctx, AnswerService answers, RuntimeHolder holder, NodeOptions options, TimeProvider time) =>
-        CompleteAsync(ctx, RequestValidator.Text(body, options.MaxTokensLimit), answers, holder, time, chat: false);
+    private static Task<IResult> TextAsync(TextCompletionRequest body, HttpContext ctx, AnswerService answers, RuntimeHolder holder, NodeOptions options,
+        AdmissionControl admission, Review.ReviewQueue reviews, TimeProvider time) =>
+        CompleteAsync(ctx, RequestValidator.Text(body, options.MaxTokensLimit), answers, holder, admission, reviews, time, chat: false);
 
-    private static async Task<IResult> CompleteAsync(HttpContext ctx, CompletionRequestIn req, AnswerService answers, RuntimeHolder holder, TimeProvider time, bool chat)
+    private static async Task<IResult> CompleteAsync(HttpContext ctx, CompletionRequestIn req, AnswerService answers, RuntimeHolder holder,
+        AdmissionControl admission, Review.ReviewQueue reviews, TimeProvider time, bool chat)
     {
         var rt = Ready(holder);
+        ContextLimits.CheckPrompt(rt, req, chat ? "messages" : "prompt"); // before any work (issue 8); again below if memory was added
         // every text part of every message (or the prompt) is classified; the router refuses text it could not read (router.query_too_long)
         var decision = Route(answers, rt, req.Query, req.Route, chat ? "messages" : "prompt");
         // RAG: retrieve for the routed topic, then route again over everything the model will read, memory included
@@ -76,6 +78,23 @@ public static class OpenAiEndpoints
         {
             throw new ApiException(403, "permission_error", "memory.policy_refused", e.Refusal.Message + " (federation.memory)", e.Refusal.Rule);
         }
+        if (req.Rag is not null) ContextLimits.CheckPrompt(rt, req, chat ? "messages" : "prompt");
+
+        // A T3 answer may wait for a human: reserve one of the key's pending reviews, and give the generation slot back
+        // when the draft is queued (ReviewWaitScope), so waiting requests never starve other clients (issue 8).
+        var requester = ctx.User.Identity?.Name ?? "anonymous-loopback";
+        using var reservation = decision.Tier == TrustTier.T3 ? admission.ReservePendingReview(requester, () => reviews.PendingCount(requester)) : null;
+        using var slot = await admission.AcquireAsync(ctx);
+        Review.ReviewWaitScope.Enter(new Review.ReviewWaitScope
+        {
+            Requester = requester,
+            Async = req.ReviewAsync,
+            OnQueued = () =>
+            {
+                slot.Release();
+                reservation?.Release();
+            },
+        });
         var id = (chat ? "chatcmpl-" : "cmpl-") + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
         var created = time.GetUtcNow().ToUnixTimeSeconds();
         var model = decision.Model;
@@ -199,7 +218,8 @@ public static class OpenAiEndpoints
         var created = time.GetUtcNow().ToUnixTimeSeconds();
         var data = new List<ModelInfo>
         {
-            new(RoutePlanner.AutoModel, "model", created, "federation", new ModelFederationInfo("router", PolicyCid: rt.Policy.Cid)),
+            new(RoutePlanner.AutoModel, "model", created, "federation", new ModelFederationInfo("router", PolicyCid: rt.Policy.Cid,
+                ContextLength: ContextLimits.ContextTokens, MaxQueryChars: rt.Policy.MaxQueryChars, GuaranteedQueryChars: ContextLimits.GuaranteedChars)),
         };
         foreach (var t in rt.Policy.Topics)
             data.Add(new ModelInfo(RoutePlanner.TopicModelPrefix + t.Id, "model", created, "federation",
@@ -207,7 +227,7 @@ public static class OpenAiEndpoints
         foreach (var (id, b) in rt.Specialists.OrderBy(kv => kv.Key, StringComparer.Ordinal))
             data.Add(new ModelInfo(id, "model", created, "federation",
                 new ModelFederationInfo("specialist", BaseCid: b.BaseCid, AdapterCid: b.AdapterCid, Topics: b.Ref.Topics,
-                    BaseLineage: b.Ref.BaseLineage, Jurisdiction: b.Ref.Jurisdiction)));
+                    BaseLineage: b.Ref.BaseLineage, Jurisdiction: b.Ref.Jurisdiction, ContextLength: ContextLimits.ContextTokens)));
         return TypedResults.Ok(new ModelList("list", data));
     }
 
@@ -215,6 +235,7 @@ public static class OpenAiEndpoints
     {
         var req = RequestValidator.Embeddings(body);
         var rt = Ready(holder);
+        var tokens = ContextLimits.CheckEmbeddingInputs(rt, req.Inputs);
         var known = req.Model == RoutePlanner.AutoModel
             || (req.Model.StartsWith(RoutePlanner.TopicModelPrefix, StringComparison.Ordinal) && rt.Policy.TopicsById.ContainsKey(req.Model[RoutePlanner.TopicModelPrefix.Length..]))
             || rt.Specialists.ContainsKey(req.Model);
@@ -222,7 +243,6 @@ public static class OpenAiEndpoints
             throw ApiException.NotFound("model_not_found", $"The model '{req.Model}' does not exist; GET /v1/models lists them (embeddings come from the frozen base).", "model");
         var vectors = await rt.Engine.EmbedAsync(req.Inputs, ctx.RequestAborted);
         var data = vectors.Select((v, i) => new EmbeddingItem("embedding", i, new EmbeddingVector(v, req.Base64))).ToList();
-        var tokens = req.Inputs.Sum(s => rt.Engine.Tokenize(new GenerationRequest { Prompt = s }).Length);
         return TypedResults.Ok(new EmbeddingList("list", data, req.Model, new EmbeddingsUsage(tokens, tokens)));
     }
 }

@@ -73,6 +73,9 @@ public sealed record CompletionRequestIn(
 
     /// <summary>The text the review queue and the ledger's <c>query_sha256</c> stand for: the prompt, or every message as <c>role: text</c> lines.</summary>
     public string QueryText => Prompt ?? string.Join("\n", Messages!.Select(m => $"{m.Role}: {m.Content}"));
+
+    /// <summary><c>federation.review: "async"</c>: a T3 answer is not waited for; the client gets 409 <c>review.pending</c> at once.</summary>
+    public bool ReviewAsync { get; init; }
 }
 
 /// <summary><c>federation.memory</c>: whether to retrieve, and from which namespaces (null: the caller's defaults).</summary>
@@ -100,6 +103,7 @@ public static class RequestValidator
             throw ApiException.BadRequest("request.missing_field", "'messages' is required: an array of {role, content} objects.", "messages");
         if (r.Messages.Count == 0)
             throw ApiException.BadRequest("request.invalid_value", "'messages' must hold at least one message.", "messages");
+        UnsupportedParameters.RefuseCompletion(r.Extra);
         return Common(r, model, Messages(r.Messages), null, maxTokensLimit);
     }
 
@@ -107,12 +111,14 @@ public static class RequestValidator
     {
         var model = RequiredString(r.Model, "model");
         var prompt = r.Prompt ?? throw ApiException.BadRequest("request.missing_field", "'prompt' is required: a string.", "prompt");
+        UnsupportedParameters.RefuseCompletion(r.Extra);
         return Common(r, model, null, prompt.Text, maxTokensLimit);
     }
 
     public static EmbeddingsRequestIn Embeddings(EmbeddingsRequest r)
     {
         var model = RequiredString(r.Model, "model");
+        UnsupportedParameters.RefuseEmbeddings(r.Extra);
         var inputs = r.Input?.Values
             ?? throw ApiException.BadRequest("request.missing_field", "'input' is required: a string or an array of strings.", "input");
         if (inputs.Count is 0 or > 256)
@@ -152,7 +158,7 @@ public static class RequestValidator
         {
             var name = unknown.Keys.Order(StringComparer.Ordinal).First();
             throw ApiException.BadRequest("request.invalid_value",
-                $"'federation.{name}' is not a known field; use specialists, required_provenance, panel_size or memory.", $"federation.{name}");
+                $"'federation.{name}' is not a known field; use specialists, required_provenance, panel_size, memory or review.", $"federation.{name}");
         }
         ProvenanceRequirement? provenance = null;
         if (f.RequiredProvenance is { } p)
@@ -219,7 +225,7 @@ public static class RequestValidator
         if (maxTokens < 1 || maxTokens > maxTokensLimit)
             throw ApiException.BadRequest("request.invalid_value", $"'max_tokens' must be between 1 and {maxTokensLimit}; found {maxTokens}.", "max_tokens");
         if ((r.N ?? 1) != 1)
-            throw ApiException.BadRequest("request.unsupported", "'n' other than 1 is not supported; send one request per choice.", "n");
+            throw ApiException.BadRequest("request.unsupported_parameter", "'n' other than 1 is not supported; send one request per choice.", "n");
         var temperature = r.Temperature ?? 0f;
         if (temperature is < 0 or > 2)
             throw ApiException.BadRequest("request.invalid_value", $"'temperature' must be between 0 and 2; found {temperature}.", "temperature");
@@ -231,8 +237,18 @@ public static class RequestValidator
             throw ApiException.BadRequest("request.invalid_value", "'top_k' must be 0 (off) or positive.", "top_k");
         return new CompletionRequestIn(model, messages, prompt, maxTokens, temperature, topP, topK,
             r.Seed is { } s ? unchecked((ulong)s) : null, r.Stop?.Values ?? [], r.Stream ?? false, r.StreamOptions?.IncludeUsage ?? false,
-            Requested(model, r.Federation)) { Memory = Memory(r.Federation?.Memory) };
+            Requested(model, r.Federation)) { Memory = Memory(r.Federation?.Memory), ReviewAsync = ReviewAsync(r.Federation) };
     }
+
+    /// <summary><c>federation.review</c>: <c>wait</c> (default) or <c>async</c>.</summary>
+    public static bool ReviewAsync(FederationRequest? f) => f?.Review switch
+    {
+        null or "wait" => false,
+        "async" => true,
+        var other => throw ApiException.BadRequest("request.invalid_value",
+            $"'federation.review' must be \"wait\" (hold the request for the reviewer) or \"async\" (answer 409 review.pending at once); found '{other}'.",
+            "federation.review"),
+    };
 
     private static string RequiredString(string? value, string name)
     {

@@ -15,6 +15,9 @@ public sealed class RequestFieldException(string message, string code = "request
 /// <summary>The optional <c>federation</c> request object: routing wishes the router honours or refuses (docs/api.md).</summary>
 public sealed record FederationRequest
 {
+    /// <summary><c>wait</c> (default: hold the request up to the node's review wait) or <c>async</c> (answer 409 <c>review.pending</c> at once).</summary>
+    public string? Review { get; init; }
+
     /// <summary>Exactly these specialists (a panel when more than one).</summary>
     public IReadOnlyList<string>? Specialists { get; init; }
 
@@ -83,6 +86,10 @@ public abstract record CompletionRequestBase
     public bool? Stream { get; init; }
     public StreamOptionsRequest? StreamOptions { get; init; }
     public FederationRequest? Federation { get; init; }
+
+    /// <summary>Fields without a typed property: the ones the node does not implement are refused (<see cref="UnsupportedParameters"/>), the rest ignored.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Extra { get; set; }
 }
 
 /// <summary><c>POST /v1/chat/completions</c>.</summary>
@@ -116,6 +123,10 @@ public sealed record EmbeddingsRequest
 
     /// <summary><c>float</c> (default) or <c>base64</c>.</summary>
     public string? EncodingFormat { get; init; }
+
+    /// <summary>Fields without a typed property (see <see cref="UnsupportedParameters"/>).</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Extra { get; set; }
 }
 
 [JsonConverter(typeof(EmbeddingInputConverter))]
@@ -157,11 +168,19 @@ internal sealed class MessageContentConverter : JsonConverter<MessageContent>
         {
             using var part = JsonDocument.ParseValue(ref reader);
             var p = part.RootElement;
-            if (p.ValueKind != JsonValueKind.Object || !p.TryGetProperty("type", out var t) || t.ValueKind != JsonValueKind.String
-                || t.GetString() != "text" || !p.TryGetProperty("text", out var tx) || tx.ValueKind != JsonValueKind.String)
-                throw new RequestFieldException("'content' parts must be {\"type\":\"text\",\"text\":...}; images and audio are not supported.", "request.unsupported");
-            sb.Append(tx.GetString());
-            parts.Add(tx.GetString()!);
+            try
+            {
+                if (p.ValueKind != JsonValueKind.Object || !p.TryGetProperty("type", out var t) || t.ValueKind != JsonValueKind.String
+                    || t.GetString() != "text" || !p.TryGetProperty("text", out var tx) || tx.ValueKind != JsonValueKind.String)
+                    throw new RequestFieldException("'content' parts must be {\"type\":\"text\",\"text\":...}; images and audio are not supported.", "request.unsupported");
+                sb.Append(tx.GetString());
+                parts.Add(tx.GetString()!);
+            }
+            catch (InvalidOperationException e)
+            {
+                // JsonElement (unlike the reader) throws this for invalid UTF-8 or a lone surrogate; the serializer would not map it
+                throw new RequestFieldException($"'content' parts must be valid text: strings must be UTF-8 without lone surrogates ({e.Message}).", "request.invalid_encoding");
+            }
         }
         return new(sb.ToString(), parts);
     }

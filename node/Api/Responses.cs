@@ -50,7 +50,12 @@ public sealed record ModelFederationInfo(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? AdapterCid = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Topics = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? BaseLineage = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Jurisdiction = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Jurisdiction = null,
+    // context_length: prompt + answer tokens per request; max_query_chars: the policy's bound on routed text;
+    // guaranteed_query_chars: characters that always fit the context (byte vocabulary: at most 4 tokens a character)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? ContextLength = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? MaxQueryChars = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? GuaranteedQueryChars = null);
 
 public sealed record ModelInfo(string Id, string Object, long Created, string OwnedBy, ModelFederationInfo Federation);
 

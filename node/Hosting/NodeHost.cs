@@ -118,6 +118,7 @@ public static class NodeHost
             o.Cookie.SameSite = SameSiteMode.Strict;
         });
 
+        services.AddSingleton(new AdmissionControl(given.MaxQueue, given.AdmissionQueue));
         services.AddRateLimiter(o =>
         {
             o.AddConcurrencyLimiter(OpenAiEndpoints.GenerationLimiter, c =>

@@ -83,6 +83,7 @@ public sealed class NodeRuntime : IAsyncDisposable
                 BaseModelPath = basePath,
                 Threads = options.Threads,
                 Contexts = options.Contexts,
+                ContextSize = Api.ContextLimits.ContextTokens,
                 Logger = logger,
             });
             var bindings = new Dictionary<string, SpecialistBinding>(StringComparer.Ordinal);

@@ -43,6 +43,16 @@ public sealed class ReviewQueue
               entry_json TEXT NOT NULL DEFAULT '{}', decision_envelope TEXT);
             CREATE INDEX IF NOT EXISTS reviews_status ON reviews(status, created_at);
             """);
+        // the requesting key (issue 8: a client reads only its own reviews); added in place to databases made before it
+        using var c = Open();
+        using var probe = c.CreateCommand();
+        probe.CommandText = "SELECT COUNT(*) FROM pragma_table_info('reviews') WHERE name='requester'";
+        if (Convert.ToInt64(probe.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        {
+            using var alter = c.CreateCommand();
+            alter.CommandText = "ALTER TABLE reviews ADD COLUMN requester TEXT";
+            alter.ExecuteNonQuery();
+        }
     }
 
     private SqliteConnection Open() => _db.Open();
@@ -60,7 +70,8 @@ public sealed class ReviewQueue
         var now = _time.GetUtcNow();
         using var c = Open();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "INSERT INTO reviews(id,created_at,status,topic,query,draft,route_json,entry_json) VALUES($id,$t,'pending',$topic,$q,$d,$r,$e)";
+        cmd.CommandText = "INSERT INTO reviews(id,created_at,status,topic,query,draft,route_json,entry_json,requester) VALUES($id,$t,'pending',$topic,$q,$d,$r,$e,$who)";
+        cmd.Parameters.AddWithValue("$who", (object?)ReviewWaitScope.Current?.Requester ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$id", id);
         cmd.Parameters.AddWithValue("$t", now.ToUnixTimeMilliseconds());
         cmd.Parameters.AddWithValue("$topic", topic);
@@ -70,8 +81,29 @@ public sealed class ReviewQueue
         cmd.Parameters.AddWithValue("$e", factsJson);
         cmd.ExecuteNonQuery();
         var item = Get(id)!;
+        ReviewWaitScope.Current?.OnQueued?.Invoke();
         Enqueued?.Invoke(item);
         return item;
+    }
+
+    /// <summary>The API key name that asked for the item's answer (null for items queued before it was recorded).</summary>
+    public string? RequesterOf(string id)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT requester FROM reviews WHERE id=$id";
+        cmd.Parameters.AddWithValue("$id", id);
+        return cmd.ExecuteScalar() as string;
+    }
+
+    /// <summary>Pending items asked for by <paramref name="requester"/>.</summary>
+    public int PendingCount(string requester)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT COUNT(*) FROM reviews WHERE status='pending' AND requester=$who";
+        cmd.Parameters.AddWithValue("$who", requester);
+        return (int)(long)cmd.ExecuteScalar()!;
     }
 
     public ReviewItem? Get(string id)
@@ -173,6 +205,8 @@ public sealed class ReviewQueue
     /// </summary>
     public async Task<ReviewItem> WaitAsync(string id, TimeSpan timeout, CancellationToken ct)
     {
+        // async mode: the client polls GET /v1/federation/reviews/{id} instead of holding the request open
+        if (ReviewWaitScope.Current is { Async: true }) timeout = TimeSpan.Zero;
         var tcs = _waiters.GetOrAdd(id, _ => new TaskCompletionSource<ReviewItem>(TaskCreationOptions.RunContinuationsAsynchronously));
         var deadline = _time.GetUtcNow() + timeout;
         while (true)

@@ -188,21 +188,16 @@ public sealed class ApiErrorTests(NodeFixture node)
         try
         {
             using var http = new HttpClient { BaseAddress = url };
-            using var cts = new CancellationTokenSource();
-            var queue = app.Services.GetRequiredService<Federation.Node.Review.ReviewQueue>();
-            var enqueued = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            queue.Enqueued += _ => enqueued.TrySetResult();
-            // A T3 request holds the only slot while it waits for a reviewer.
-            var holding = http.PostAsync("/v1/chat/completions", new StringContent(
-                """{"model":"federation","messages":[{"role":"user","content":"our defense strategy for the joint venture"}],"max_tokens":2}""",
-                Encoding.UTF8, "application/json"), cts.Token);
-            await enqueued.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            // Another request holds the only generation slot (a T3 request waiting for review would not: HostileReviewTests).
+            using var holding = await app.Services.GetRequiredService<Federation.Node.Api.AdmissionControl>().TryAcquireAsync(CancellationToken.None);
+            Assert.NotNull(holding);
             using var resp = await http.PostAsync("/v1/chat/completions", new StringContent(Hello, Encoding.UTF8, "application/json"));
             Assert.Equal(HttpStatusCode.TooManyRequests, resp.StatusCode);
             Assert.Equal("node.queue_full", (await resp.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("code").GetString());
             Assert.True(resp.Headers.RetryAfter?.Delta > TimeSpan.Zero, "a 429 must say when to retry (Retry-After)");
-            await cts.CancelAsync();
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => holding);
+            holding!.Release();
+            using var after = await http.PostAsync("/v1/chat/completions", new StringContent(Hello, Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, after.StatusCode);
         }
         finally
         {
