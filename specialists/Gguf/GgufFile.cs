@@ -209,14 +209,18 @@ public sealed class GgufFile
             ulong elements;
             try { elements = shape.Aggregate(1UL, (a, d) => checked(a * d)); }
             catch (OverflowException) { throw new GgufFormatException($"{path}: tensor '{name}' shape {GgufTensorInfo.FormatShape(shape)} overflows 64 bits"); }
-            var size = traits.ByteSize(shape[0], elements)
+            ulong? byteSize;
+            try { byteSize = traits.ByteSize(shape[0], elements); }
+            catch (OverflowException) { throw new GgufFormatException($"{path}: tensor '{name}' of type {traits.Type} shape {GgufTensorInfo.FormatShape(shape)} needs more than 2^64 bytes; the tensor table is corrupt"); }
+            var size = byteSize
                 ?? throw new GgufFormatException(
                     $"{path}: tensor '{name}' of type {traits.Type} has first dimension {shape[0]}, which is not a multiple of the block size {traits.BlockSize}");
             if (offset % alignment != 0)
                 throw new GgufFormatException(
                     $"{path}: tensor '{name}' data offset {offset} is not a multiple of the alignment {alignment}");
-            var end = (ulong)dataOffset + offset + size;
-            if (offset > (ulong)fileLength || end > (ulong)fileLength)
+            // Compared without a wrapping sum: offset and size come from the file and may be near 2^64.
+            var end = unchecked((ulong)dataOffset + offset + size);
+            if (offset > (ulong)fileLength || (ulong)dataOffset + offset > (ulong)fileLength || size > (ulong)fileLength - ((ulong)dataOffset + offset))
                 throw new GgufFormatException(
                     $"{path}: tensor '{name}' data lies beyond the end of the file: it needs bytes {(ulong)dataOffset + offset}..{end} " +
                     $"({size} bytes of {traits.Type} {GgufTensorInfo.FormatShape(shape)}), but the file has {fileLength} bytes. " +

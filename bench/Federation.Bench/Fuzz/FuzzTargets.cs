@@ -137,17 +137,7 @@ public static class FuzzTargets
                 var f = GgufFile.Read(new MemoryStream(input, writable: false), "fuzz.gguf");
                 _ = f.Metadata.Count + f.Tensors.Count;
             },
-            e => e is GgufFormatException)
-        {
-            Known =
-            [
-                new KnownCrash(
-                    "specialists/Gguf/GgmlType.cs ByteSize: checked(elementCount / BlockSize * BlockBytes) overflows for a huge shape and " +
-                    "GgufFile.Read (line ~212) does not map it to GgufFormatException; specialists/ was not editable on the hardening branch",
-                    e => e is OverflowException && e.StackTrace?.Contains("GgmlTypeTraits.ByteSize", StringComparison.Ordinal) == true,
-                    Convert.FromBase64String("R0dVRgMAAAABAAAAAAAAAAEAAAAAAAAADAAAAAAAAABnZW5lcmFsLnR5cGUIAAAABwAAAAAAAABhZGFwdGVyBgAAAAAAAABsb3JhX2EBAAAAAwAAAAAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAQAAAAAAAAAAAAAAAAAAAIA/AAAAQAAAQEAAAAAAAAAAAAAAAAAAAAAAAAAAAA==")),
-            ],
-        };
+            e => e is GgufFormatException);
     }
 
     public static FuzzTarget SporeFrameReader()
