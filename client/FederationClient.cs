@@ -376,21 +376,29 @@ public sealed class FederationClient : IChatClient, IEmbeddingGenerator<string, 
 
     /// <summary>
     /// As <see cref="VerifyReceiptAsync(ChatResponse, CancellationToken)"/>, and also checks that the entry's
-    /// <c>query_sha256</c> is the hash of the question asked: the text of the last user message of
-    /// <paramref name="messages"/> (what the node routes and ledgers, docs/api.md), so the answer is proven to be for it.
+    /// <c>query_sha256</c> is the hash of the conversation sent: every message as a <c>role: text</c> line
+    /// (<see cref="QueryTextOf"/>, what the node ledgers, docs/api.md), so the answer is proven to be for it.
     /// </summary>
     public Task<ReceiptVerification> VerifyReceiptAsync(ChatResponse response, IEnumerable<ChatMessage> messages, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(response);
         ArgumentNullException.ThrowIfNull(messages);
         var list = messages.ToList();
-        var question = (list.LastOrDefault(m => m.Role == ChatRole.User) ?? list.LastOrDefault())?.Text;
+        var question = QueryTextOf(list.Select(m => (m.Role.Value, m.Text)));
         return VerifyReceiptAsync(response.GetFederation(), response.Text, question, cancellationToken);
     }
 
     /// <summary>
+    /// The text whose SHA-256 the node ledgers as <c>query_sha256</c> for a chat request: one <c>role: text</c> line per
+    /// message (a message's text parts joined with nothing between them), lines joined by <c>\n</c>. For a text
+    /// completion it is the prompt itself.
+    /// </summary>
+    public static string QueryTextOf(IEnumerable<(string Role, string Text)> messages) =>
+        string.Join("\n", messages.Select(m => $"{m.Role}: {m.Text}"));
+
+    /// <summary>
     /// Verifies a receipt from its <see cref="FederationInfo"/> and the answer text received (e.g. from another SDK);
-    /// with <paramref name="queryText"/> (the last user message, or the prompt) also the entry's <c>query_sha256</c>.
+    /// with <paramref name="queryText"/> (<see cref="QueryTextOf"/> of the messages sent, or the prompt) also the entry's <c>query_sha256</c>.
     /// </summary>
     public async Task<ReceiptVerification> VerifyReceiptAsync(FederationInfo? federation, string answerText, string? queryText = null,
         CancellationToken cancellationToken = default)

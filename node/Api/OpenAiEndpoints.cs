@@ -14,8 +14,6 @@ namespace Federation.Node.Api;
 /// <summary>The OpenAI-compatible endpoints: chat and text completions (JSON and SSE), models, embeddings.</summary>
 public static class OpenAiEndpoints
 {
-    /// <summary>The name of the generation admission policy (kept for the host's registration; admission itself is <see cref="AdmissionControl"/>).</summary>
-    public const string GenerationLimiter = "generation";
 
     public static RouteGroupBuilder MapOpenAi(this IEndpointRouteBuilder app)
     {
@@ -61,9 +59,9 @@ public static class OpenAiEndpoints
         AdmissionControl admission, Review.ReviewQueue reviews, TimeProvider time, bool chat)
     {
         var rt = Ready(holder);
-        ContextLimits.CheckPrompt(rt, req, chat ? "messages" : "prompt"); // before any work (issue 8); again below if memory was added
         // every text part of every message (or the prompt) is classified; the router refuses text it could not read (router.query_too_long)
         var decision = Route(answers, rt, req.Query, req.Route, chat ? "messages" : "prompt");
+        ContextLimits.CheckPrompt(rt, req, chat ? "messages" : "prompt"); // before any work (issue 8); again below if memory was added
         // RAG: retrieve for the routed topic, then route again over everything the model will read, memory included
         // (a fragment can only raise the tier; the final decision is the one that is served and ledgered).
         try

@@ -119,22 +119,6 @@ public static class NodeHost
         });
 
         services.AddSingleton(new AdmissionControl(given.MaxQueue, given.AdmissionQueue));
-        services.AddRateLimiter(o =>
-        {
-            o.AddConcurrencyLimiter(OpenAiEndpoints.GenerationLimiter, c =>
-            {
-                c.PermitLimit = given.MaxQueue;
-                c.QueueLimit = given.AdmissionQueue;
-                c.QueueProcessingOrder = QueueProcessingOrder.OldestFirst;
-            });
-            o.OnRejected = async (ctx, ct) =>
-            {
-                ctx.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Federation.Node.Http").AdmissionRejected();
-                await ApiErrors.WriteAsync(ctx.HttpContext, new ApiException(StatusCodes.Status429TooManyRequests, "rate_limit_error", "node.queue_full",
-                    $"The node already admits {given.MaxQueue} requests and {given.AdmissionQueue} more wait; retry after a moment.")
-                    { RetryAfterSeconds = 1 });
-            };
-        });
 
         services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("federation-node"))
@@ -176,7 +160,6 @@ public static class NodeHost
         app.UseRouting();
         app.Use(NameEndpoint);
         app.UseAuthorization();
-        app.UseRateLimiter();
 
         app.MapOpenAi();
         app.MapFederation();

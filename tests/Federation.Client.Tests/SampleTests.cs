@@ -15,14 +15,15 @@ public sealed class SampleTests(NodeFixture node)
     }
 
     [Fact]
-    public async Task The_semantic_kernel_sample_with_tools_offered_still_answers_and_verifies()
+    public async Task The_semantic_kernel_sample_with_tools_offered_is_refused_with_the_parameter_named()
     {
-        // The function is sent as an OpenAI tool; a node that does not honour tools answers in plain text, one that does
-        // may call it first. Either way the final answer's receipt must verify.
+        // The function is sent as an OpenAI tool; this node does not implement tool calling yet and refuses the request
+        // with 400 naming the parameter instead of silently ignoring it (issue 8).
         var output = new StringWriter();
-        var code = await Samples.SemanticKernelChat.Program.RunAsync(node.BaseUrl, node.ApiKey, node.NodeKey, offerTools: true, output);
-        Assert.True(code == 0, output.ToString());
-        Assert.Contains("receipt verified", output.ToString(), StringComparison.Ordinal);
+        var e = await Assert.ThrowsAsync<FederationApiException>(() =>
+            Samples.SemanticKernelChat.Program.RunAsync(node.BaseUrl, node.ApiKey, node.NodeKey, offerTools: true, output));
+        Assert.Contains("request.unsupported_parameter", e.Message, StringComparison.Ordinal);
+        Assert.Contains("'tools'", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -31,7 +31,7 @@ public static class Program
         await output.WriteLineAsync($"route: topic {federation.Route.Topic}, tier {federation.Route.Tier}, specialists {string.Join(",", federation.Route.Specialists)}; ledger entry {federation.Ledger?.Index}");
 
         using var client = new FederationClient(new FederationClientOptions { Endpoint = endpoint, ApiKey = apiKey, NodeKey = nodeKey });
-        var receipt = await client.VerifyReceiptAsync(federation, text, question, ct);
+        var receipt = await client.VerifyReceiptAsync(federation, text, FederationClient.QueryTextOf([("user", question)]), ct);
         await output.WriteLineAsync(receipt.IsValid ? $"receipt verified: {receipt.Reason}" : $"receipt REJECTED: {receipt}");
         return receipt.IsValid ? 0 : 3;
     }

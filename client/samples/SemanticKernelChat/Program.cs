@@ -9,7 +9,8 @@ namespace Federation.Client.Samples.SemanticKernelChat;
 /// A Semantic Kernel app on a Federation node: the kernel's chat service is <see cref="FederationClient"/> (as
 /// <see cref="IChatClient"/>) and a native function is registered as a plugin. Plain chat works on every node; with
 /// <c>--tools</c> the function is offered to the model as a tool (sent as OpenAI <c>tools</c>), which only a node that
-/// honours tools acts on — one that does not answers in plain text.
+/// honours tools acts on — this node does not implement tool calling yet and refuses the request with 400
+/// <c>request.unsupported_parameter</c> naming <c>tools</c>.
 /// </summary>
 public static class Program
 {
