@@ -86,6 +86,7 @@ public sealed class NodeRuntime : IAsyncDisposable
                 ContextSize = Api.ContextLimits.ContextTokens,
                 Logger = logger,
             });
+            RecordedCid.Check(basePath, engine.BaseCid.ToString());
             var bindings = new Dictionary<string, SpecialistBinding>(StringComparer.Ordinal);
             foreach (var s in policy.Specialists)
             {
@@ -96,6 +97,7 @@ public sealed class NodeRuntime : IAsyncDisposable
                     File.Move(adapterPath + ".tmp", adapterPath, overwrite: true);
                 }
                 var info = engine.RegisterAdapter(s.Id, adapterPath);
+                RecordedCid.Check(adapterPath, info.Cid.ToString());
                 bindings[s.Id] = new SpecialistBinding(s, engine.BaseCid.ToString(), info.Cid.ToString(), adapterPath);
             }
             logger.EngineReady(engine.BaseCid.ToString(), bindings.Count);

@@ -248,4 +248,41 @@ public sealed class ApiErrorTests(NodeFixture node)
             NodeFixture.DeleteDir(dir);
         }
     }
+
+    [Fact]
+    public async Task A_bit_flipped_adapter_is_refused_at_load_with_both_cids_and_the_node_answers_503()
+    {
+        var dir = NodeFixture.TempDir("fed-node-bitflip");
+        var (app, _) = await NodeFixture.StartAsync(new NodeOptions { DataDir = dir, Urls = "http://127.0.0.1:0" });
+        await app.StopAsync();
+        await app.DisposeAsync();
+        var adapter = Directory.GetFiles(Path.Combine(dir, "adapters"), "*.gguf").Order(StringComparer.Ordinal).First();
+        Assert.True(File.Exists(adapter + ".cid"), "the first load records each file's CID");
+
+        // Unchanged files load again.
+        (app, _) = await NodeFixture.StartAsync(new NodeOptions { DataDir = dir, Urls = "http://127.0.0.1:0" });
+        await app.StopAsync();
+        await app.DisposeAsync();
+
+        // One bit of tensor data (the file's last byte): still valid GGUF, so only the recorded CID can catch it.
+        var bytes = await File.ReadAllBytesAsync(adapter);
+        bytes[^1] ^= 0x01;
+        await File.WriteAllBytesAsync(adapter, bytes);
+        Uri url;
+        (app, url) = await NodeFixture.StartAsync(new NodeOptions { DataDir = dir, Urls = "http://127.0.0.1:0" }, expectReady: false);
+        try
+        {
+            using var http = new HttpClient { BaseAddress = url };
+            using var resp = await http.PostAsync("/v1/chat/completions", new StringContent(Hello, Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, resp.StatusCode);
+            var msg = (await resp.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("message").GetString()!;
+            Assert.Contains(Path.GetFileName(adapter), msg, StringComparison.Ordinal);
+            Assert.Contains((await File.ReadAllTextAsync(adapter + ".cid")).Trim(), msg, StringComparison.Ordinal);
+            Assert.Contains("changed since this node first loaded it", msg, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await NodeFixture.StopAsync(app, dir);
+        }
+    }
 }
