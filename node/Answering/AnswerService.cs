@@ -76,6 +76,9 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
         var namespaces = req.Memory.Namespaces
             ?? MemoryRag.DefaultNamespaces(who, topic).Where(n => memory.Policy.CheckRead(who, MemoryNamespace.Parse(n)) is null).ToList();
         if (namespaces.Count == 0) return null;
+        // Nothing stored in any readable namespace: skip the search (it embeds the query, a model pass) — same result.
+        var heads = memory.Store.Heads();
+        if (!namespaces.Any(n => heads.Any(h => h.Size > 0 && string.Equals(h.Namespace, n, StringComparison.Ordinal)))) return null;
         var rag = await MemoryRag.RetrieveAsync(memory, who, req.Query.CheckText, topic, namespaces, MemoryFragments, ct);
         if (rag.Hits.Count == 0) return null;
         var verifier = new MemoryProofVerifier(rt.Key.Id, memoizeStatements: true);
