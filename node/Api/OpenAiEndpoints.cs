@@ -27,6 +27,8 @@ public static class OpenAiEndpoints
             .Produces<TextCompletionResponse>(StatusCodes.Status200OK, "application/json", "text/event-stream")
             .ProducesProblemLike(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict, StatusCodes.Status422UnprocessableEntity, StatusCodes.Status429TooManyRequests);
         v1.MapGet("/models", Models).WithName("ListModels").Metric("models");
+        // catch-all: topic models have a slash in their id ("federation/code"), sent raw by curl and as %2F by the OpenAI SDK
+        v1.MapGet("/models/{*id}", Model).WithName("RetrieveModel").Metric("models");
         v1.MapPost("/embeddings", EmbeddingsAsync).WithName("CreateEmbeddings").Metric("embeddings")
             .ProducesProblemLike(StatusCodes.Status404NotFound);
         return v1;
@@ -228,6 +230,12 @@ public static class OpenAiEndpoints
                     BaseLineage: b.Ref.BaseLineage, Jurisdiction: b.Ref.Jurisdiction, ContextLength: ContextLimits.ContextTokens)));
         return TypedResults.Ok(new ModelList("list", data));
     }
+
+    private static Ok<ModelInfo> Model(string id, RuntimeHolder holder, TimeProvider time) => ModelById(Uri.UnescapeDataString(id), holder, time);
+
+    private static Ok<ModelInfo> ModelById(string id, RuntimeHolder holder, TimeProvider time) =>
+        TypedResults.Ok(Models(holder, time).Value!.Data.FirstOrDefault(m => string.Equals(m.Id, id, StringComparison.Ordinal))
+            ?? throw ApiException.NotFound("model_not_found", $"The model '{id}' does not exist; GET /v1/models lists them.", "model"));
 
     private static async Task<Ok<EmbeddingList>> EmbeddingsAsync(EmbeddingsRequest body, HttpContext ctx, RuntimeHolder holder)
     {

@@ -118,6 +118,22 @@ public sealed class OpenAiApiTests(NodeFixture node)
     }
 
     [Fact]
+    public async Task Every_listed_model_can_be_retrieved_and_an_unknown_one_is_an_openai_404()
+    {
+        var client = node.OpenAi().GetOpenAIModelClient();
+        var listed = (await client.GetModelsAsync()).Value.Select(m => m.Id).ToList();
+        foreach (var id in listed)
+            Assert.Equal(id, (await client.GetModelAsync(id)).Value.Id);
+        var topic = await node.Http.GetFromJsonAsync<JsonElement>("/v1/models/federation/math");
+        Assert.Equal("topic", topic.GetProperty("federation").GetProperty("kind").GetString());
+        using var missing = await node.Http.GetAsync("/v1/models/no-such-model");
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, missing.StatusCode);
+        var error = (await missing.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error");
+        Assert.Equal("model_not_found", error.GetProperty("code").GetString());
+        Assert.Equal("model", error.GetProperty("param").GetString());
+    }
+
+    [Fact]
     public async Task Embeddings_are_deterministic_and_equal_in_float_and_base64()
     {
         var client = node.OpenAi().GetEmbeddingClient("federation");
