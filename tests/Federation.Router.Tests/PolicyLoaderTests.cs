@@ -10,8 +10,10 @@ public class PolicyLoaderTests
     {
         var errors = Errors(text);
         var (line, col) = PositionOf(text, marker, occurrence);
-        Assert.Contains(errors, e => e.Position.Line == line && e.Position.Column == col && e.Message.Contains(messagePart, StringComparison.Ordinal));
-        var e = errors.First(e => e.Message.Contains(messagePart, StringComparison.Ordinal));
+        // exactly one error: a mistake must not also be reported as a cascade of others
+        var e = Assert.Single(errors);
+        Assert.Equal((line, col), (e.Position.Line, e.Position.Column));
+        Assert.Contains(messagePart, e.Message, StringComparison.Ordinal);
         Assert.StartsWith($"test.yaml:{line}:{col}: ", e.ToString(), StringComparison.Ordinal);
     }
 
