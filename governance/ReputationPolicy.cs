@@ -68,11 +68,11 @@ public static class ReputationPolicyLoader
     /// <summary>Parses policy text.</summary>
     public static ReputationPolicy Parse(string text, string sourceName) => Parse(Encoding.UTF8.GetBytes(text), sourceName);
 
-    private sealed class Reader(string source)
+    private sealed class Reader(string source) : StrictYamlReader
     {
         private readonly List<ReputationPolicyError> _errors = [];
 
-        private void Error(YamlNode n, string m) => _errors.Add(new(source, (int)n.Start.Line, (int)n.Start.Column, m));
+        protected override void Error(YamlNode n, string m) => _errors.Add(new(source, (int)n.Start.Line, (int)n.Start.Column, m));
 
         public ReputationPolicy Read(string text, string cid)
         {
@@ -166,42 +166,5 @@ public static class ReputationPolicyLoader
                     N("independence_prior", b.Independence.Prior, v => v is >= 0 and <= 1, "in [0, 1]"),
                     N("independence_min_shared", b.Independence.MinShared, v => v >= 0, ">= 0")));
         }
-
-        private YamlMappingNode? Mapping(YamlNode node, string what, string[]? allowed)
-        {
-            if (node is not YamlMappingNode m) { Error(node, $"expected {what} to be a mapping (key: value lines), found {Describe(node)}"); return null; }
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var k in m.Children.Keys)
-            {
-                if (k is not YamlScalarNode ks || string.IsNullOrEmpty(ks.Value)) { Error(k, $"expected a plain key in {what}, found {Describe(k)}"); continue; }
-                if (!seen.Add(ks.Value)) Error(k, $"duplicate key '{ks.Value}' in {what}");
-                if (allowed is not null && Array.IndexOf(allowed, ks.Value) < 0)
-                    Error(k, $"unknown key '{ks.Value}' in {what}; expected one of: {string.Join(", ", allowed)}");
-            }
-            return m;
-        }
-
-        private static YamlNode? Get(YamlMappingNode m, string key)
-        {
-            foreach (var (k, v) in m.Children)
-                if (k is YamlScalarNode s && s.Value == key) return v;
-            return null;
-        }
-
-        private YamlNode? Require(YamlMappingNode m, YamlNode owner, string key, string what)
-        {
-            var v = Get(m, key);
-            if (v is null) Error(owner, $"missing required key '{key}' in {what}");
-            return v;
-        }
-
-        private static string Describe(YamlNode n) => n switch
-        {
-            YamlScalarNode s when string.IsNullOrEmpty(s.Value) || (s.Style == ScalarStyle.Plain && s.Value is "~" or "null") => "nothing (an empty or null value)",
-            YamlScalarNode s => $"'{s.Value}'",
-            YamlSequenceNode => "a list",
-            YamlMappingNode => "a mapping",
-            _ => n.NodeType.ToString(),
-        };
     }
 }

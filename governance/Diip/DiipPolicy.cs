@@ -122,11 +122,11 @@ public static partial class DiipPolicyLoader
     [GeneratedRegex(@"^([0-9]+)(d|h|m|s)$", RegexOptions.CultureInvariant)]
     private static partial Regex DurationRegex();
 
-    private sealed class Reader(string source)
+    private sealed class Reader(string source) : StrictYamlReader
     {
         private readonly List<DiipPolicyError> _errors = [];
 
-        private void Error(YamlNode n, string m) => _errors.Add(new(source, (int)n.Start.Line, (int)n.Start.Column, m));
+        protected override void Error(YamlNode n, string m) => _errors.Add(new(source, (int)n.Start.Line, (int)n.Start.Column, m));
 
         public DiipPolicy Read(string text, string cid, string? profile)
         {
@@ -304,42 +304,5 @@ public static partial class DiipPolicyLoader
             Error(n, $"expected {ctx} to be text, found {Describe(n)}");
             return null;
         }
-
-        private YamlMappingNode? Mapping(YamlNode node, string what, string[]? allowed)
-        {
-            if (node is not YamlMappingNode m) { Error(node, $"expected {what} to be a mapping (key: value lines), found {Describe(node)}"); return null; }
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var k in m.Children.Keys)
-            {
-                if (k is not YamlScalarNode ks || string.IsNullOrEmpty(ks.Value)) { Error(k, $"expected a plain key in {what}, found {Describe(k)}"); continue; }
-                if (!seen.Add(ks.Value)) Error(k, $"duplicate key '{ks.Value}' in {what}");
-                if (allowed is not null && Array.IndexOf(allowed, ks.Value) < 0)
-                    Error(k, $"unknown key '{ks.Value}' in {what}; expected one of: {string.Join(", ", allowed)}");
-            }
-            return m;
-        }
-
-        private static YamlNode? Get(YamlMappingNode m, string key)
-        {
-            foreach (var (k, v) in m.Children)
-                if (k is YamlScalarNode s && s.Value == key) return v;
-            return null;
-        }
-
-        private YamlNode? Require(YamlMappingNode m, YamlNode owner, string key, string what)
-        {
-            var v = Get(m, key);
-            if (v is null) Error(owner, $"missing required key '{key}' in {what}");
-            return v;
-        }
-
-        private static string Describe(YamlNode n) => n switch
-        {
-            YamlScalarNode s when string.IsNullOrEmpty(s.Value) || (s.Style == ScalarStyle.Plain && s.Value is "~" or "null") => "nothing (an empty or null value)",
-            YamlScalarNode s => $"'{s.Value}'",
-            YamlSequenceNode => "a list",
-            YamlMappingNode => "a mapping",
-            _ => n.NodeType.ToString(),
-        };
     }
 }
