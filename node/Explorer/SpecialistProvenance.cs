@@ -27,6 +27,6 @@ public sealed record SpecialistProvenance(string Id, string BaseCid, string Adap
         ArgumentNullException.ThrowIfNull(rt);
         if (!rt.Specialists.TryGetValue(specialistId, out var b)) return null;
         return new SpecialistProvenance(b.Ref.Id, b.BaseCid, b.AdapterCid, b.Ref.BaseLineage, b.Ref.Jurisdiction, null, null,
-            $"declared by the routing policy ({b.Ref.Position})");
+            $"declared by the routing policy, {Path.GetFileName(b.Ref.Position.Source)}:{b.Ref.Position.Line}");
     }
 }
