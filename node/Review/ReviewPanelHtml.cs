@@ -56,7 +56,7 @@ internal static class ReviewPanelHtml
 
         sb.Append(CultureInfo.InvariantCulture, $"<h2>Pending ({pending.Count})</h2>");
         if (pending.Count == 0) sb.Append("<p id=\"empty\">Nothing waits for review.</p>");
-        foreach (var i in pending) Item(sb, i, queue.FactsJson(i.Id), rt, now, csrf, queue);
+        foreach (var i in pending) Item(sb, i, queue.FactsJson(i.Id), rt, now, csrf);
 
         sb.Append("<section id=\"past\"><h2>Your past decisions</h2>");
         var mine = queue.DecidedBy(reviewer);
@@ -77,7 +77,7 @@ internal static class ReviewPanelHtml
         return Layout("T3 review", sb.ToString(), Style);
     }
 
-    private static void Item(StringBuilder sb, ReviewItem i, string? factsJson, NodeRuntime? rt, DateTimeOffset now, string csrf, ReviewQueue queue)
+    private static void Item(StringBuilder sb, ReviewItem i, string? factsJson, NodeRuntime? rt, DateTimeOffset now, string csrf)
     {
         using var route = Parse(i.RouteJson);
         using var facts = Parse(factsJson);
@@ -173,7 +173,6 @@ internal static class ReviewPanelHtml
             <button type="submit" class="reject">Reject</button>
             </form></article>
             """);
-        _ = queue;
     }
 
     private static string? FirstSpecialist(JsonDocument? facts) =>
