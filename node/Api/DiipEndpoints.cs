@@ -85,17 +85,43 @@ public sealed class DiipStore : IDisposable
 
     private async Task<FileStream> AcquireFileLockAsync(CancellationToken ct)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(LockPath)!);
         for (var attempt = 0; ; attempt++)
         {
-            try
-            {
-                return new FileStream(LockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            }
-            catch (IOException) when (attempt < 100)
-            {
-                await Task.Delay(50, ct);   // another process (a second node on this data dir) holds it
-            }
+            if (TryLock(LockPath) is { } f) return f;
+            if (attempt >= 100) throw new ApiException(StatusCodes.Status503ServiceUnavailable, "server_error", "diip.busy",
+                $"{LockPath} stayed locked for 5 s (another writer on this data dir); retry.") { RetryAfterSeconds = 1 };
+            await Task.Delay(50, ct);   // another process (the CLI, a second node on this data dir) holds it
+        }
+    }
+
+    /// <summary>
+    /// Takes the DIIP log's exclusive write lock of <paramref name="dataDir"/> (<c>diip/events.lock</c>), waiting up to
+    /// <paramref name="timeout"/>; dispose the stream to release it. For other writers of the same log (the CLI).
+    /// </summary>
+    /// <exception cref="TimeoutException">Another writer held it for the whole timeout.</exception>
+    public static FileStream LockDataDir(string dataDir, TimeSpan timeout)
+    {
+        var path = Path.Combine(dataDir, "diip", "events.lock");
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (TryLock(path) is { } f) return f;
+            if (DateTime.UtcNow >= deadline) throw new TimeoutException($"{path} stayed locked for {timeout.TotalSeconds:0} s (another writer on this data dir); retry.");
+            Thread.Sleep(50);
+        }
+    }
+
+    private static FileStream? TryLock(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        try
+        {
+            // FileShare.None is an exclusive lock between processes (flock on Unix) and between handles in this one
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            return null;
         }
     }
 

@@ -190,6 +190,32 @@ public sealed class DiipHttpTests(NodeFixture node)
         Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);   // nothing was stored by the refused calls
     }
 
+    [Fact]
+    public async Task A_write_waits_for_another_writers_lock_on_the_log_and_concurrent_writes_all_land()
+    {
+        using var key = NodeKey.Generate();
+        var (_, draft, submit) = Proposal(key);
+        Task<HttpResponseMessage> post;
+        using (Federation.Node.Api.DiipStore.LockDataDir(node.DataDir, TimeSpan.FromSeconds(5)))
+        {
+            post = node.Http.PostAsync("/v1/federation/diips", Body(SubmitBody(draft, submit)));
+            await Task.Delay(400);
+            Assert.False(post.IsCompleted);   // held off while another writer (the CLI) holds the lock
+        }
+        using (var r = await post) Assert.Equal(HttpStatusCode.Created, r.StatusCode);
+
+        // eight proposals submitted at once: every one is stored once, and the log replays
+        var before = LogLines;
+        var batch = Enumerable.Range(0, 8).Select(_ => Proposal(key)).ToList();
+        var answers = await Task.WhenAll(batch.Select(p => node.Http.PostAsync("/v1/federation/diips", Body(SubmitBody(p.Draft, p.Submit)))));
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.Created, a.StatusCode));
+        foreach (var a in answers) a.Dispose();
+        Assert.Equal(before + 16, LogLines);
+        var policy = DiipPolicyLoader.Parse(File.ReadAllBytes(FindPolicy()), "diip.yaml");
+        var book = DiipBook.Replay(policy, DiipEventLog.InDataDir(node.DataDir).Load());
+        Assert.All(batch, p => Assert.Equal(DiipState.Submitted, book.Find(p.Proposal.Id.ToString())!.State));
+    }
+
     internal static string FindPolicy()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

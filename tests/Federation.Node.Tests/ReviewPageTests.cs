@@ -28,7 +28,8 @@ public sealed class ReviewPageTests(NodeFixture node)
 
         using var pw = await Playwright.CreateAsync();
         await using var browser = await PageTestSupport.LaunchAsync(pw);
-        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        // scripts off: the page must work as plain HTML forms
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { JavaScriptEnabled = false, ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
         await page.GotoAsync(new Uri(node.BaseUrl, "/review").ToString());
 
         // A client key is not a reviewer key.
