@@ -189,7 +189,9 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
         if (verification.Status == VerificationStatus.NeedsReview)
         {
             var item = reviews.Enqueue(decision.Topic, query, primary.Text,
-                JsonSerializer.Serialize(route, NodeJsonContext.Default.RouteInfo), JsonSerializer.Serialize(facts, NodeJsonContext.Default.AnswerFacts));
+                JsonSerializer.Serialize(route, NodeJsonContext.Default.RouteInfo), JsonSerializer.Serialize(facts, NodeJsonContext.Default.AnswerFacts),
+                // every panel member's answer, for the reviewer to weigh side by side (issue 14)
+                decision.Specialists.Zip(results, (id, r) => new PanelDraft(id, r.Text)).ToList());
             item = await reviews.WaitAsync(item.Id, options.ReviewWait, ct);
             if (item.Status == ReviewStatus.Pending || item.LedgerIndex is null)
                 return new AnswerOutcome(AnswerStatus.PendingReview, null, item, verification.Detail, null);

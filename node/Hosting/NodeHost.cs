@@ -168,6 +168,8 @@ public static class NodeHost
             .WithMetadata(new EndpointConventions.MetricName("memory"));
         app.MapReputationEndpoints();
         app.MapReviewPage();
+        app.MapDiipEndpoints();
+        Federation.Node.Explorer.ExplorerPage.MapExplorer(app);
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapGet("/alive", () => TypedResults.Text("alive\n")).ExcludeFromDescription();

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using Federation.Node.Api;
 using Federation.Node.Auth;
+using Federation.Node.Hosting;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 
@@ -20,14 +21,15 @@ public static class ReviewPage
     {
         var page = app.MapGroup("/review").ExcludeFromDescription();
 
-        page.MapGet("", async (HttpContext ctx, ReviewQueue queue, IAntiforgery antiforgery) =>
+        page.MapGet("", async (HttpContext ctx, ReviewQueue queue, IAntiforgery antiforgery, RuntimeHolder holder, TimeProvider time) =>
         {
             var flash = ctx.Request.Query["msg"].ToString();
             var auth = await ctx.AuthenticateAsync(NodeAuth.ReviewCookieScheme);
             if (!auth.Succeeded || !auth.Principal.IsInRole("reviewer")) return Html(LoginHtml(flash));
             ctx.User = auth.Principal;   // the antiforgery token is bound to the signed-in reviewer
             var csrf = antiforgery.GetAndStoreTokens(ctx).RequestToken!;
-            return Html(ListHtml(auth.Principal.Identity!.Name!, csrf, queue.List(ReviewStatus.Pending), queue.List(limit: 50), flash));
+            var reviewer = auth.Principal.Identity!.Name!;
+            return Html(ReviewPanelHtml.List(reviewer, csrf, queue, holder.Runtime, time.GetUtcNow(), flash));
         });
 
         page.MapPost("/login", async (HttpContext ctx, ApiKeyStore keys) =>
@@ -59,10 +61,13 @@ public static class ReviewPage
             var form = await ctx.Request.ReadFormAsync(ctx.RequestAborted);
             var comment = NullIfEmpty(form["comment"].ToString());
             var edited = action == "approve" ? NullIfEmpty(form["answer"].ToString()) : null;
+            // the panel member whose answer the reviewer approves (one form per member); absent on items without a kept panel
+            var member = action == "approve" ? NullIfEmpty(form["member"].ToString()) : null;
             try
             {
-                var item = await reviews.DecideAsync(id, action == "approve", ctx.User.Identity!.Name!, edited, comment, ctx.RequestAborted);
-                return Results.Redirect("/review?msg=" + Uri.EscapeDataString($"{item.Id} {(item.Status == ReviewStatus.Approved ? "approved" : "rejected")}; ledger entry {item.LedgerIndex}."));
+                var item = await reviews.DecideAsync(id, action == "approve", ctx.User.Identity!.Name!, edited, comment, ctx.RequestAborted, member);
+                var what = item.Status == ReviewStatus.Approved ? "approved" + (item.Member is { } m ? $" ({m}'s answer)" : "") : "rejected";
+                return Results.Redirect("/review?msg=" + Uri.EscapeDataString($"{item.Id} {what}; ledger entry {item.LedgerIndex}."));
             }
             catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or ArgumentException)
             {
@@ -105,40 +110,4 @@ public static class ReviewPage
         <button type="submit" id="login">Sign in</button>
         </form>
         """);
-
-    private static string ListHtml(string reviewer, string csrf, IReadOnlyList<ReviewItem> pending, IReadOnlyList<ReviewItem> recent, string? msg)
-    {
-        var sb = new StringBuilder();
-        sb.Append(Flash(msg));
-        sb.Append($"<p>Signed in as <b>{H(reviewer)}</b>. <form method=\"post\" action=\"/review/logout\" style=\"display:inline\"><button>Sign out</button></form></p>");
-        sb.Append($"<h2>Pending ({pending.Count})</h2>");
-        if (pending.Count == 0) sb.Append("<p id=\"empty\">Nothing waits for review.</p>");
-        foreach (var i in pending)
-        {
-            sb.Append($$"""
-                <div class="item" id="{{H(i.Id)}}" data-review-id="{{H(i.Id)}}">
-                <p><b>{{H(i.Id)}}</b> · topic <b>{{H(i.Topic)}}</b> · {{H(i.CreatedAt.ToString("u"))}}</p>
-                <h3>Query</h3><pre class="query">{{H(i.Query)}}</pre>
-                <h3>Route and sources</h3><pre class="route">{{H(i.RouteJson)}}</pre>
-                <form method="post" action="/review/{{H(i.Id)}}/approve">
-                <input type="hidden" name="csrf" value="{{H(csrf)}}">
-                <h3>Draft answer (edit before approving if needed)</h3>
-                <textarea name="answer">{{H(i.Draft)}}</textarea>
-                <label>Comment <input name="comment"></label>
-                <button type="submit" class="approve">Approve</button>
-                </form>
-                <form method="post" action="/review/{{H(i.Id)}}/reject">
-                <input type="hidden" name="csrf" value="{{H(csrf)}}">
-                <label>Reason <input name="comment" required></label>
-                <button type="submit" class="reject">Reject</button>
-                </form>
-                </div>
-                """);
-        }
-        sb.Append("<h2>Recent</h2><table><tr><th>id</th><th>topic</th><th>status</th><th>reviewer</th><th>ledger</th></tr>");
-        foreach (var i in recent.Where(r => r.Status != ReviewStatus.Pending))
-            sb.Append($"<tr><td>{H(i.Id)}</td><td>{H(i.Topic)}</td><td class=\"status\">{(i.Status == ReviewStatus.Approved ? "approved" : "rejected")}</td><td>{H(i.Reviewer)}</td><td>{i.LedgerIndex}</td></tr>");
-        sb.Append("</table>");
-        return Page(sb.ToString());
-    }
 }

@@ -20,7 +20,17 @@ public sealed record ReviewItem(
     string? Reviewer,
     string? Comment,
     DateTimeOffset? DecidedAt,
-    long? LedgerIndex);
+    long? LedgerIndex)
+{
+    /// <summary>Every panel member's answer, in the route's specialist order (empty for items queued before panels were kept).</summary>
+    public IReadOnlyList<PanelDraft> Panel { get; init; } = [];
+
+    /// <summary>The panel member whose answer (or an edit of it) the reviewer approved; null otherwise.</summary>
+    public string? Member { get; init; }
+}
+
+/// <summary>One panel member's answer to a T3 query, kept with the review so the reviewer can weigh them side by side.</summary>
+public sealed record PanelDraft(string Specialist, string Text);
 
 /// <summary>
 /// The persisted T3 review queue (SQLite, in the node database). A waiting client is woken in-process when a reviewer
@@ -45,12 +55,14 @@ public sealed class ReviewQueue
             """);
         // the requesting key (issue 8: a client reads only its own reviews); added in place to databases made before it
         using var c = Open();
-        using var probe = c.CreateCommand();
-        probe.CommandText = "SELECT COUNT(*) FROM pragma_table_info('reviews') WHERE name='requester'";
-        if (Convert.ToInt64(probe.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0)
+        // later additions, in place: the requester (issue 8), every panel member's answer and the approved member (issue 14)
+        foreach (var column in new[] { "requester", "panel_json", "member" })
         {
+            using var probe = c.CreateCommand();
+            probe.CommandText = $"SELECT COUNT(*) FROM pragma_table_info('reviews') WHERE name='{column}'";
+            if (Convert.ToInt64(probe.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) != 0) continue;
             using var alter = c.CreateCommand();
-            alter.CommandText = "ALTER TABLE reviews ADD COLUMN requester TEXT";
+            alter.CommandText = $"ALTER TABLE reviews ADD COLUMN {column} TEXT";
             alter.ExecuteNonQuery();
         }
     }
@@ -64,13 +76,14 @@ public sealed class ReviewQueue
     /// Queues a draft for review. <paramref name="factsJson"/> is the answer's <see cref="Answering.AnswerFacts"/>, from
     /// which the ledger entry is built once the decision is made.
     /// </summary>
-    public ReviewItem Enqueue(string topic, string query, string draft, string routeJson, string factsJson)
+    public ReviewItem Enqueue(string topic, string query, string draft, string routeJson, string factsJson, IReadOnlyList<PanelDraft>? panel = null)
     {
         var id = "rev_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(10));
         var now = _time.GetUtcNow();
         using var c = Open();
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "INSERT INTO reviews(id,created_at,status,topic,query,draft,route_json,entry_json,requester) VALUES($id,$t,'pending',$topic,$q,$d,$r,$e,$who)";
+        cmd.CommandText = "INSERT INTO reviews(id,created_at,status,topic,query,draft,route_json,entry_json,requester,panel_json) VALUES($id,$t,'pending',$topic,$q,$d,$r,$e,$who,$panel)";
+        cmd.Parameters.AddWithValue("$panel", panel is { Count: > 0 } ? PanelJson(panel) : DBNull.Value);
         cmd.Parameters.AddWithValue("$who", (object?)ReviewWaitScope.Current?.Requester ?? DBNull.Value);
         cmd.Parameters.AddWithValue("$id", id);
         cmd.Parameters.AddWithValue("$t", now.ToUnixTimeMilliseconds());
@@ -133,16 +146,17 @@ public sealed class ReviewQueue
     /// Records a decision on a pending item. Returns the updated item; throws <see cref="InvalidOperationException"/>
     /// when the item is unknown or already decided (nothing is changed then).
     /// </summary>
-    public ReviewItem Decide(string id, bool approve, string reviewer, string? editedAnswer, string? comment)
+    public ReviewItem Decide(string id, bool approve, string reviewer, string? editedAnswer, string? comment, string? member = null)
     {
         var now = _time.GetUtcNow();
         using (var c = Open())
         using (var cmd = c.CreateCommand())
         {
             cmd.CommandText = """
-                UPDATE reviews SET status=$s, final_answer=$a, reviewer=$rv, comment=$c, decided_at=$t
+                UPDATE reviews SET status=$s, final_answer=$a, reviewer=$rv, comment=$c, decided_at=$t, member=$m
                 WHERE id=$id AND status='pending'
                 """;
+            cmd.Parameters.AddWithValue("$m", approve ? (object?)member ?? DBNull.Value : DBNull.Value);
             cmd.Parameters.AddWithValue("$s", approve ? "approved" : "rejected");
             cmd.Parameters.AddWithValue("$a", approve ? (object?)editedAnswer ?? DBNull.Value : DBNull.Value);
             // an approval without an edit releases the draft as it is
@@ -179,7 +193,7 @@ public sealed class ReviewQueue
         cmd.CommandText = "SELECT " + Columns + ", entry_json, decision_envelope FROM reviews WHERE status<>'pending' AND ledger_index IS NULL ORDER BY decided_at, id";
         using var r = cmd.ExecuteReader();
         var list = new List<(ReviewItem, string, string?)>();
-        while (r.Read()) list.Add((Read(r), r.GetString(12), r.IsDBNull(13) ? null : r.GetString(13)));
+        while (r.Read()) list.Add((Read(r), r.GetString(14), r.IsDBNull(15) ? null : r.GetString(15)));
         return list;
     }
 
@@ -228,7 +242,59 @@ public sealed class ReviewQueue
 
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
 
-    private const string Columns = "id,created_at,status,topic,query,draft,route_json,final_answer,reviewer,comment,decided_at,ledger_index";
+    private const string Columns = "id,created_at,status,topic,query,draft,route_json,final_answer,reviewer,comment,decided_at,ledger_index,panel_json,member";
+
+    /// <summary>The answer facts stored with the item (<see cref="Answering.AnswerFacts"/> JSON), or null for an unknown id.</summary>
+    public string? FactsJson(string id)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT entry_json FROM reviews WHERE id=$id";
+        cmd.Parameters.AddWithValue("$id", id);
+        return cmd.ExecuteScalar() as string;
+    }
+
+    /// <summary>The latest decisions of <paramref name="reviewer"/>, newest first.</summary>
+    public IReadOnlyList<ReviewItem> DecidedBy(string reviewer, int limit = 50)
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = Select + " WHERE status<>'pending' AND reviewer=$rv ORDER BY decided_at DESC, id LIMIT $l";
+        cmd.Parameters.AddWithValue("$rv", reviewer);
+        cmd.Parameters.AddWithValue("$l", limit);
+        using var r = cmd.ExecuteReader();
+        var list = new List<ReviewItem>();
+        while (r.Read()) list.Add(Read(r));
+        return list;
+    }
+
+    /// <summary>How many items are in each state.</summary>
+    public (int Pending, int Approved, int Rejected) Counts()
+    {
+        using var c = Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT status, COUNT(*) FROM reviews GROUP BY status";
+        using var r = cmd.ExecuteReader();
+        int p = 0, a = 0, j = 0;
+        while (r.Read())
+        {
+            var n = (int)r.GetInt64(1);
+            switch (r.GetString(0)) { case "pending": p = n; break; case "approved": a = n; break; default: j += n; break; }
+        }
+        return (p, a, j);
+    }
+
+    // canonical JSON [{"specialist","text"}] (registry JSON model: no reflection-based serializer in the node)
+    private static string PanelJson(IReadOnlyList<PanelDraft> panel) => Federation.Registry.Json.CanonicalJson.SerializeToString(
+        new Federation.Registry.Json.JsonArray(panel.Select(m => (Federation.Registry.Json.JsonValue)new Federation.Registry.Json.JsonObject { ["specialist"] = m.Specialist, ["text"] = m.Text })));
+
+    private static IReadOnlyList<PanelDraft> ParsePanel(string? json)
+    {
+        if (string.IsNullOrEmpty(json)) return [];
+        if (Federation.Registry.Json.CanonicalJson.Parse(json) is not Federation.Registry.Json.JsonArray a) return [];
+        return a.OfType<Federation.Registry.Json.JsonObject>()
+            .Select(o => new PanelDraft(o["specialist"].AsString(), o["text"].AsString())).ToList();
+    }
     private const string Select = "SELECT " + Columns + " FROM reviews";
 
     private static string StatusText(ReviewStatus s) => s switch
@@ -243,5 +309,9 @@ public sealed class ReviewQueue
         r.GetString(2) switch { "pending" => ReviewStatus.Pending, "approved" => ReviewStatus.Approved, _ => ReviewStatus.Rejected },
         r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6),
         r.IsDBNull(7) ? null : r.GetString(7), r.IsDBNull(8) ? null : r.GetString(8), r.IsDBNull(9) ? null : r.GetString(9),
-        r.IsDBNull(10) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(10)), r.IsDBNull(11) ? null : r.GetInt64(11));
+        r.IsDBNull(10) ? null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(10)), r.IsDBNull(11) ? null : r.GetInt64(11))
+    {
+        Panel = ParsePanel(r.IsDBNull(12) ? null : r.GetString(12)),
+        Member = r.IsDBNull(13) ? null : r.GetString(13),
+    };
 }

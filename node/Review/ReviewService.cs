@@ -10,8 +10,10 @@ using Federation.Registry.Ledger;
 namespace Federation.Node.Review;
 
 /// <summary>The payload of a reviewer's signed <c>review.decision</c> envelope (the <c>review</c> of a reviewed answer entry).</summary>
+/// <remarks><see cref="Member"/> names the panel member whose answer (or an edit of it) was approved (issue 14); null for
+/// rejections and for items without a kept panel.</remarks>
 public sealed record ReviewDecision(string ReviewId, string Decision, string Reviewer, string DraftSha256, string? AnswerSha256,
-    string? Comment, long DecidedAtMs)
+    string? Comment, long DecidedAtMs, string? Member = null)
 {
     public const string EnvelopeType = "review.decision";
 }
@@ -33,15 +35,28 @@ public sealed class ReviewService(ReviewQueue queue, DataDirLayout layout, Func<
     public NodeKey ReviewerKey(string reviewer) =>
         new NodeKeyStore(layout.ReviewerDir(ReviewerNames.Require(reviewer))).LoadOrCreate().Key;
 
-    public async Task<ReviewItem> DecideAsync(string id, bool approve, string reviewer, string? edited, string? comment, CancellationToken ct)
+    /// <summary>
+    /// Decides a pending item. <paramref name="member"/> (approvals only) names the panel member whose answer is released:
+    /// <paramref name="edited"/> if given, else that member's answer as it is; it must be one of the item's panel.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="member"/> is not on the item's panel (nothing is changed).</exception>
+    public async Task<ReviewItem> DecideAsync(string id, bool approve, string reviewer, string? edited, string? comment, CancellationToken ct, string? member = null)
     {
         ReviewerNames.Require(reviewer);
-        var item = queue.Decide(id, approve, reviewer, edited, comment);
+        if (approve && member is not null)
+        {
+            var pending = queue.Get(id) ?? throw new KeyNotFoundException($"no review '{id}'; list them with 'fed review list'");
+            var chosen = pending.Panel.FirstOrDefault(m => m.Specialist == member)
+                ?? throw new ArgumentException($"'{member}' is not a member of review {id}'s panel ({string.Join(", ", pending.Panel.Select(m => m.Specialist))}); approve one of them.");
+            edited ??= chosen.Text;
+        }
+        else if (!approve) member = null;
+        var item = queue.Decide(id, approve, reviewer, edited, comment, member);
         using (var key = ReviewerKey(reviewer))
         {
             var decision = new ReviewDecision(item.Id, approve ? "approved" : "rejected", reviewer, AnswerRecord.Sha256(item.Draft),
                 item.FinalAnswer is null ? null : AnswerRecord.Sha256(item.FinalAnswer), item.Comment,
-                (item.DecidedAt ?? _time.GetUtcNow()).ToUnixTimeMilliseconds());
+                (item.DecidedAt ?? _time.GetUtcNow()).ToUnixTimeMilliseconds(), item.Member);
             var payload = CanonicalJson.FromObject(decision, NodeJson.Options);
             queue.SetDecisionEnvelope(item.Id, SignedEnvelope.Seal(ReviewDecision.EnvelopeType, payload, key).ToJson().ToString());
         }

@@ -10,8 +10,6 @@ namespace Federation.Node.Tests;
 [Collection("node")]
 public sealed class ReviewPageTests(NodeFixture node)
 {
-    private const string Chromium = "/usr/bin/chromium";
-
     private async Task<string> PendingReviewAsync(string query)
     {
         using var resp = await node.Http.PostAsJsonAsync("/v1/chat/completions", new { model = "federation", messages = new[] { new { role = "user", content = query } }, max_tokens = 4 });
@@ -20,20 +18,18 @@ public sealed class ReviewPageTests(NodeFixture node)
     }
 
     [Fact]
-    public async Task A_reviewer_signs_in_approves_one_answer_with_an_edit_and_rejects_another()
+    public async Task A_reviewer_reads_the_panel_approves_one_members_answer_with_an_edit_and_rejects_another()
     {
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: scripts/setup.sh installs Debian's chromium");
         var approveId = await PendingReviewAsync("a defense strategy for the european joint venture");
         var rejectId = await PendingReviewAsync("the security strategy for our defense partners");
+        var queue = node.App.Services.GetRequiredService<ReviewQueue>();
+        var panel = queue.Get(approveId)!.Panel;
+        Assert.Equal(3, panel.Count);   // the T3 class-C panel: every member's answer is kept for the reviewer
 
         using var pw = await Playwright.CreateAsync();
-        await using var browser = await pw.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
-        var page = await browser.NewPageAsync();
+        await using var browser = await PageTestSupport.LaunchAsync(pw);
+        // scripts off: the page must work as plain HTML forms
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { JavaScriptEnabled = false, ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
         await page.GotoAsync(new Uri(node.BaseUrl, "/review").ToString());
 
         // A client key is not a reviewer key.
@@ -46,30 +42,81 @@ public sealed class ReviewPageTests(NodeFixture node)
         var approveBox = page.Locator($"[data-review-id='{approveId}']");
         await approveBox.WaitForAsync();
         Assert.Contains("european joint venture", await approveBox.Locator(".query").InnerTextAsync(), StringComparison.Ordinal);
+        // the matched rule spans are highlighted in the query, and the trace is a list in words
+        var marked = await approveBox.Locator(".query mark").AllInnerTextsAsync();
+        Assert.Contains("defense", marked);
+        Assert.Contains("joint venture", marked);
+        Assert.Contains(await approveBox.Locator(".trace li").AllInnerTextsAsync(), li => li.Contains("rule defense of topic strategy", StringComparison.Ordinal));
+        Assert.Contains("agreement", await approveBox.Locator(".agreement").InnerTextAsync(), StringComparison.Ordinal);
 
-        await approveBox.Locator("textarea[name=answer]").FillAsync("Edited in the browser.");
-        await approveBox.Locator("button.approve").ClickAsync();
+        // every member side by side, each with its CIDs and provenance
+        var members = approveBox.Locator(".member");
+        Assert.Equal(3, await members.CountAsync());
+        for (var k = 0; k < 3; k++)
+        {
+            var id = panel[k].Specialist;
+            var m = approveBox.Locator($".member[data-member='{id}']");
+            var binding = node.Runtime.Specialists[id];
+            var text = await m.InnerTextAsync();
+            Assert.Contains(binding.BaseCid, text, StringComparison.Ordinal);
+            Assert.Contains(binding.AdapterCid, text, StringComparison.Ordinal);
+            Assert.Equal(binding.Ref.Jurisdiction, await m.Locator(".jurisdiction").InnerTextAsync());
+            Assert.Equal(binding.Ref.BaseLineage, await m.Locator(".lineage").InnerTextAsync());
+            Assert.Contains("not signed yet", await m.Locator(".manifest").InnerTextAsync(), StringComparison.Ordinal);
+            Assert.Equal(panel[k].Text, await m.GetByLabel($"Answer of {id} (edit before approving if needed)").InputValueAsync());
+        }
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = PageTestSupport.DocsImage("review.png"), FullPage = true });
+
+        // approve the second member's answer, edited
+        var chosen = panel[1].Specialist;
+        var chosenBox = approveBox.Locator($".member[data-member='{chosen}']");
+        await chosenBox.GetByLabel($"Answer of {chosen} (edit before approving if needed)").FillAsync("Edited in the browser.");
+        await chosenBox.Locator("button.approve").ClickAsync();
         await page.Locator(".flash").WaitForAsync();
-        Assert.Contains($"{approveId} approved", await page.Locator(".flash").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Contains($"{approveId} approved ({chosen}'s answer)", await page.Locator(".flash").InnerTextAsync(), StringComparison.Ordinal);
 
         var rejectBox = page.Locator($"[data-review-id='{rejectId}']");
-        await rejectBox.Locator("input[name=comment]").Last.FillAsync("not for release");
+        await rejectBox.GetByLabel("Reason for rejecting every answer").FillAsync("not for release");
         await rejectBox.Locator("button.reject").ClickAsync();
         await page.Locator(".flash").WaitForAsync();
         Assert.Contains($"{rejectId} rejected", await page.Locator(".flash").InnerTextAsync(), StringComparison.Ordinal);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(AppContext.BaseDirectory, "fed-review-page.png"), FullPage = true });
 
-        var queue = node.App.Services.GetRequiredService<ReviewQueue>();
         var approved = queue.Get(approveId)!;
         Assert.Equal(ReviewStatus.Approved, approved.Status);
         Assert.Equal("Edited in the browser.", approved.FinalAnswer);
+        Assert.Equal(chosen, approved.Member);
         Assert.Equal("alice", approved.Reviewer);
         Assert.NotNull(approved.LedgerIndex);
+        // the ledgered, signed decision records which member was approved
+        var entry = node.Runtime.Ledger.GetEntry(approved.LedgerIndex!.Value);
+        var review = (Federation.Registry.Json.JsonObject)((Federation.Registry.Json.JsonObject)entry.Envelope.Payload)["review"];
+        Assert.Equal(chosen, ((Federation.Registry.Json.JsonObject)review["payload"])["member"].AsString());
         var rejected = queue.Get(rejectId)!;
         Assert.Equal(ReviewStatus.Rejected, rejected.Status);
         Assert.Equal("not for release", rejected.Comment);
         var fetched = await node.Http.GetFromJsonAsync<JsonElement>($"/v1/federation/reviews/{approveId}");
         Assert.Equal("Edited in the browser.", fetched.GetProperty("answer").GetString());
+
+        // the reviewer's past decisions link to their ledger entries in the explorer
+        var past = page.Locator($"#past tr[data-past-review='{approveId}']");
+        Assert.Equal(chosen, await past.Locator(".member-name").InnerTextAsync());
+        Assert.Equal($"/explorer/ledger/{approved.LedgerIndex}", await past.Locator("a").GetAttributeAsync("href"));
+        Assert.Contains("approved (edited)", await past.Locator(".status").InnerTextAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Approving_a_name_that_is_not_on_the_panel_is_refused_and_changes_nothing()
+    {
+        var id = await PendingReviewAsync("defense strategy for the member check");
+        var reviews = node.App.Services.GetRequiredService<ReviewService>();
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => reviews.DecideAsync(id, true, "alice", null, null, CancellationToken.None, member: "general-qwen"));
+        Assert.Contains("not a member", e.Message, StringComparison.Ordinal);
+        Assert.Equal(ReviewStatus.Pending, node.App.Services.GetRequiredService<ReviewQueue>().Get(id)!.Status);
+        // approving a member without an edit releases that member's answer as it is
+        var panel = node.App.Services.GetRequiredService<ReviewQueue>().Get(id)!.Panel;
+        var item = await reviews.DecideAsync(id, true, "alice", null, null, CancellationToken.None, member: panel[2].Specialist);
+        Assert.Equal(panel[2].Text, item.FinalAnswer);
+        Assert.Equal(panel[2].Specialist, item.Member);
     }
 
     [Fact]
