@@ -49,7 +49,7 @@ internal static class DiipCommands
         var c = new Command("submit", "Sign a proposal with this node's key and submit it (draft + submit events; bond, recipe and provenance are checked).") { file, draft };
         c.SetAction(p =>
         {
-            var ctx = Open(p);
+            using var ctx = Open(p);
             var json = Parse(CliCommon.ReadTextArg(p, p.GetValue(file)!), "--proposal");
             if (!DiipProposal.TryFromJson(json, out var proposal, out var err))
                 throw new CliException($"proposal: {err}. See docs/diip.md for the proposal format.", ExitCodes.Usage);
@@ -69,7 +69,7 @@ internal static class DiipCommands
         var c = new Command("list", "List proposals with class, topics, state and bond.");
         c.SetAction(p =>
         {
-            var ctx = Open(p);
+            using var ctx = Open(p);
             if (CliCommon.IsJson(p))
                 CliCommon.WriteLine(p, new JsonObject { ["proposals"] = new JsonArray(ctx.Book.Proposals.Select(s => (JsonValue)DiipJson.Summary(s))) }.ToString());
             else if (ctx.Book.Proposals.Count == 0) CliCommon.WriteLine(p, "no proposals; submit one with 'fed diip submit --proposal FILE'");
@@ -87,7 +87,7 @@ internal static class DiipCommands
         var c = new Command("status", "Show one proposal: state, bars of its class, gauntlet numbers, soak, tally, predictions, monitoring, history.") { id };
         c.SetAction(p =>
         {
-            var ctx = Open(p);
+            using var ctx = Open(p);
             Print(p, ctx, ctx.Find(p.GetValue(id)!), full: true);
             return ExitCodes.Ok;
         });
@@ -139,7 +139,8 @@ internal static class DiipCommands
         var c = new Command("reproduce", "Retrain the candidate from its recipe and compare the weights' CID.") { id };
         c.SetAction(p =>
         {
-            var s = Open(p).Find(p.GetValue(id)!);
+            DiipStatus s;
+            using (var ctx = Open(p)) s = ctx.Find(p.GetValue(id)!);
             if (s.Proposal.CandidateKind == DiipCandidateKind.PolicyDiff)
             {
                 CliCommon.WriteError(p, $"proposal {s.Id[..16]} is a policy diff: there are no weights to retrain; its diff is its own reproduction.");
@@ -193,7 +194,7 @@ internal static class DiipCommands
 
     private static int Event(ParseResult p, string id, string kind, JsonObject data)
     {
-        var ctx = Open(p);
+        using var ctx = Open(p);
         var s = ctx.Find(id);
         var after = ctx.Apply(DiipEvent.Create(s.Id, kind, ctx.At(), data, ctx.Key()));
         Print(p, ctx, after, full: kind is DiipEventKinds.GauntletResult or DiipEventKinds.SoakResult or DiipEventKinds.VoteClose or DiipEventKinds.Monitor);
@@ -248,6 +249,11 @@ internal static class DiipCommands
         }
         if (policy.Notice is { } n) CliCommon.WriteError(p, n);
         var dataDir = CliCommon.ResolveDataDir(p);
+        // Held for the command: a running node appends to the same log under this lock (Api.DiipStore), so the
+        // replay here and the appends below cannot interleave with its writes.
+        FileStream writerLock;
+        try { writerLock = Api.DiipStore.LockDataDir(dataDir, TimeSpan.FromSeconds(10)); }
+        catch (TimeoutException e) { throw new CliException(e.Message); }
         var log = DiipEventLog.InDataDir(dataDir);
         DiipBook book;
         try
@@ -256,8 +262,12 @@ internal static class DiipCommands
             if (log.DroppedTornTail) CliCommon.WriteError(p, $"warning: {log.Path} ended in a torn (unterminated) line; it was ignored and is cut off at the next append");
             book = DiipBook.Replay(policy, events);
         }
-        catch (DiipException e) { throw new CliException($"{e.Code}: {e.Reason}"); }
-        return new Ctx(p, policy, log, book, dataDir);
+        catch (DiipException e)
+        {
+            writerLock.Dispose();
+            throw new CliException($"{e.Code}: {e.Reason}");
+        }
+        return new Ctx(p, policy, log, book, dataDir, writerLock);
     }
 
     private static string? FindPolicy()
@@ -271,8 +281,10 @@ internal static class DiipCommands
         return null;
     }
 
-    private sealed record Ctx(ParseResult P, DiipPolicy Policy, DiipEventLog Log, DiipBook Book, string DataDir)
+    private sealed record Ctx(ParseResult P, DiipPolicy Policy, DiipEventLog Log, DiipBook Book, string DataDir, FileStream WriterLock) : IDisposable
     {
+        public void Dispose() => WriterLock.Dispose();
+
         public NodeKey Key()
         {
             if (P.GetValue(KeyOption) is { } file)
