@@ -19,7 +19,7 @@ public sealed class SporeWorker(SporeNode node, NodeKey key, TaskRunner runner, 
     /// deliberately false claim, for tests of the dispute path only).
     /// </summary>
     public async Task<(ExperimentRecord Record, RunResult Run)> ProposeAsync(TaskManifest task, ExperimentRecord? parent, byte[] childCode,
-        string description, long timestamp, double? claimOverride = null, CancellationToken ct = default)
+        string description, long timestamp, double? claimOverride = null, string agentModel = "federation", CancellationToken ct = default)
     {
         var run = await runner.RunAsync(childCode, task.Metric, TimeSpan.FromSeconds(task.TimeBudget), ct);
         var status = TaskRunner.Decide(run, parent?.ValBpb, task.Goal);
@@ -35,7 +35,7 @@ public sealed class SporeWorker(SporeNode node, NodeKey key, TaskRunner runner, 
             ValBpb = claimOverride ?? run.Metric ?? 0.0,
             Status = claimOverride is null ? status : RecordStatus.Keep,
             Description = description,
-            AgentModel = "federation",
+            AgentModel = agentModel,
             GpuModel = gpuModel,
             TaskId = task.TaskId,
             Timestamp = timestamp,
@@ -44,6 +44,34 @@ public sealed class SporeWorker(SporeNode node, NodeKey key, TaskRunner runner, 
         var bad = node.Publish(Messages.Experiment(record));
         if (bad is not null) throw new InvalidOperationException($"own record refused: {bad}");
         return (record, run);
+    }
+
+    /// <summary>
+    /// Publishes an honest negative result without running anything: a <c>crash</c> record (metric 0.0) on the parent's
+    /// artifact (empty diff) whose description says why no change could be run, e.g. an unparseable proposal.
+    /// </summary>
+    public ExperimentRecord PublishCrash(TaskManifest task, ExperimentRecord parent, string description, string agentModel, long timestamp)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(parent);
+        var record = ExperimentRecord.Create(new RecordFields
+        {
+            Parent = parent.Id,
+            Depth = parent.Depth + 1,
+            CodeCid = parent.CodeCid,
+            Diff = "",
+            TimeBudget = task.TimeBudget,
+            ValBpb = 0.0,
+            Status = RecordStatus.Crash,
+            Description = description,
+            AgentModel = agentModel,
+            GpuModel = gpuModel,
+            TaskId = task.TaskId,
+            Timestamp = timestamp,
+            NumSteps = 0,
+        }, key);
+        var bad = node.Publish(Messages.Experiment(record));
+        return bad is null ? record : throw new InvalidOperationException($"own record refused: {bad}");
     }
 
     /// <summary>
