@@ -262,6 +262,7 @@ public static class SporeHostingExtensions
         services.AddSingleton<SporeHostedService>();
         services.AddHostedService(sp => sp.GetRequiredService<SporeHostedService>());
         services.AddSingleton<Spore.SporeProposalService>();
+        services.AddHostedService<Spore.SporeAutoVerifyService>(); // idle unless NodeOptions.SporeAutoVerify
         return services;
     }
 }

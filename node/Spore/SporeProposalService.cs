@@ -234,6 +234,31 @@ public sealed class SporeProposalService(RuntimeHolder holder, AnswerService ans
         }
     }
 
+    /// <summary>An auto-verifier (spot-checks, responses, challenger polling) acting with this node's key; its draw key is derived from the key (secret, deterministic).</summary>
+    public SporeAutoVerifier CreateAutoVerifier(AutoVerifyOptions? autoOptions = null)
+    {
+        var rt = Runtime;
+        var drawKey = System.Security.Cryptography.SHA256.HashData(rt.Key.Sign("federation spore spot-check draw key v1"u8));
+        return new SporeAutoVerifier(Peer, Worker(rt), drawKey, autoOptions, time);
+    }
+
+    /// <summary>One step of <paramref name="verifier"/> under this service's lock (never beside a proposal), then the reputation feed.</summary>
+    public async Task<IReadOnlyList<ControlEvent>> AutoStepAsync(SporeAutoVerifier verifier, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(verifier);
+        await _one.WaitAsync(ct);
+        try
+        {
+            var events = await verifier.StepAsync(ct);
+            if (events.Count > 0) await SyncCoreAsync(Runtime, Peer, ct);
+            return events;
+        }
+        finally
+        {
+            _one.Release();
+        }
+    }
+
     /// <summary>Feeds the Spore events held into the reputation book now (idempotent).</summary>
     public async Task<SporeFeedResult> SyncReputationAsync(CancellationToken ct = default)
     {

@@ -30,12 +30,12 @@ public sealed class ProposerEndToEndTests
         return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
-    private static async Task<WebApplication> StartNode(string dir, int sporePort, params string[] sporePeers)
+    private static async Task<WebApplication> StartNode(string dir, int sporePort, bool autoVerify, params string[] sporePeers)
     {
         var app = NodeHost.Build(new NodeOptions
         {
             DataDir = dir, Urls = "http://127.0.0.1:0",
-            SporeListen = new IPEndPoint(IPAddress.Loopback, sporePort), SporePeers = sporePeers,
+            SporeListen = new IPEndPoint(IPAddress.Loopback, sporePort), SporePeers = sporePeers, SporeAutoVerify = autoVerify,
         }, logging => logging.AddFilter(_ => false));
         await app.StartAsync();
         var holder = app.Services.GetRequiredService<RuntimeHolder>();
@@ -61,8 +61,9 @@ public sealed class ProposerEndToEndTests
         var dir1 = Path.Combine(Path.GetTempPath(), "spore-e2e-1-" + Guid.NewGuid().ToString("N")[..8]);
         var dir2 = Path.Combine(Path.GetTempPath(), "spore-e2e-2-" + Guid.NewGuid().ToString("N")[..8]);
         var p1 = FreePort();
-        var app1 = await StartNode(dir1, p1);
-        var app2 = await StartNode(dir2, FreePort(), $"127.0.0.1:{p1}");
+        // Node 1 runs the auto-verifier (fed serve --spore-auto-verify): it answers node 2's challenge on its own.
+        var app1 = await StartNode(dir1, p1, autoVerify: true);
+        var app2 = await StartNode(dir2, FreePort(), autoVerify: false, $"127.0.0.1:{p1}");
         await using var liarNode = new SporeNode(NodeTests.Loopback($"127.0.0.1:{p1}"));
         try
         {
@@ -107,10 +108,11 @@ public sealed class ProposerEndToEndTests
             // ... and challenges the false claim; node 1 (an independent CPU node) answers; node 2's dispute rejects it.
             var challenge = await svc2.VerifyAsync(liar.Id);
             Assert.Equal(ControlTypes.Challenge, challenge!.Type);
-            await NodeTests.Eventually(() => Peer(app1).Read(g => g.ControlEvents.ContainsKey(challenge.Id)), "challenge reaches node 1");
+            await NodeTests.Eventually(() => peer2.Read(g => g.ControlEvents.Values.Any(e => e.Type == ControlTypes.ChallengeResponse
+                && e.NodeId == id1 && e.ExperimentId == liar.Id)), "node 1's auto-verifier answers the challenge (poll 5 s)", 30000);
+            // An explicit call now returns the same response (idempotent), it does not publish a second one.
             var response = await svc1.RespondAsync(challenge.Id);
-            Assert.NotNull(response);
-            await NodeTests.Eventually(() => peer2.Read(g => g.ControlEvents.ContainsKey(response!.Id)), "response reaches node 2");
+            Assert.True(peer2.Read(g => g.ControlEvents.ContainsKey(response!.Id)));
             var ledgerBefore = ledger2.Size;
             var dispute = await svc2.ResolveAsync(liar.Id);
             Assert.Equal("rejected", dispute!.Payload["outcome"].AsString());
@@ -131,7 +133,9 @@ public sealed class ProposerEndToEndTests
 
             // 6. Node 1 learns the dispute by gossip and its own book (signed with its own key) says the same.
             await NodeTests.Eventually(() => Peer(app1).Read(g => g.ControlEvents.ContainsKey(dispute.Id)), "dispute reaches node 1");
-            Assert.Equal(2, (await svc1.SyncReputationAsync()).Added);
+            var fed1 = await svc1.SyncReputationAsync();
+            Assert.Equal((1, 1), (fed1.Evidence, fed1.Slashes)); // (the audit may already be in: the auto-verifier's step feeds the book too)
+            Assert.Equal(0, (await svc1.SyncReputationAsync()).Added);
             var nodes1 = await Reputation(app1);
             Assert.Equal(1, nodes1.GetProperty(ReputationBook.Target(id1, "operator")).GetProperty("audits").GetInt32());
             Assert.InRange(nodes1.GetProperty(ReputationBook.Target(liarWorker.NodeId, "federation")).GetProperty("S").GetDouble(), 0.0999, 0.1001);
