@@ -126,6 +126,8 @@ public sealed class SporeProposalService(RuntimeHolder holder, AnswerService ans
             var parent = Parent(peer, manifest);
             if (parent is null)
             {
+                // Refuse an unroutable topic before anything is published (the baseline below is a signed record).
+                if (answer is null) _ = Plan(rt, topic, ProposalFormat.Prompt(manifest.Name, manifest.Metric, manifest.Goal, null, []));
                 var code = await peer.FetchArtifactAsync(manifest.BaseCodeCid)
                     ?? throw new SporeServiceException(409, "spore.no_artifact", $"task {manifest.TaskId} has no root record and its base artifact {manifest.BaseCodeCid} could not be fetched from any peer.", "task");
                 (baseline, _) = await worker.ProposeAsync(manifest, null, code, "baseline", Now, agentModel: "baseline", ct: ct);
@@ -142,12 +144,7 @@ public sealed class SporeProposalService(RuntimeHolder holder, AnswerService ans
             else
             {
                 var prompt = ProposalFormat.Prompt(manifest.Name, manifest.Metric, manifest.Goal, parent.ValBpb, parentCode);
-                var model = RoutePlanner.TopicModelPrefix + topic;
-                var req = new CompletionRequestIn(model, [new ChatMessageIn("user", prompt, [prompt])], null, MaxAnswerTokens, 0f, 1f, 0, 0, [], false, false,
-                    new RequestedRoute(model)) { Memory = new MemoryUse(false, null) };
-                var plan = answers.Plan(rt, req.Query, req.Route);
-                var decision = plan.Decision ?? throw new SporeServiceException(400, "spore.route_refused",
-                    $"topic '{topic}' cannot be asked: {plan.Rejection?.Message} (add the topic to the routing policy, or pass another --topic).", "topic");
+                var (req, decision) = Plan(rt, topic, prompt);
                 ContextLimits.CheckPrompt(rt, req, "messages");
                 specialist = decision.Specialists[0];
                 var outcome = await answers.CompleteAsync(rt, req, decision, ct);
@@ -171,6 +168,17 @@ public sealed class SporeProposalService(RuntimeHolder holder, AnswerService ans
         {
             _one.Release();
         }
+    }
+
+    private (CompletionRequestIn Request, RouteDecision Decision) Plan(NodeRuntime rt, string topic, string prompt)
+    {
+        var model = RoutePlanner.TopicModelPrefix + topic;
+        var req = new CompletionRequestIn(model, [new ChatMessageIn("user", prompt, [prompt])], null, MaxAnswerTokens, 0f, 1f, 0, 0, [], false, false,
+            new RequestedRoute(model)) { Memory = new MemoryUse(false, null) };
+        var plan = answers.Plan(rt, req.Query, req.Route);
+        var decision = plan.Decision ?? throw new SporeServiceException(400, "spore.route_refused",
+            $"topic '{topic}' cannot be asked: {plan.Rejection?.Message} (add the topic to the routing policy, or pass another --topic).", "topic");
+        return (req, decision);
     }
 
     /// <summary>Re-runs a record held by the peer: publishes a verification, or a challenge (see <see cref="SporeWorker.VerifyAsync"/>).</summary>

@@ -41,6 +41,27 @@ public sealed class SporeCliTests
             await app.Services.GetRequiredService<RuntimeHolder>().Started.WaitAsync(TimeSpan.FromMinutes(2));
             var url = app.Urls.First();
 
+            // The endpoint refuses bad bodies with OpenAI-shaped errors naming the field.
+            using (var http = new HttpClient { BaseAddress = new Uri(url) })
+            {
+                foreach (var (body, status, codeName, param) in new[]
+                {
+                    ("{not json", 400, "spore.bad_body", (string?)null),
+                    ("[1]", 400, "spore.bad_body", null),
+                    ("{}", 400, "spore.missing_field", "task"),
+                    ("{\"task\":7}", 400, "spore.bad_field", "task"),
+                    ("{\"task\":\"rosenbrock-10d\",\"topic\":\"no-such-topic\"}", 400, "spore.route_refused", "topic"),
+                })
+                {
+                    using var resp = await http.PostAsync("/v1/federation/spore/propose", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+                    var err = JsonDocument.Parse(await resp.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+                    Assert.Equal((status, codeName), ((int)resp.StatusCode, err.GetProperty("code").GetString()));
+                    if (param is not null) Assert.Equal(param, err.GetProperty("param").GetString());
+                }
+            }
+            // Not even the baseline was published for the refused topic (checked before any record is signed).
+            Assert.Equal(0, app.Services.GetRequiredService<Federation.Node.Cli.SporeHostedService>().Node!.Read(g => g.Records.Count));
+
             // The routed specialist (tiny random base) gives no usable proposal: an honest crash record, exit 0.
             var (code, stdout, stderr) = await Task.Run(() => Fed("spore", "propose", "--task", "rosenbrock-10d", "--url", url, "--output", "json"));
             Assert.True(code == 0, stderr);
@@ -69,26 +90,6 @@ public sealed class SporeCliTests
             (code, _, stderr) = await Task.Run(() => Fed("spore", "verify", new string('0', 64), "--url", url));
             Assert.Equal(2, code);
             Assert.Contains("No experiment 0000", stderr, StringComparison.Ordinal);
-            // The endpoint refuses bad bodies with OpenAI-shaped errors naming the field.
-            using (var http = new HttpClient { BaseAddress = new Uri(url) })
-            {
-                foreach (var (body, status, codeName, param) in new[]
-                {
-                    ("{not json", 400, "spore.bad_body", (string?)null),
-                    ("[1]", 400, "spore.bad_body", null),
-                    ("{}", 400, "spore.missing_field", "task"),
-                    ("{\"task\":7}", 400, "spore.bad_field", "task"),
-                    ("{\"task\":\"rosenbrock-10d\",\"topic\":\"no-such-topic\"}", 400, "spore.route_refused", "topic"),
-                })
-                {
-                    using var resp = await http.PostAsync("/v1/federation/spore/propose", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
-                    var err = JsonDocument.Parse(await resp.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
-                    Assert.Equal((status, codeName), ((int)resp.StatusCode, err.GetProperty("code").GetString()));
-                    if (param is not null) Assert.Equal(param, err.GetProperty("param").GetString());
-                }
-            }
-            Assert.Equal(before, app.Services.GetRequiredService<Federation.Node.Cli.SporeHostedService>().Node!.Read(g => g.Records.Count));
-
             // Nobody listening: exit 1, says what to check.
             (code, _, stderr) = await Task.Run(() => Fed("spore", "propose", "--task", "x", "--url", "http://127.0.0.1:1"));
             Assert.Equal(1, code);
