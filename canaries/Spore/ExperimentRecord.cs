@@ -56,6 +56,8 @@ public sealed class ExperimentRecord
     public long TimeBudget => SporeSigning.Int(Json, "time_budget");
     /// <summary>Free text.</summary>
     public string Description => SporeSigning.Str(Json, "description");
+    /// <summary>Free text: the agent (for our records, the specialist) that proposed the change.</summary>
+    public string AgentModel => SporeSigning.Str(Json, "agent_model");
 
     /// <summary>The closed schema (notes §3.1); <c>timestamp</c> defaults to the receiver's clock, as in the reference.</summary>
     public static SporeSchema Schema(TimeProvider? time = null) => new("experiment record",

@@ -19,7 +19,7 @@ public sealed class SporeWorker(SporeNode node, NodeKey key, TaskRunner runner, 
     /// deliberately false claim, for tests of the dispute path only).
     /// </summary>
     public async Task<(ExperimentRecord Record, RunResult Run)> ProposeAsync(TaskManifest task, ExperimentRecord? parent, byte[] childCode,
-        string description, long timestamp, double? claimOverride = null, CancellationToken ct = default)
+        string description, long timestamp, double? claimOverride = null, string agentModel = "federation", CancellationToken ct = default)
     {
         var run = await runner.RunAsync(childCode, task.Metric, TimeSpan.FromSeconds(task.TimeBudget), ct);
         var status = TaskRunner.Decide(run, parent?.ValBpb, task.Goal);
@@ -35,7 +35,7 @@ public sealed class SporeWorker(SporeNode node, NodeKey key, TaskRunner runner, 
             ValBpb = claimOverride ?? run.Metric ?? 0.0,
             Status = claimOverride is null ? status : RecordStatus.Keep,
             Description = description,
-            AgentModel = "federation",
+            AgentModel = agentModel,
             GpuModel = gpuModel,
             TaskId = task.TaskId,
             Timestamp = timestamp,
@@ -47,12 +47,42 @@ public sealed class SporeWorker(SporeNode node, NodeKey key, TaskRunner runner, 
     }
 
     /// <summary>
+    /// Publishes an honest negative result without running anything: a <c>crash</c> record (metric 0.0) on the parent's
+    /// artifact (empty diff) whose description says why no change could be run, e.g. an unparseable proposal.
+    /// </summary>
+    public ExperimentRecord PublishCrash(TaskManifest task, ExperimentRecord parent, string description, string agentModel, long timestamp)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(parent);
+        var record = ExperimentRecord.Create(new RecordFields
+        {
+            Parent = parent.Id,
+            Depth = parent.Depth + 1,
+            CodeCid = parent.CodeCid,
+            Diff = "",
+            TimeBudget = task.TimeBudget,
+            ValBpb = 0.0,
+            Status = RecordStatus.Crash,
+            Description = description,
+            AgentModel = agentModel,
+            GpuModel = gpuModel,
+            TaskId = task.TaskId,
+            Timestamp = timestamp,
+            NumSteps = 0,
+        }, key);
+        var bad = node.Publish(Messages.Experiment(record));
+        return bad is null ? record : throw new InvalidOperationException($"own record refused: {bad}");
+    }
+
+    /// <summary>
     /// Re-runs <paramref name="record"/>: within tolerance publishes a <c>verification</c>; outside, a <c>challenge</c>
     /// when an independent node of the same GPU class exists (else nothing). Returns the published event, if any.
     /// </summary>
     public async Task<ControlEvent?> VerifyAsync(ExperimentRecord record, TaskManifest task, long timestamp, CancellationToken ct = default)
     {
         if (record.Status == RecordStatus.Crash) return null; // crash records are never checked (§8)
+        // Idempotent: a record this node already verified or challenged is not re-run (a second event would count twice).
+        if (Own(record.Id, ControlTypes.Verification, ControlTypes.Challenge) is { } done) return done;
         var code = await node.FetchArtifactAsync(record.CodeCid) ?? throw new InvalidOperationException($"artifact {record.CodeCid} of {record.Id} could not be fetched from any peer");
         var run = await runner.RunAsync(code, task.Metric, TimeSpan.FromSeconds(task.TimeBudget), ct);
         var cls = GpuClass.Normalize(gpuModel);
@@ -79,6 +109,11 @@ public sealed class SporeWorker(SporeNode node, NodeKey key, TaskRunner runner, 
         return bad is null ? e : throw new InvalidOperationException($"own event refused: {bad}");
     }
 
+    /// <summary>This node's earliest event of one of <paramref name="types"/> about an experiment, if any.</summary>
+    public ControlEvent? Own(string experimentId, params string[] types) => node.Read(g => g.ControlEvents.Values
+        .Where(e => e.NodeId == NodeId && e.ExperimentId == experimentId && types.Contains(e.Type))
+        .OrderBy(e => e.Timestamp).ThenBy(e => e.Id, StringComparer.Ordinal).FirstOrDefault());
+
     /// <summary>Nodes of the record's GPU class in the graph, other than this node and the publisher (§8).</summary>
     public IReadOnlyList<string> IndependentNodes(ExperimentRecord record)
     {
@@ -93,6 +128,9 @@ public sealed class SporeWorker(SporeNode node, NodeKey key, TaskRunner runner, 
         var record = node.Read(g => g.GetRecord(challenge.ExperimentId));
         var challenger = challenge.Payload["challenger_id"].AsString();
         if (record is null || record.Status == RecordStatus.Crash || challenger == NodeId || record.NodeId == NodeId) return null;
+        var answered = node.Read(g => g.ControlEvents.Values.Where(e => e.Type == ControlTypes.ChallengeResponse && e.NodeId == NodeId
+            && e.ExperimentId == record.Id && e.Payload["challenger_id"].AsString() == challenger).OrderBy(e => e.Timestamp).ThenBy(e => e.Id, StringComparer.Ordinal).FirstOrDefault());
+        if (answered is not null) return answered; // one response per challenger: a second would skew the median
         var cls = GpuClass.Normalize(gpuModel);
         if (cls != GpuClass.Normalize(record.GpuModel) || cls != GpuClass.Normalize(challenge.Payload["challenger_gpu"].AsString())) return null;
         var code = await node.FetchArtifactAsync(record.CodeCid);
@@ -110,6 +148,7 @@ public sealed class SporeWorker(SporeNode node, NodeKey key, TaskRunner runner, 
     /// <summary>Settles this node's challenge of <paramref name="record"/> with the responses held (median rule) and publishes the dispute.</summary>
     public ControlEvent? Resolve(ExperimentRecord record, ControlEvent challenge, long timestamp)
     {
+        if (Own(record.Id, ControlTypes.Dispute) is { } settled) return settled; // settled once
         var responses = node.Read(g => g.ControlEvents.Values
             .Where(e => e.Type == ControlTypes.ChallengeResponse && e.ExperimentId == record.Id && e.Payload["challenger_id"].AsString() == NodeId)
             .Select(e => (e.NodeId, e.Payload["verifier_bpb"].AsDouble())).ToList());

@@ -22,9 +22,10 @@ internal static class ServeCommand
         ledgerSync.AcceptOnlyFromAmong("full", "normal");
         var sporeListen = new Option<string?>("--spore-listen") { Description = "Also run the Spore peer (docs/spore.md) on this loopback IP:port (e.g. 127.0.0.1:7470); store <data-dir>/spore." };
         var sporePeers = new Option<string[]>("--spore-peer") { Description = "A Spore peer to dial, host:port (repeatable; with --spore-listen).", AllowMultipleArgumentsPerToken = false };
+        var sporeAuto = new Option<bool>("--spore-auto-verify") { Description = "With --spore-listen: spot-check others' Spore records (p 0.05, §8), answer challenges, settle own challenges (docs/spore.md)." };
         var cmd = new Command("serve", "Run the node: OpenAI-compatible API, federation API, T3 review page.")
         {
-            urls, policy, reviewWait, storeBodies, threads, contexts, maxQueue, admissionQueue, ledgerSync, sporeListen, sporePeers,
+            urls, policy, reviewWait, storeBodies, threads, contexts, maxQueue, admissionQueue, ledgerSync, sporeListen, sporePeers, sporeAuto,
         };
         cmd.SetAction(async (p, ct) =>
         {
@@ -42,9 +43,12 @@ internal static class ServeCommand
                 LedgerSync = p.GetValue(ledgerSync)!.ToUpperInvariant(),
                 SporeListen = p.GetValue(sporeListen) is { } sl ? SporeCommands.ParseListen(sl, allowRemote: false, "--spore-listen") : null,
                 SporePeers = p.GetValue(sporePeers) ?? [],
+                SporeAutoVerify = p.GetValue(sporeAuto),
             };
             if (options.SporeListen is null && options.SporePeers.Count > 0)
                 throw new CliException("--spore-peer needs --spore-listen (the Spore peer runs only when it listens).", ExitCodes.Usage);
+            if (options.SporeListen is null && options.SporeAutoVerify)
+                throw new CliException("--spore-auto-verify needs --spore-listen (the Spore peer runs only when it listens).", ExitCodes.Usage);
             WebApplication app;
             try
             {

@@ -112,7 +112,93 @@ internal static class SporeCommands
         spore.Subcommands.Add(serve);
         spore.Subcommands.Add(show);
         spore.Subcommands.Add(send);
+        AddNodeCommands(spore);
         return spore;
+    }
+
+    // propose / verify / respond / resolve run on a node started with 'fed serve --spore-listen' (it holds the engine,
+    // the node key and the Spore peer): each is one POST /v1/federation/spore/<verb>, printed as it comes back.
+    private static void AddNodeCommands(Command spore)
+    {
+        Option<string> Url() => new("--url") { Description = "The node (fed serve --spore-listen …).", DefaultValueFactory = _ => Hosting.NodeOptions.DefaultUrl };
+        Option<string?> Key() => new("--api-key") { Description = "Bearer key for the node (default: $FEDERATION_API_KEY)." };
+
+        var task = new Option<string>("--task") { Description = "Task id or name (the shipped task is 'rosenbrock-10d'; published by the node if unknown).", Required = true };
+        var topic = new Option<string?>("--topic") { Description = "Routing topic whose specialist is asked (default: spore-<task name>)." };
+        var answer = new Option<string?>("--answer") { Description = "Use this answer text (FILE or '-') instead of asking a specialist; agent_model becomes 'operator'." };
+        var (url1, key1) = (Url(), Key());
+        var propose = new Command("propose", "Ask the routed specialist for a change to the task's artifact; run, keep/discard, sign and gossip it.") { task, topic, answer, url1, key1 };
+        propose.SetAction(async (p, ct) =>
+        {
+            var body = new Registry.Json.JsonObject { ["task"] = p.GetValue(task)! };
+            if (p.GetValue(topic) is { } t) body["topic"] = t;
+            if (p.GetValue(answer) is { } a) body["answer"] = CliCommon.ReadTextArg(p, a);
+            var r = await PostAsync(p, p.GetValue(url1)!, p.GetValue(key1), "propose", body, ct);
+            if (CliCommon.IsJson(p)) CliCommon.WriteLine(p, r.ToString());
+            else
+            {
+                var changes = string.Join(", ", r["changes"].AsArray().Select(c => $"{c["name"].AsString()} {c["from"].AsString()} -> {c["to"].AsString()}"));
+                CliCommon.WriteLine(p, $"{r["outcome"].AsString()} {r["record_id"].AsString()} (task {r["task"].AsString()}, topic {r["topic"].AsString()}, specialist {(r["specialist"] is Registry.Json.JsonString sp ? sp.Value : "operator")})");
+                CliCommon.WriteLine(p, r["error"] is Registry.Json.JsonString err ? $"unusable proposal: {err.Value}" : $"changes: {changes}; metric {r["metric"]} vs parent {r["parent_metric"]}");
+            }
+            return ExitCodes.Ok;
+        });
+        spore.Subcommands.Add(propose);
+
+        foreach (var (verb, field, what) in new[]
+        {
+            ("verify", "experiment_id", "Re-run an experiment: publish a verification, or a challenge when it is outside tolerance."),
+            ("respond", "challenge_id", "Answer a challenge by re-running the challenged experiment."),
+            ("resolve", "experiment_id", "Settle this node's challenge of an experiment with the responses held (median rule)."),
+        })
+        {
+            var id = new Argument<string>(field == "challenge_id" ? "challenge-id" : "experiment-id") { Description = field == "challenge_id" ? "The challenge event's id." : "The experiment record's id." };
+            var (url, key) = (Url(), Key());
+            var cmd = new Command(verb, what) { id, url, key };
+            cmd.SetAction(async (p, ct) =>
+            {
+                var r = await PostAsync(p, p.GetValue(url)!, p.GetValue(key), verb, new Registry.Json.JsonObject { [field] = p.GetValue(id)! }, ct);
+                if (CliCommon.IsJson(p)) CliCommon.WriteLine(p, r.ToString());
+                else CliCommon.WriteLine(p, r["type"] is Registry.Json.JsonString t ? $"{t.Value} {r["id"].AsString()}" : r["detail"].AsString());
+                return ExitCodes.Ok;
+            });
+            spore.Subcommands.Add(cmd);
+        }
+    }
+
+    private static async Task<Registry.Json.JsonObject> PostAsync(ParseResult p, string url, string? apiKey, string verb, Registry.Json.JsonObject body, CancellationToken ct)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var baseUri) || baseUri.Scheme is not ("http" or "https"))
+            throw new CliException($"--url must be an http(s) URL such as {Hosting.NodeOptions.DefaultUrl}, found \"{url}\"", ExitCodes.Usage);
+        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
+        apiKey ??= Environment.GetEnvironmentVariable("FEDERATION_API_KEY");
+        using var req = new HttpRequestMessage(HttpMethod.Post, new Uri(baseUri, "/v1/federation/spore/" + verb))
+        {
+            Content = new ByteArrayContent(Registry.Json.CanonicalJson.Serialize(body)) { Headers = { ContentType = new("application/json") } },
+        };
+        if (!string.IsNullOrEmpty(apiKey)) req.Headers.Authorization = new("Bearer", apiKey);
+        HttpResponseMessage resp;
+        try
+        {
+            resp = await http.SendAsync(req, ct);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new CliException($"could not reach {url}: {e.Message}; is 'fed serve --spore-listen …' running there?");
+        }
+        using (resp)
+        {
+            var text = await resp.Content.ReadAsStringAsync(ct);
+            Registry.Json.JsonValue json;
+            try { json = Registry.Json.CanonicalJson.Parse(text); }
+            catch (Registry.Json.JsonParseException) { throw new CliException($"{url} answered {(int)resp.StatusCode} with a non-JSON body"); }
+            if (!resp.IsSuccessStatusCode)
+            {
+                var msg = json is Registry.Json.JsonObject o && o.TryGetValue("error", out var e) && e is Registry.Json.JsonObject eo && eo.TryGetValue("message", out var m) && m is Registry.Json.JsonString ms ? ms.Value : text;
+                throw new CliException($"fed spore {verb}: {(int)resp.StatusCode}: {msg}", (int)resp.StatusCode is 400 or 404 ? ExitCodes.Usage : ExitCodes.Failure);
+            }
+            return json as Registry.Json.JsonObject ?? throw new CliException($"{url} answered with JSON that is not an object");
+        }
     }
 
     internal static IPEndPoint ParseListen(string s, bool allowRemote, string option = "--listen")
@@ -132,7 +218,7 @@ internal static class SporeCommands
 /// Runs a <see cref="SporeNode"/> inside a host (for <c>fed serve</c> to run the Spore peer alongside; the lead wires
 /// it with <see cref="SporeHostingExtensions.AddSporePeer"/>). Starts with the host, stops with it.
 /// </summary>
-internal sealed class SporeHostedService(SporeNodeOptions options, ILogger<SporeHostedService> logger) : IHostedService, IAsyncDisposable
+public sealed class SporeHostedService(SporeNodeOptions options, ILogger<SporeHostedService> logger) : IHostedService, IAsyncDisposable
 {
     private SporeNode? _node;
 
@@ -167,7 +253,7 @@ internal sealed class SporeHostedService(SporeNodeOptions options, ILogger<Spore
 }
 
 /// <summary>Registration of the Spore peer in a host.</summary>
-internal static class SporeHostingExtensions
+public static class SporeHostingExtensions
 {
     /// <summary>Adds the Spore peer as a hosted service (store under <c>&lt;dataDir&gt;/spore</c> unless options say otherwise).</summary>
     public static IServiceCollection AddSporePeer(this IServiceCollection services, SporeNodeOptions options)
@@ -175,6 +261,8 @@ internal static class SporeHostingExtensions
         services.AddSingleton(options);
         services.AddSingleton<SporeHostedService>();
         services.AddHostedService(sp => sp.GetRequiredService<SporeHostedService>());
+        services.AddSingleton<Spore.SporeProposalService>();
+        services.AddHostedService<Spore.SporeAutoVerifyService>(); // idle unless NodeOptions.SporeAutoVerify
         return services;
     }
 }

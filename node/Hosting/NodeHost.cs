@@ -167,6 +167,7 @@ public static class NodeHost
         app.MapMemoryEndpoints(OpenAiEndpoints.MemoryPrincipalOf).RequireAuthorization(NodeAuth.ClientPolicy).WithTags("Memory")
             .WithMetadata(new EndpointConventions.MetricName("memory"));
         app.MapReputationEndpoints();
+        Spore.SporeEndpoints.MapSporeEndpoints(app);
         app.MapReviewPage();
         app.MapDiipEndpoints();
         Federation.Node.Explorer.ExplorerPage.MapExplorer(app);

@@ -43,6 +43,9 @@ public sealed class NodeOptions
     /// <summary>Spore peers to dial (host:port, loopback), with <see cref="SporeListen"/>.</summary>
     public IReadOnlyList<string> SporePeers { get; set; } = [];
 
+    /// <summary>With <see cref="SporeListen"/>: spot-check others' Spore records, answer challenges and settle this node's challenges automatically (<c>fed serve --spore-auto-verify</c>).</summary>
+    public bool SporeAutoVerify { get; set; }
+
     /// <summary>
     /// SQLite synchronous mode of the ledger: FULL (default) fsyncs every commit, so an acknowledged answer survives
     /// power loss; NORMAL survives a killed process (kill -9) but not an OS crash, and saves the fsync per answer.
@@ -86,6 +89,7 @@ public sealed class NodeOptions
         target.MaxTokensLimit = MaxTokensLimit;
         target.LedgerSync = LedgerSync;
         target.MaxRequestBytes = MaxRequestBytes;
+        target.SporeAutoVerify = SporeAutoVerify;
     }
 
     /// <summary>True when every URL binds a loopback address only.</summary>

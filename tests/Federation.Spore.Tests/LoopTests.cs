@@ -115,7 +115,7 @@ public class LoopTests
         // The federation mapping: class-A evidence for C in the task's topic, a slashing event for A.
         var (evidence, slashing) = b.Read(g => FederationMapping.Derive(g));
         var ev = Assert.Single(evidence);
-        Assert.Equal((wc.NodeId, "spore/rosenbrock-10d", 1, "verification"), (ev.Subject, ev.Topic, ev.Outcome, ev.Source));
+        Assert.Equal((wc.NodeId, "spore-rosenbrock-10d", 1, "verification"), (ev.Subject, ev.Topic, ev.Outcome, ev.Source));
         Assert.Equal(1.0 + Math.Log(2.0), ev.Difficulty, 12); // beat the root on the frontier
         var sl = Assert.Single(slashing);
         Assert.Equal((wa.NodeId, liar.Id), (sl.Subject, sl.ExperimentId));
