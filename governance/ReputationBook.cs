@@ -53,6 +53,7 @@ public sealed class ReputationBook
     private readonly SortedDictionary<string, SignedEnvelope> _records = new(StringComparer.Ordinal);
     private readonly List<BookEvidence> _evidence = [];
     private readonly List<BookSlash> _slashes = [];
+    private readonly List<(string Topic, string Target, string Canary, string Label)> _labels = [];
 
     /// <summary>Every ingested record, by id (ordinal).</summary>
     public IReadOnlyCollection<SignedEnvelope> Records => _records.Values;
@@ -91,6 +92,7 @@ public sealed class ReputationBook
         if (!_records.TryAdd(id, envelope)) return new IngestResult(id, envelope.Type, topic, false, evidence.Count);
         _evidence.AddRange(evidence);
         _slashes.AddRange(slashes);
+        if (envelope.Type == AuditRecordType) _labels.AddRange(AnswerLabels(envelope, topic));
         return new IngestResult(id, envelope.Type, topic, true, evidence.Count);
     }
 
@@ -242,6 +244,38 @@ public sealed class ReputationBook
             ? sa.Select(x => new BookEvidence(topic, Target(node, ((JsonString)x).Value), new Audit(time / SecondsPerDay, 1, 0), id)).ToList()
             : [];
         return (topic, evidence, []);
+    }
+
+    /// <summary>
+    /// Independence input (§10.2): per target, the answers it gave to audited canaries as labels — canary key
+    /// <c>&lt;auditor key&gt;/&lt;handle&gt;</c> → the answer's SHA-256 — over every class (agreement is measured on
+    /// whatever both answered). Targets ordered by name; a canary answered twice keeps the later record's label.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> AnswerLabels(string topic)
+    {
+        var result = new SortedDictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
+        foreach (var g in _labels.Where(l => l.Topic == topic).GroupBy(l => l.Target))
+        {
+            var d = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            foreach (var l in g) d[l.Canary] = l.Label;
+            result[g.Key] = d;
+        }
+        return result;
+    }
+
+    /// <summary>The slashing events of <paramref name="topic"/> (for triggers that must not fire twice on the same evidence).</summary>
+    public IReadOnlyList<BookSlash> Slashes(string topic) => _slashes.Where(s => s.Topic == topic).ToArray();
+
+    private static IEnumerable<(string, string, string, string)> AnswerLabels(SignedEnvelope env, string topic)
+    {
+        var p = (JsonObject)env.Payload;
+        var node = ((JsonString)p["target_node"]).Value;
+        foreach (var item in ((JsonArray)p["items"]).OfType<JsonObject>())
+            if (item.TryGetValue("specialist", out var sp) && sp is JsonString { Value.Length: > 0 } sps
+                && item.TryGetValue("handle", out var h) && h is JsonString hs
+                && item.TryGetValue("answer_sha256", out var a) && a is JsonString answer
+                && item.TryGetValue("status", out var st) && st is JsonString { Value: not "unanswered" })
+                yield return (topic, Target(node, sps.Value), env.Signer + "/" + hs.Value, answer.Value);
     }
 
     /// <summary>The row name of a target: <c>&lt;node id&gt;/&lt;specialist&gt;</c>.</summary>

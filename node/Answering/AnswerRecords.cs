@@ -62,7 +62,9 @@ public sealed record VerificationInfo(
     IReadOnlyList<CheckResult> Checks,
     string MemoryProofs,
     string Detail,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] PanelInfo? Panel)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] PanelInfo? Panel,
+    // reputation in the live path (docs/reputation.md "Live path"): weights, agreement, n_eff, trust score and the rule
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ReputationInfo? Reputation = null)
 {
     /// <summary>No memory was put into the prompt (off, or nothing retrieved).</summary>
     public const string MemoryNotUsed = "not_used";
