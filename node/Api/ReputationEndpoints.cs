@@ -23,7 +23,7 @@ public static class ReputationEndpoints
         var g = app.MapGroup("/v1/federation/reputation").RequireAuthorization(NodeAuth.ClientPolicy).WithTags("Federation")
             .ProducesProblemLike(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status404NotFound);
 
-        g.MapGet("/{topic}", (string topic, string? at, NodeOptions options) =>
+        g.MapGet("/{topic}", (string topic, string? at, NodeOptions options, Answering.LiveReputation live) =>
         {
             double tau;
             if (at is null) tau = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0 / ReputationBook.SecondsPerDay;
@@ -37,8 +37,9 @@ public static class ReputationEndpoints
                 throw ApiException.NotFound("reputation.unknown_topic",
                     $"No reputation records for topic '{topic}' on this node; an operator adds them with 'fed reputation ingest FILE…'.", "topic");
             TopicReputationKnobs knobs;
-            try { knobs = ReputationShowCommands.Knobs(null, topic); }
-            catch (CliException e) { throw new InvalidOperationException(e.Message, e); }
+            // the knobs the live path uses: reputation.yaml next to the node's --policy, else found like 'fed reputation show'
+            try { knobs = live.Knobs(topic); }
+            catch (ReputationPolicyException e) { throw new InvalidOperationException("the reputation policy is invalid: " + e.Message, e); }
             try
             {
                 return Results.Text(book.TableJson(topic, tau, knobs), "application/json");

@@ -1,0 +1,221 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Federation.Canaries;
+using Federation.Canaries.Audit;
+using Federation.Canaries.Checkers;
+using Federation.Canaries.Storage;
+using Federation.Governance;
+using Federation.Node.Auth;
+using Federation.Node.Hosting;
+using Federation.Registry.Crypto;
+using Federation.Registry.Envelopes;
+using Federation.Registry.Json;
+
+namespace Federation.Node.Tests;
+
+/// <summary>
+/// A node of its own (its reputation book must start empty) with the repository's routing policy and a reputation policy
+/// next to it: topic <c>code</c> releases unchecked answers only at trust score ≥ 0.45, topic <c>medical</c> has no
+/// w_max cap (two audited panel members would otherwise get equal shares) and releases a low-agreement panel with its
+/// measured confidence (so no answer waits for a reviewer). The demo specialists are random adapters, so
+/// outcomes are driven by controlled class-A canaries: a regex every answer matches, and one no answer can match.
+/// </summary>
+public sealed class LiveReputationFixture : IAsyncLifetime
+{
+    public string Dir { get; } = NodeFixture.TempDir("fed-live-rep");
+    public string DataDir => Path.Combine(Dir, "data");
+    public WebApplication App { get; private set; } = null!;
+    public Uri BaseUrl { get; private set; } = null!;
+    public string ClientKey { get; private set; } = "";
+    public HttpClient Http { get; private set; } = null!;
+    public NodeRuntime Runtime => App.Services.GetRequiredService<RuntimeHolder>().Runtime!;
+
+    public const string ReputationYaml = """
+        version: 1
+        defaults:
+          half_life: 30
+          kappa: 10
+          C0: 0.5
+          gamma: 0.5
+          beta: 0.5
+          stake0: 1000
+          g_max: 2
+          w_max: 0.15
+          slash_factor: 0.1
+          recovery_half_life: 120
+          exploration_share: 0.1
+          newcomer_mass: 5
+          independence_prior: 0.5
+          independence_min_shared: 10
+        topics:
+          code:
+            trust_threshold: 0.45
+          medical:
+            w_max: 1
+            low_agreement: confidence
+        """;
+
+    public async Task InitializeAsync()
+    {
+        var policies = Path.Combine(Dir, "policies");
+        Directory.CreateDirectory(policies);
+        Directory.CreateDirectory(DataDir);
+        File.Copy(Path.Combine(RepoRoot(), "policies", "routing.yaml"), Path.Combine(policies, "routing.yaml"));
+        File.WriteAllText(Path.Combine(policies, "reputation.yaml"), ReputationYaml);
+        var keys = new ApiKeyStore(Path.Combine(DataDir, "node.db"));
+        ClientKey = keys.Create("tests").Secret;
+        (App, BaseUrl) = await NodeFixture.StartAsync(new NodeOptions
+        {
+            DataDir = DataDir, Urls = "http://127.0.0.1:0", ReviewWait = TimeSpan.FromSeconds(1),
+            PolicyPath = Path.Combine(policies, "routing.yaml"),
+        });
+        Http = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromMinutes(2) };
+        Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ClientKey);
+    }
+
+    public static string RepoRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "policies", "routing.yaml"))) return d.FullName;
+        throw new InvalidOperationException("policies/routing.yaml not found above the test binaries");
+    }
+
+    /// <summary>
+    /// Runs a blind battery of <paramref name="n"/> class-A canaries of <paramref name="topic"/> (difficulty 1) against
+    /// <paramref name="model"/> on this node over HTTP with <see cref="AuditRunner"/>; every canary passes when
+    /// <paramref name="pass"/>, none can otherwise. Returns the record and the signed reveal.
+    /// </summary>
+    public async Task<(SignedEnvelope Record, SignedEnvelope Reveal)> AuditAsync(string topic, string model, string[] prompts, bool pass)
+    {
+        var dir = NodeFixture.TempDir("fed-live-rep-auditor");
+        try
+        {
+            var store = new CanaryStore(Path.Combine(dir, "canaries.db"));
+            var checker = (JsonObject)CanonicalJson.Parse($$"""{"kind":"regex","pattern":{{JsonSerializer.Serialize(pass ? "(?s)^.*$" : "^\\b\\B$")}}}""");
+            foreach (var p in prompts)
+                store.Add(Canary.Create(topic, CanaryClass.A, p, checker, 1, 5, CanaryVisibility.Public), DateTimeOffset.UtcNow);
+            using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
+            var key = NodeKey.Generate();
+            var run = await new AuditRunner(store, new CanaryChecker(), key, http, TimeProvider.System)
+                .RunAsync(new AuditRequest(BaseUrl, topic, prompts.Length, model, ClientKey, MaxTokens: 8));
+            return (run.Record, AuditRunner.Reveal(run.Record, run.Private, store, key));
+        }
+        finally { NodeFixture.DeleteDir(dir); }
+    }
+
+    /// <summary>POSTs a chat completion; returns the status and the parsed body.</summary>
+    public async Task<(HttpStatusCode Status, JsonElement Body)> AskAsync(string model, string question)
+    {
+        var body = JsonSerializer.Serialize(new { model, messages = new[] { new { role = "user", content = question } }, max_tokens = 8, temperature = 0 });
+        using var r = await Http.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+        var text = await r.Content.ReadAsStringAsync();
+        return (r.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    public async Task DisposeAsync()
+    {
+        Http.Dispose();
+        await NodeFixture.StopAsync(App, Dir);
+    }
+}
+
+public sealed class LiveReputationTests(LiveReputationFixture node) : IClassFixture<LiveReputationFixture>
+{
+    private static readonly string[] CodePrompts = ["Write a python function that returns one.", "Fix the python bug in this function: def f(: pass"];
+    private static readonly string[] MedicalPrompts = ["What is the usual dosage of ibuprofen for a patient?", "Which symptoms suggest high blood pressure?"];
+    private const string MedicalQuestion = "A patient asks about the dosage of ibuprofen and its side effects.";
+
+    private static JsonElement Reputation(JsonElement body) => body.GetProperty("federation").GetProperty("verification").GetProperty("reputation");
+
+    [Fact]
+    public async Task Audits_update_reputation_and_the_next_class_C_panels_weights_follow_it()
+    {
+        // Before any audit: no evidence, every panel member weighs the same.
+        var (s0, b0) = await node.AskAsync("federation/medical", MedicalQuestion);
+        Assert.True(s0 == HttpStatusCode.OK, b0.ToString()); // T2 with low_agreement: confidence is never held for review
+        Assert.Contains(Reputation(b0).GetProperty("rule").GetString(), new[] { "panel_weighted", "panel_confidence" });
+        var rep0 = Reputation(b0);
+        Assert.Equal("embedding:base", rep0.GetProperty("similarity").GetString());
+        var w0 = rep0.GetProperty("weights");
+        Assert.All(w0.EnumerateObject(), p => Assert.Equal(0, p.Value.GetDouble()));
+        Assert.Equal(3, w0.EnumerateObject().Count());
+        Assert.True(rep0.GetProperty("n_eff").GetDouble() is > 1 and < 3, rep0.ToString());
+
+        // A blind battery against panel-llama-kr that it passes, one against medical-mistral that it fails.
+        var (good, goodReveal) = await node.AuditAsync("medical", "panel-llama-kr", MedicalPrompts, pass: true);
+        var (bad, _) = await node.AuditAsync("medical", "medical-mistral", MedicalPrompts, pass: false);
+        Assert.True(good.Verify().IsValid);
+        Assert.True(bad.Verify().IsValid);
+        var check = await new AuditVerifier(new CanaryChecker()).VerifyAsync(goodReveal.ToJson());
+        var why = $"{check.SignatureValid}/{check.Revealed}/{check.SampleHonest}: {string.Join("; ", check.Problems)}";
+        Assert.True(check.SignatureValid, why);
+        Assert.True(check.Revealed, why);
+        Assert.True(check.SampleHonest, why);
+        Assert.Equal(MedicalPrompts.Length, check.Rescored);
+        Assert.Equal(0, check.RescoreMismatches);
+
+        // The operator ingests them into the node's book (what 'fed reputation ingest' does).
+        var book = ReputationBookLog.Load(node.DataDir);
+        Assert.Equal(2, ReputationBookLog.Append(node.DataDir, book, good).Evidence);
+        Assert.Equal(2, ReputationBookLog.Append(node.DataDir, book, bad).Evidence);
+        using (var table = await node.Http.GetAsync("/v1/federation/reputation/medical"))
+        {
+            var rows = JsonDocument.Parse(await table.Content.ReadAsStringAsync()).RootElement.GetProperty("nodes");
+            var id = node.Runtime.Key.Id.ToString();
+            Assert.True(rows.GetProperty(id + "/panel-llama-kr").GetProperty("weight").GetDouble() > rows.GetProperty(id + "/medical-mistral").GetProperty("weight").GetDouble());
+        }
+
+        // The next class-C answer's panel is weighted by that reputation.
+        var (s1, b1) = await node.AskAsync("federation/medical", MedicalQuestion);
+        Assert.Equal(HttpStatusCode.OK, s1);
+        var rep1 = Reputation(b1);
+        var w1 = rep1.GetProperty("weights");
+        var llama = w1.GetProperty("panel-llama-kr").GetDouble();
+        var mistral = w1.GetProperty("medical-mistral").GetDouble();
+        Assert.True(llama > mistral && mistral > 0, rep1.ToString());
+        Assert.Equal(0, w1.GetProperty("panel-olmo-us").GetDouble());
+        var v = rep1.GetProperty("consensus");
+        Assert.True(v.GetProperty("panel-llama-kr").GetDouble() > v.GetProperty("medical-mistral").GetDouble());
+        Assert.Equal(0, v.GetProperty("panel-olmo-us").GetDouble());
+        Assert.True(rep1.GetProperty("n_eff").GetDouble() is >= 1 and <= 2, rep1.ToString());
+        Assert.Contains(rep1.GetProperty("rule").GetString(), new[] { "panel_weighted", "panel_confidence" });
+        Assert.InRange(rep1.GetProperty("agreement").GetDouble(), 0, 1);
+        Assert.InRange(rep1.GetProperty("confidence").GetDouble(), 0, 1);
+        Assert.Contains("reputation weight", b1.GetProperty("federation").GetProperty("route").GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task Release_on_trust_withholds_below_the_topics_threshold_and_releases_above()
+    {
+        const string question = "Write a python function that adds two numbers.";
+        // Both batteries are run first, while code-qwen is at the prior (C_hat = C0 = 0.5 ≥ 0.45): answers flow.
+        var (s0, b0) = await node.AskAsync("code-qwen", question);
+        Assert.Equal(HttpStatusCode.OK, s0);
+        var rep0 = Reputation(b0);
+        Assert.Equal("trust_release", rep0.GetProperty("rule").GetString());
+        Assert.Equal(0.5, rep0.GetProperty("trust_score").GetDouble(), 12);
+        Assert.Equal(0.45, rep0.GetProperty("threshold").GetDouble(), 12);
+        var (fail, _) = await node.AuditAsync("code", "code-qwen", CodePrompts, pass: false);
+        var (pass, _) = await node.AuditAsync("code", "code-qwen", CodePrompts, pass: true);
+
+        // Two failed class-A canaries (d = 1): C_hat = (0 + 10·0.5)/(2 + 10) ≈ 0.417 < 0.45 → withheld, 422 verification.failed.
+        var book = ReputationBookLog.Load(node.DataDir);
+        ReputationBookLog.Append(node.DataDir, book, fail);
+        var (s1, b1) = await node.AskAsync("code-qwen", question);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, s1);
+        var error = b1.GetProperty("error");
+        Assert.Equal("verification.failed", error.GetProperty("code").GetString());
+        Assert.Contains("trust score C_hat 0.417", error.GetProperty("message").GetString());
+        Assert.Contains("trust_threshold 0.45", error.GetProperty("message").GetString());
+
+        // Two passes on top: C_hat = (2 + 5)/(4 + 10) = 0.5 → released again, and the response says why.
+        ReputationBookLog.Append(node.DataDir, book, pass);
+        var (s2, b2) = await node.AskAsync("code-qwen", question);
+        Assert.Equal(HttpStatusCode.OK, s2);
+        var rep2 = Reputation(b2);
+        Assert.Equal("trust_release", rep2.GetProperty("rule").GetString());
+        Assert.Equal(0.5, rep2.GetProperty("trust_score").GetDouble(), 3);
+    }
+}
