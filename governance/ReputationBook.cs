@@ -117,9 +117,18 @@ public sealed class ReputationBook
             Slashing.Factor(_slashes.Where(s => s.Topic == topic && s.Target == t).Select(s => s.Time), tau, knobs.RecoveryHalfLife, knobs.SlashFactor),
             0,
             _evidence.Where(e => e.Topic == topic && e.Target == t).Select(e => e.Audit).ToArray())).ToArray();
+        // No row with R > 0 (e.g. only slashing events so far, or nodes without evidence): nothing to share out, every
+        // weight is 0 (the clip itself refuses n = 0, so the rows are computed here with the same functions).
+        var raw = nodes.Select(n =>
+        {
+            var (en, c) = ReputationMath.Evidence(n.Audits.Where(a => a.Time <= tau), tau, knobs.Math.HalfLife);
+            var cHat = ReputationMath.Shrunk(en, c, knobs.Math.Kappa, knobs.Math.C0);
+            return new NodeReputation(n.Name, en, c, cHat, ReputationMath.Raw(cHat, en, knobs.Math.Gamma, n.S, ReputationMath.StakeFactor(n.Stake, knobs.Math.Beta, knobs.Math.Stake0, knobs.Math.GMax)), 0);
+        }).ToArray();
+        if (!raw.Any(n => n.R > 0)) return new ReputationTable(tau, null, raw);
         var unclipped = ReputationMath.Compute(nodes, tau, knobs.Math with { WMax = 1 });
         var positive = unclipped.Nodes.Where(n => n.R > 0).ToArray();
-        if (positive.Length == 0 || knobs.Math.WMax * positive.Length >= 1) return ReputationMath.Compute(nodes, tau, knobs.Math);
+        if (knobs.Math.WMax * positive.Length >= 1) return ReputationMath.Compute(nodes, tau, knobs.Math);
         // Fewer than 1/w_max nodes with R > 0: no weighting keeps every share ≤ w_max. A live table must still answer, so
         // it takes the limit of the clip (θ = the smallest R: equal shares) and says so (CapMet = false).
         var theta = positive.Min(n => n.R);

@@ -142,7 +142,7 @@ public static class SlashingTriggers
         return cut < 0 ? (target, target) : (target[..cut], target[(cut + 1)..]);
     }
 
-    private static long Seconds(double tau) => (long)Math.Round(tau * ReputationBook.SecondsPerDay);
+    private static long Seconds(double tau) => (long)Math.Floor(tau * ReputationBook.SecondsPerDay); // never after τ: an event after τ does not count at τ
 
     private static string F(double d) => d.ToString("0.###", CultureInfo.InvariantCulture);
 }

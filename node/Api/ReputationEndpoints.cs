@@ -76,6 +76,12 @@ public static class ReputationEndpoints
             var specialists = sa.OfType<JsonObject>().Select(o => o.TryGetValue("id", out var id) && id is JsonString s ? s.Value : null).OfType<string>().ToArray();
             if (specialists.Length == 0)
                 throw ApiException.BadRequest("outcome.no_specialist", $"Ledger entry {index} names no specialist to credit or penalise.", "ledger_index");
+            // Optional "expected" (the correct answer, refutations only): the case becomes a candidate canary (§10.4).
+            var candidate = verdict.Value == "refuted" && body.TryGetValue("expected", out var exv)
+                ? await RealityCanary.FromOutcomeAsync(body, exv, ep, entry.Id.ToString(), index, topic.Value, options.DataDir, request.HttpContext.RequestAborted)
+                : null;
+            if (verdict.Value == "confirmed" && body.ContainsKey("expected"))
+                throw ApiException.BadRequest("outcome.bad_expected", "'expected' (the correct answer) goes with a \"refuted\" verdict only.", "expected");
             var reporter = request.HttpContext.User.FindFirst(NodeAuth.KeyIdClaim)?.Value ?? "unknown";
             var record = SignedEnvelope.Seal(ReputationBook.OutcomeType, new JsonObject
             {
@@ -103,9 +109,11 @@ public static class ReputationEndpoints
                 ["evidence"] = result.Evidence,
                 ["record"] = record.ToJson(),
             };
+            if (candidate is not null) response["candidate_canary"] = candidate;
             return Results.Text(System.Text.Encoding.UTF8.GetString(CanonicalJson.Serialize(response)), "application/json");
         }).RequireAuthorization(NodeAuth.ClientPolicy).WithTags("Federation").WithName("ReportOutcome").Metric("federation.outcomes")
             .ProducesProblemLike(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status404NotFound, StatusCodes.Status503ServiceUnavailable);
+        app.MapChallengeEndpoints();
         return g;
     }
 }

@@ -55,6 +55,8 @@ public sealed class LiveReputationFixture : IAsyncLifetime
           medical:
             w_max: 1
             low_agreement: confidence
+          legal:
+            slash_min_mass: 1
         """;
 
     public async Task InitializeAsync()
@@ -110,6 +112,14 @@ public sealed class LiveReputationFixture : IAsyncLifetime
     {
         var body = JsonSerializer.Serialize(new { model, messages = new[] { new { role = "user", content = question } }, max_tokens = 8, temperature = 0 });
         using var r = await Http.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+        var text = await r.Content.ReadAsStringAsync();
+        return (r.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    /// <summary>POSTs JSON to <paramref name="path"/>; returns the status and the parsed body.</summary>
+    public async Task<(HttpStatusCode Status, JsonElement Body)> PostAsync(string path, string json)
+    {
+        using var r = await Http.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json"));
         var text = await r.Content.ReadAsStringAsync();
         return (r.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
     }
@@ -217,5 +227,121 @@ public sealed class LiveReputationTests(LiveReputationFixture node) : IClassFixt
         var rep2 = Reputation(b2);
         Assert.Equal("trust_release", rep2.GetProperty("rule").GetString());
         Assert.Equal(0.5, rep2.GetProperty("trust_score").GetDouble(), 3);
+    }
+
+    /// <summary>
+    /// A dishonest node's ledger entry: the real answer entry at <paramref name="index"/> with the question and an answer
+    /// of our choosing as stored bodies and a "passed" verification, signed by the node's own key (what a node that lies
+    /// about its answers would publish).
+    /// </summary>
+    private async Task<long> ForgeAsync(long index, string query, string answer)
+    {
+        var ledger = node.Runtime.Ledger;
+        var payload = (JsonObject)CanonicalJson.Parse(CanonicalJson.Serialize(ledger.GetEntry(index).Envelope.Payload));
+        payload["query"] = query;
+        payload["query_sha256"] = Answering.AnswerRecord.Sha256(query);
+        payload["answer"] = answer;
+        payload["answer_sha256"] = Answering.AnswerRecord.Sha256(answer);
+        ((JsonObject)payload["verification"])["status"] = "passed";
+        return (await ledger.AppendAsync("answer", payload)).Index;
+    }
+
+    private async Task<long> MathAnswerAsync()
+    {
+        var (status, _) = await node.AskAsync("federation/math", "What is 17+25?");
+        Assert.True(status is HttpStatusCode.OK or HttpStatusCode.UnprocessableEntity, status.ToString());
+        var ledger = node.Runtime.Ledger;
+        return Enumerable.Range(0, (int)ledger.Size).Select(i => (long)i)
+            .Last(i => ledger.GetEntry(i).Envelope is { Type: "answer" } e && ((JsonObject)((JsonObject)e.Payload)["route"])["topic"] is JsonString { Value: "math" });
+    }
+
+    [Fact]
+    public async Task A_challenge_against_a_wrong_answer_is_won_by_the_challenger_and_slashes_the_specialist()
+    {
+        var real = await MathAnswerAsync();
+        var wrong = await ForgeAsync(real, "What is 17+25?", "The answer is 41.");
+        var right = await ForgeAsync(real, "What is 17+25?", "It is 42.");
+        var id = node.Runtime.Key.Id.ToString();
+        var sizeBefore = node.Runtime.Ledger.Size;
+
+        var (s1, won) = await node.PostAsync("/v1/federation/challenges", $$"""{"ledger_index":{{wrong}}}""");
+        Assert.True(s1 == HttpStatusCode.OK, won.ToString());
+        Assert.Equal("challenger_won", won.GetProperty("outcome").GetString());
+        Assert.Equal("math-deepseek", won.GetProperty("specialist").GetString());
+        // The whole exchange is ledgered: challenge.open, reputation.slash, challenge.result.
+        var ledger = node.Runtime.Ledger;
+        Assert.Equal(sizeBefore + 3, ledger.Size);
+        Assert.Equal(["challenge.open", "reputation.slash", "challenge.result"], Enumerable.Range((int)sizeBefore, 3).Select(i => ledger.GetEntry(i).Envelope.Type));
+        var slash = SignedEnvelope.Parse(won.GetProperty("slash").GetProperty("record").GetRawText());
+        Assert.True(slash.Verify().IsValid);
+        Assert.Equal(id, ((JsonString)((JsonObject)slash.Payload)["node"]).Value);
+        Assert.StartsWith("lost a challenge", ((JsonString)((JsonObject)slash.Payload)["reason"]).Value);
+        Assert.Contains($"ledger:{wrong}:", ((JsonArray)((JsonObject)slash.Payload)["evidence"])[0].ToString());
+        var book = ReputationBookLog.Load(node.DataDir);
+        Assert.Contains(book.Slashes("math"), x => x.Target == id + "/math-deepseek" && x.RecordId == slash.Id.ToString());
+        using (var table = await node.Http.GetAsync("/v1/federation/reputation/math"))
+        {
+            var row = JsonDocument.Parse(await table.Content.ReadAsStringAsync()).RootElement.GetProperty("nodes").GetProperty(id + "/math-deepseek");
+            Assert.True(row.GetProperty("S").GetDouble() < 0.11, row.ToString());
+        }
+
+        // Against a right answer the specialist wins and the challenger (an API key, no node) is slashed instead.
+        var (s2, lost) = await node.PostAsync("/v1/federation/challenges", $$"""{"ledger_index":{{right}}}""");
+        Assert.True(s2 == HttpStatusCode.OK, lost.ToString());
+        Assert.Equal("specialist_won", lost.GetProperty("outcome").GetString());
+        var lostSlash = (JsonObject)CanonicalJson.Parse(lost.GetProperty("slash").GetProperty("record").GetRawText());
+        Assert.StartsWith("apikey:", ((JsonString)((JsonObject)lostSlash["payload"])["node"]).Value);
+
+        // The real entry stores no bodies: the challenger must supply them, hashing to the entry.
+        var (s3, missing) = await node.PostAsync("/v1/federation/challenges", $$"""{"ledger_index":{{real}}}""");
+        Assert.Equal(HttpStatusCode.BadRequest, s3);
+        Assert.Equal("challenge.body_missing", missing.GetProperty("error").GetProperty("code").GetString());
+        var (s4, mismatch) = await node.PostAsync("/v1/federation/challenges", $$"""{"ledger_index":{{real}},"query":"What is 1+1?","answer":"2"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, s4);
+        Assert.Equal("challenge.body_mismatch", mismatch.GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task A_refutation_with_the_correct_answer_becomes_a_candidate_canary()
+    {
+        var real = await MathAnswerAsync();
+        var wrong = await ForgeAsync(real, "What is 17+25?", "The answer is 41.");
+        var (status, body) = await node.PostAsync("/v1/federation/outcomes", $$"""{"ledger_index":{{wrong}},"verdict":"refuted","expected":"42"}""");
+        Assert.True(status == HttpStatusCode.OK, body.ToString());
+        var candidate = body.GetProperty("candidate_canary");
+        Assert.Equal("reality", candidate.GetProperty("source").GetString());
+        var store = new CanaryStore(Path.Combine(node.DataDir, "canaries.db"));
+        Assert.True(store.TryGet(candidate.GetProperty("cid").GetString()!, out var rec));
+        Assert.Equal("What is 17+25?", rec.Canary.Prompt);
+        Assert.Equal(CanaryClass.A, rec.Canary.Class);
+        Assert.Equal(CanaryVisibility.Secret, rec.Canary.Visibility);
+        Assert.StartsWith($"ledger:{wrong}:", rec.Canary.Source!.Ref);
+
+        // A checker that also passes the released answer cannot show it was wrong.
+        var (s2, e2) = await node.PostAsync("/v1/federation/outcomes", $$$"""{"ledger_index":{{{wrong}}},"verdict":"refuted","expected":"42","checker":{"kind":"regex","pattern":"\\d"}}""");
+        Assert.Equal(HttpStatusCode.BadRequest, s2);
+        Assert.Equal("outcome.not_refuted", e2.GetProperty("error").GetProperty("code").GetString());
+        // Without stored bodies the question must be supplied, and must be the one the entry answered.
+        var (s3, e3) = await node.PostAsync("/v1/federation/outcomes", $$"""{"ledger_index":{{real}},"verdict":"refuted","expected":"42","prompt":"What is 1+1?"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, s3);
+        Assert.Equal("outcome.prompt_mismatch", e3.GetProperty("error").GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task Failing_class_A_beyond_the_threshold_triggers_a_signed_ledgered_slash_once()
+    {
+        string[] prompts = ["Is this contract clause a liability?", "Does GDPR compliance apply to this lawsuit?"];
+        var (fail, _) = await node.AuditAsync("legal", "legal-olmo", prompts, pass: false);
+        var book = ReputationBookLog.Load(node.DataDir);
+        ReputationBookLog.Append(node.DataDir, book, fail);
+        var (s1, first) = await node.PostAsync("/v1/federation/reputation/legal/triggers", "{}");
+        Assert.True(s1 == HttpStatusCode.OK, first.ToString());
+        var slash = Assert.Single(first.GetProperty("slashes").EnumerateArray());
+        Assert.Equal("legal-olmo", slash.GetProperty("specialist").GetString());
+        Assert.StartsWith("failing class A", slash.GetProperty("reason").GetString());
+        var entry = node.Runtime.Ledger.GetEntry(slash.GetProperty("index").GetInt64()).Envelope;
+        Assert.Equal("reputation.slash", entry.Type);
+        var (_, second) = await node.PostAsync("/v1/federation/reputation/legal/triggers", "{}");
+        Assert.Empty(second.GetProperty("slashes").EnumerateArray());
     }
 }
