@@ -111,7 +111,9 @@ public sealed record AnswerFacts(
     string? Query,
     string? Draft,
     string? MemoryRoot = null,
-    CanonicalJsonValue? Memory = null);
+    CanonicalJsonValue? Memory = null,
+    // the generation request (with --store-bodies, single specialist) so a challenge can replay it (ChallengeReplay)
+    CanonicalJsonValue? Request = null);
 
 /// <summary>
 /// The ledger payload of an <c>answer</c> entry (docs/api.md "Ledger entries"). Built only by <see cref="Create"/>, for
@@ -130,7 +132,8 @@ public sealed record AnswerRecord(
     LedgerUsage Usage,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Query,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Answer,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CanonicalJsonValue? Memory)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CanonicalJsonValue? Memory,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CanonicalJsonValue? Request = null)
 {
     /// <summary>The ledger entry type.</summary>
     public const string EntryType = "answer";
@@ -158,7 +161,8 @@ public sealed record AnswerRecord(
             facts.Usage,
             facts.Query,
             facts.Query is null ? null : answer,
-            facts.Memory);
+            facts.Memory,
+            facts.Request);
     }
 
     /// <summary>The canonical JSON the ledger signs (floats stay floats).</summary>

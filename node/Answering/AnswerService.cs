@@ -92,7 +92,7 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
     /// <summary>How many fragments retrieval puts into a prompt at most.</summary>
     public const int MemoryFragments = 4;
 
-    private static GenerationRequest ToGeneration(CompletionRequestIn req, string specialistId)
+    internal static GenerationRequest ToGeneration(CompletionRequestIn req, string specialistId)
     {
         var (messages, prompt) = req.ForEngine();
         return new GenerationRequest
@@ -185,7 +185,8 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
             time.GetUtcNow().ToUnixTimeMilliseconds(),
             new LedgerUsage(results.Sum(r => r.PromptTokens), results.Sum(r => r.CompletionTokens)),
             options.StoreBodies ? query : null, options.StoreBodies ? primary.Text : null,
-            req.Rag?.GlobalRoot, memoryJson);
+            req.Rag?.GlobalRoot, memoryJson,
+            Request: options.StoreBodies && results.Length == 1 ? ChallengeReplay.From(ToGeneration(req, decision.Specialists[0]), primary) : null);
 
         if (verification.Status == VerificationStatus.NeedsReview)
         {

@@ -344,4 +344,36 @@ public sealed class LiveReputationTests(LiveReputationFixture node) : IClassFixt
         var (_, second) = await node.PostAsync("/v1/federation/reputation/legal/triggers", "{}");
         Assert.Empty(second.GetProperty("slashes").EnumerateArray());
     }
+
+    [Fact]
+    public async Task A_greedy_answer_replays_bit_for_bit_and_a_forged_one_loses_its_challenge()
+    {
+        var options = node.App.Services.GetRequiredService<NodeOptions>();
+        options.StoreBodies = true; // the entry then records the generation request (tests of this class run one at a time)
+        long index;
+        try
+        {
+            var (status, body) = await node.AskAsync("code-olmo", "Write a python function that multiplies two numbers.");
+            Assert.True(status == HttpStatusCode.OK, body.ToString());
+            index = body.GetProperty("federation").GetProperty("ledger").GetProperty("index").GetInt64();
+        }
+        finally { options.StoreBodies = false; }
+        var entry = (JsonObject)node.Runtime.Ledger.GetEntry(index).Envelope.Payload;
+        var request = (JsonObject)entry["request"];
+        Assert.Equal(0.0, ((JsonValue)request["temperature"]) switch { JsonInt i => (double)i.Value, JsonFloat f => f.Value, _ => -1 });
+
+        var (s1, upheld) = await node.PostAsync("/v1/federation/challenges", $$"""{"ledger_index":{{index}}}""");
+        Assert.True(s1 == HttpStatusCode.OK, upheld.ToString());
+        Assert.Equal("specialist_won", upheld.GetProperty("outcome").GetString());
+        Assert.Contains("bit for bit", upheld.GetProperty("detail").GetString());
+
+        // The same entry with another answer, signed by the node as a dishonest node would: the replay exposes it.
+        var forged = await ForgeAsync(index, ((JsonString)entry["query"]).Value, "def multiply(a, b): return a + b");
+        var (s2, won) = await node.PostAsync("/v1/federation/challenges", $$"""{"ledger_index":{{forged}}}""");
+        Assert.True(s2 == HttpStatusCode.OK, won.ToString());
+        Assert.Equal("challenger_won", won.GetProperty("outcome").GetString());
+        Assert.Equal("code-olmo", won.GetProperty("specialist").GetString());
+        var slash = (JsonObject)CanonicalJson.Parse(won.GetProperty("slash").GetProperty("record").GetRawText());
+        Assert.Equal("code-olmo", ((JsonString)((JsonObject)slash["payload"])["specialist"]).Value);
+    }
 }
