@@ -376,4 +376,21 @@ public sealed class LiveReputationTests(LiveReputationFixture node) : IClassFixt
         var slash = (JsonObject)CanonicalJson.Parse(won.GetProperty("slash").GetProperty("record").GetRawText());
         Assert.Equal("code-olmo", ((JsonString)((JsonObject)slash["payload"])["specialist"]).Value);
     }
+
+    [Fact]
+    public async Task Fed_challenge_open_disputes_a_ledgered_answer_over_HTTP()
+    {
+        var real = await MathAnswerAsync();
+        var wrong = await ForgeAsync(real, "What is 17+25?", "The answer is 41.");
+        var url = node.BaseUrl.ToString();
+        var (code, stdout, stderr) = await Task.Run(() => CliRunner.Fed("challenge", "open", wrong.ToString(System.Globalization.CultureInfo.InvariantCulture), "--target", url, "--api-key", node.ClientKey, "-o", "json"));
+        Assert.True(code == 0, stderr + stdout);
+        var r = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal("challenger_won", r.GetProperty("outcome").GetString());
+        Assert.Equal("reputation.slash", node.Runtime.Ledger.GetEntry(r.GetProperty("slash").GetProperty("index").GetInt64()).Envelope.Type);
+
+        var (code2, _, err2) = await Task.Run(() => CliRunner.Fed("challenge", "open", real.ToString(System.Globalization.CultureInfo.InvariantCulture), "--target", url, "--api-key", node.ClientKey));
+        Assert.Equal(2, code2);
+        Assert.Contains("challenge.body_missing", err2);
+    }
 }
