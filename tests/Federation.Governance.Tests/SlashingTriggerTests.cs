@@ -120,5 +120,12 @@ public sealed class SlashingTriggerTests
         var s = Assert.Single(book.Slashes("math"));
         Assert.StartsWith("drift: ", s.Reason);
         Assert.Equal("n1/s", s.Target);
+
+        // A topic with slashing events but no evidence has a table (every weight 0), not an error.
+        var table = book.Table("math", Day(T0 + 10), Knobs);
+        Assert.Null(table.Theta);
+        var row = Assert.Single(table.Nodes);
+        Assert.Equal((0.0, 0.0), (row.R, row.Weight));
+        Assert.Contains("\"n1/s\":{\"N\":0", book.TableJson("math", Day(T0 + 10), Knobs));
     }
 }
