@@ -53,6 +53,7 @@ public sealed class ReputationBook
     private readonly SortedDictionary<string, SignedEnvelope> _records = new(StringComparer.Ordinal);
     private readonly List<BookEvidence> _evidence = [];
     private readonly List<BookSlash> _slashes = [];
+    private readonly List<(string Topic, string Target, string Canary, string Label)> _labels = [];
 
     /// <summary>Every ingested record, by id (ordinal).</summary>
     public IReadOnlyCollection<SignedEnvelope> Records => _records.Values;
@@ -91,6 +92,7 @@ public sealed class ReputationBook
         if (!_records.TryAdd(id, envelope)) return new IngestResult(id, envelope.Type, topic, false, evidence.Count);
         _evidence.AddRange(evidence);
         _slashes.AddRange(slashes);
+        if (envelope.Type == AuditRecordType) _labels.AddRange(AnswerLabels(envelope, topic));
         return new IngestResult(id, envelope.Type, topic, true, evidence.Count);
     }
 
@@ -115,9 +117,18 @@ public sealed class ReputationBook
             Slashing.Factor(_slashes.Where(s => s.Topic == topic && s.Target == t).Select(s => s.Time), tau, knobs.RecoveryHalfLife, knobs.SlashFactor),
             0,
             _evidence.Where(e => e.Topic == topic && e.Target == t).Select(e => e.Audit).ToArray())).ToArray();
+        // No row with R > 0 (e.g. only slashing events so far, or nodes without evidence): nothing to share out, every
+        // weight is 0 (the clip itself refuses n = 0, so the rows are computed here with the same functions).
+        var raw = nodes.Select(n =>
+        {
+            var (en, c) = ReputationMath.Evidence(n.Audits.Where(a => a.Time <= tau), tau, knobs.Math.HalfLife);
+            var cHat = ReputationMath.Shrunk(en, c, knobs.Math.Kappa, knobs.Math.C0);
+            return new NodeReputation(n.Name, en, c, cHat, ReputationMath.Raw(cHat, en, knobs.Math.Gamma, n.S, ReputationMath.StakeFactor(n.Stake, knobs.Math.Beta, knobs.Math.Stake0, knobs.Math.GMax)), 0);
+        }).ToArray();
+        if (!raw.Any(n => n.R > 0)) return new ReputationTable(tau, null, raw);
         var unclipped = ReputationMath.Compute(nodes, tau, knobs.Math with { WMax = 1 });
         var positive = unclipped.Nodes.Where(n => n.R > 0).ToArray();
-        if (positive.Length == 0 || knobs.Math.WMax * positive.Length >= 1) return ReputationMath.Compute(nodes, tau, knobs.Math);
+        if (knobs.Math.WMax * positive.Length >= 1) return ReputationMath.Compute(nodes, tau, knobs.Math);
         // Fewer than 1/w_max nodes with R > 0: no weighting keeps every share ≤ w_max. A live table must still answer, so
         // it takes the limit of the clip (θ = the smallest R: equal shares) and says so (CapMet = false).
         var theta = positive.Min(n => n.R);
@@ -242,6 +253,38 @@ public sealed class ReputationBook
             ? sa.Select(x => new BookEvidence(topic, Target(node, ((JsonString)x).Value), new Audit(time / SecondsPerDay, 1, 0), id)).ToList()
             : [];
         return (topic, evidence, []);
+    }
+
+    /// <summary>
+    /// Independence input (§10.2): per target, the answers it gave to audited canaries as labels — canary key
+    /// <c>&lt;auditor key&gt;/&lt;handle&gt;</c> → the answer's SHA-256 — over every class (agreement is measured on
+    /// whatever both answered). Targets ordered by name; a canary answered twice keeps the later record's label.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> AnswerLabels(string topic)
+    {
+        var result = new SortedDictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
+        foreach (var g in _labels.Where(l => l.Topic == topic).GroupBy(l => l.Target))
+        {
+            var d = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            foreach (var l in g) d[l.Canary] = l.Label;
+            result[g.Key] = d;
+        }
+        return result;
+    }
+
+    /// <summary>The slashing events of <paramref name="topic"/> (for triggers that must not fire twice on the same evidence).</summary>
+    public IReadOnlyList<BookSlash> Slashes(string topic) => _slashes.Where(s => s.Topic == topic).ToArray();
+
+    private static IEnumerable<(string, string, string, string)> AnswerLabels(SignedEnvelope env, string topic)
+    {
+        var p = (JsonObject)env.Payload;
+        var node = ((JsonString)p["target_node"]).Value;
+        foreach (var item in ((JsonArray)p["items"]).OfType<JsonObject>())
+            if (item.TryGetValue("specialist", out var sp) && sp is JsonString { Value.Length: > 0 } sps
+                && item.TryGetValue("handle", out var h) && h is JsonString hs
+                && item.TryGetValue("answer_sha256", out var a) && a is JsonString answer
+                && item.TryGetValue("status", out var st) && st is JsonString { Value: not "unanswered" })
+                yield return (topic, Target(node, sps.Value), env.Signer + "/" + hs.Value, answer.Value);
     }
 
     /// <summary>The row name of a target: <c>&lt;node id&gt;/&lt;specialist&gt;</c>.</summary>

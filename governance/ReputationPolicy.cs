@@ -14,7 +14,37 @@ namespace Federation.Governance;
 /// <param name="NewcomerMass">A node whose evidence mass N is below this is a newcomer.</param>
 /// <param name="Independence">ρ₀ and m of the independence measure.</param>
 public sealed record TopicReputationKnobs(ReputationKnobs Math, double SlashFactor, double RecoveryHalfLife, double ExplorationShare,
-    double NewcomerMass, IndependenceKnobs Independence);
+    double NewcomerMass, IndependenceKnobs Independence)
+{
+    /// <summary>The live-path knobs (optional in the file; <see cref="LiveKnobs.Default"/> when absent).</summary>
+    public LiveKnobs Live { get; init; } = LiveKnobs.Default;
+}
+
+/// <summary>How a panel below the agreement threshold is handled (<c>low_agreement</c>).</summary>
+public enum LowAgreementRule
+{
+    /// <summary>Escalate to a human reviewer (T3 always does).</summary>
+    Review,
+    /// <summary>Release with its measured confidence (the weighted agreement) shown (T2 only).</summary>
+    Confidence,
+}
+
+/// <summary>
+/// Knobs of reputation in the live path (docs/reputation.md "Live path"), all optional in <c>policies/reputation.yaml</c>.
+/// </summary>
+/// <param name="TrustThreshold">An answer no checker can check is released only when its specialist's trust score Ĉ is at least this (0: always).</param>
+/// <param name="CompetenceFloor">Panel members need Ĉ at least this (newcomers on the exploration share excepted).</param>
+/// <param name="LowAgreement">What a T2 panel below the agreement threshold gets.</param>
+/// <param name="SlashPassRate">Failing class A: a target whose decayed pass rate C is below this …</param>
+/// <param name="SlashMinMass">… on at least this much evidence mass N is slashed.</param>
+/// <param name="CollusionRho">Collusion: a pair with ρ at least this, both failing class A (C below <see cref="SlashPassRate"/>).</param>
+/// <param name="AuditRate">Share of the node's own answers its gate samples for re-checks.</param>
+public sealed record LiveKnobs(double TrustThreshold, double CompetenceFloor, LowAgreementRule LowAgreement, double SlashPassRate,
+    double SlashMinMass, double CollusionRho, double AuditRate)
+{
+    /// <summary>Release everything, no floor, escalate low agreement, slash below 50% on N ≥ 5, collusion at ρ ≥ 0.8, audit 5%.</summary>
+    public static LiveKnobs Default { get; } = new(0, 0, LowAgreementRule.Review, 0.5, 5, 0.8, 0.05);
+}
 
 /// <summary><c>policies/reputation.yaml</c>: defaults plus per-topic overrides. <see cref="Cid"/> = SHA-256 of the file bytes.</summary>
 public sealed record ReputationPolicy(string Cid, string Source, int Version, TopicReputationKnobs Defaults, IReadOnlyDictionary<string, TopicReputationKnobs> Topics)
@@ -50,7 +80,9 @@ public static class ReputationPolicyLoader
     private static readonly string[] TopKeys = ["version", "defaults", "topics"];
     private static readonly string[] KnobKeys =
         ["half_life", "kappa", "C0", "gamma", "beta", "stake0", "g_max", "w_max", "slash_factor", "recovery_half_life",
-         "exploration_share", "newcomer_mass", "independence_prior", "independence_min_shared"];
+         "exploration_share", "newcomer_mass", "independence_prior", "independence_min_shared",
+         // live path (optional even in defaults)
+         "trust_threshold", "competence_floor", "low_agreement", "slash_pass_rate", "slash_min_mass", "collusion_rho", "audit_rate"];
 
     /// <summary>Parses policy bytes (UTF-8) named <paramref name="sourceName"/> in errors.</summary>
     /// <exception cref="ReputationPolicyException">The bytes are not a valid reputation policy.</exception>
@@ -132,9 +164,9 @@ public static class ReputationPolicyLoader
 
         private TopicReputationKnobs Knobs(YamlMappingNode m, TopicReputationKnobs b, string ctx, bool requireAll)
         {
-            double N(string key, double fallback, Func<double, bool> ok, string range)
+            double N(string key, double fallback, Func<double, bool> ok, string range, bool optional = false)
             {
-                var n = requireAll ? Require(m, m, key, ctx) : Get(m, key);
+                var n = requireAll && !optional ? Require(m, m, key, ctx) : Get(m, key);
                 if (n is null) return fallback;
                 if (n is YamlScalarNode s && s.Style == ScalarStyle.Plain &&
                     double.TryParse(s.Value, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out var v) &&
@@ -157,6 +189,22 @@ public static class ReputationPolicyLoader
                 N("stake0", bm.Stake0, v => v > 0, "> 0"),
                 N("g_max", bm.GMax, v => v >= 1, ">= 1"),
                 N("w_max", bm.WMax, v => v is > 0 and <= 1, "in (0, 1]"));
+            var bl = b.Live;
+            var rule = bl.LowAgreement;
+            if (Get(m, "low_agreement") is { } la)
+            {
+                if (la is YamlScalarNode { Value: "review" }) rule = LowAgreementRule.Review;
+                else if (la is YamlScalarNode { Value: "confidence" }) rule = LowAgreementRule.Confidence;
+                else Error(la, $"expected {ctx}.low_agreement to be review or confidence, found {Describe(la)}");
+            }
+            var live = new LiveKnobs(
+                N("trust_threshold", bl.TrustThreshold, v => v is >= 0 and <= 1, "in [0, 1]", true),
+                N("competence_floor", bl.CompetenceFloor, v => v is >= 0 and <= 1, "in [0, 1]", true),
+                rule,
+                N("slash_pass_rate", bl.SlashPassRate, v => v is >= 0 and <= 1, "in [0, 1]", true),
+                N("slash_min_mass", bl.SlashMinMass, v => v >= 0, ">= 0", true),
+                N("collusion_rho", bl.CollusionRho, v => v is > 0 and <= 1, "in (0, 1]", true),
+                N("audit_rate", bl.AuditRate, v => v is >= 0 and <= 1, "in [0, 1]", true));
             return new TopicReputationKnobs(math,
                 N("slash_factor", b.SlashFactor, v => v is >= 0 and < 1, "in [0, 1)"),
                 N("recovery_half_life", b.RecoveryHalfLife, v => v > 0, "> 0"),
@@ -164,7 +212,7 @@ public static class ReputationPolicyLoader
                 N("newcomer_mass", b.NewcomerMass, v => v >= 0, ">= 0"),
                 new IndependenceKnobs(
                     N("independence_prior", b.Independence.Prior, v => v is >= 0 and <= 1, "in [0, 1]"),
-                    N("independence_min_shared", b.Independence.MinShared, v => v >= 0, ">= 0")));
+                    N("independence_min_shared", b.Independence.MinShared, v => v >= 0, ">= 0"))) { Live = live };
         }
     }
 }

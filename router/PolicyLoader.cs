@@ -56,7 +56,7 @@ public static class PolicyLoader
 
         private static readonly string[] TopKeys = ["version", "default_topic", "max_query_chars", "exploration", "panel", "tiers", "specialists", "topics"];
         private static readonly string[] ExplorationKeys = ["share"];
-        private static readonly string[] PanelKeys = ["size", "agreement_threshold"];
+        private static readonly string[] PanelKeys = ["size", "agreement_threshold", "embedding_model"];
         private static readonly string[] TierKeys = ["lineages", "jurisdictions"];
         private static readonly string[] SpecialistKeys = ["id", "topics", "base_lineage", "jurisdiction", "adapter", "description"];
         private static readonly string[] TopicKeys = ["id", "description", "tier", "class", "priority", "min_score", "champion", "challengers", "neighbours", "checkers", "rules"];
@@ -126,6 +126,7 @@ public static class PolicyLoader
 
             int panelSize = 3;
             double agreement = 0.5;
+            string embedding = RoutingPolicy.EmbeddingBase;
             if (Get(top, "panel") is { } pnNode && Mapping(pnNode, "panel", PanelKeys) is { } pn)
             {
                 if (Get(pn, "size") is { } ps && Int(ps, "panel.size") is { } psv)
@@ -137,6 +138,12 @@ public static class PolicyLoader
                 {
                     if (atv is < 0 or > 1) Error(at, $"expected panel.agreement_threshold in [0, 1], found {Fmt(atv)}");
                     else agreement = atv;
+                }
+                if (Get(pn, "embedding_model") is { } em && Str(em, "panel.embedding_model") is { } emv)
+                {
+                    if (emv is not (RoutingPolicy.EmbeddingBase or RoutingPolicy.EmbeddingLexical))
+                        Error(em, $"expected panel.embedding_model to be '{RoutingPolicy.EmbeddingBase}' (the serving base's embeddings) or '{RoutingPolicy.EmbeddingLexical}' (word-set Jaccard), found '{emv}'");
+                    else embedding = emv;
                 }
             }
 
@@ -161,7 +168,7 @@ public static class PolicyLoader
 
             return new RoutingPolicy(cid, source, version, defaultTopic, maxChars, share, panelSize, agreement,
                 tiers.ToDictionary(t => t.Key, t => t.Value.Constraints), specialists.Select(s => s.Spec).ToArray(),
-                topics.Select(t => t.Topic).ToArray());
+                topics.Select(t => t.Topic).ToArray()) { EmbeddingModel = embedding };
         }
 
         private static Mark LastParsedMark(string text)

@@ -39,6 +39,8 @@ public enum DispatchMode
     Panel,
     /// <summary>Exactly the specialists the requester named.</summary>
     Requested,
+    /// <summary>A topic specialist other than the champion, drawn by reputation weight (routing priority, §9.5).</summary>
+    Reputation,
 }
 
 /// <summary>
@@ -99,7 +101,16 @@ public static class RoutePlanner
     /// (<c>router.provenance_forbidden</c>), and text beyond <c>max_query_chars</c> is refused (<c>router.query_too_long</c>)
     /// because text the router has not read must not reach a model.
     /// </summary>
-    public static RoutePlan Plan(RouteQuery query, RoutingPolicy policy, RequestedRoute request)
+    public static RoutePlan Plan(RouteQuery query, RoutingPolicy policy, RequestedRoute request) => Plan(query, policy, request, null);
+
+    /// <summary>
+    /// <see cref="Plan(RouteQuery, RoutingPolicy, RequestedRoute)"/> with reputation (<paramref name="standing"/>: the
+    /// routed topic's standing, or null): when a topic's specialists have evidence, a single specialist is drawn by weight
+    /// (<see cref="ReputationRouting.PriorityPick"/>, outside the exploration share) and a panel is top-k by weight under
+    /// the diversity constraint with a competence floor (<see cref="ReputationRouting.SelectPanel"/>). Without evidence
+    /// the plan is exactly the reputation-free one.
+    /// </summary>
+    public static RoutePlan Plan(RouteQuery query, RoutingPolicy policy, RequestedRoute request, Func<string, TopicStanding?>? standing)
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(policy);
@@ -216,6 +227,10 @@ public static class RoutePlanner
             if (challenger is not null)
                 return Accept([challenger], DispatchMode.Challenger, true, $"challenger '{challenger.Id}' on the exploration share ({Fmt(policy.ExplorationShare)})");
             var champion = policy.SpecialistsById[topic.Champion];
+            if (standing?.Invoke(topic.Id) is { HasEvidence: true } st
+                && ReputationRouting.PriorityPick(new[] { champion }.Concat(topic.Challengers.Select(id => policy.SpecialistsById[id])).Where(eligible.Contains).ToList(), st, policy.Cid, cls.QueryHash) is { } pick)
+                return Accept([pick], pick == champion ? DispatchMode.Champion : DispatchMode.Reputation, false,
+                    $"'{pick.Id}' drawn by reputation weight {ReputationRouting.Fmt(st.Of(pick.Id).Weight)} (routing priority, §9.5)");
             if (eligible.Contains(champion))
                 return Accept([champion], DispatchMode.Champion, false, $"champion '{champion.Id}'");
             if (eligible.Count == 0)
@@ -223,6 +238,15 @@ public static class RoutePlanner
             return Accept([eligible[0]], DispatchMode.Substitute, false, $"'{eligible[0].Id}' because the requested provenance {Describe(required)} excludes champion '{champion.Id}'");
         }
 
+        if (standing?.Invoke(topic.Id) is { HasEvidence: true } pst && eligible.Count >= size)
+        {
+            var (chosen, explorer, below) = ReputationRouting.SelectPanel(eligible, size, pst, policy.Cid, cls.QueryHash);
+            var lin = chosen.Select(s => s.BaseLineage).Distinct(StringComparer.OrdinalIgnoreCase).Count();
+            return Accept(chosen, DispatchMode.Panel, explorer is not null,
+                $"panel of {size} top-k by reputation weight under the diversity constraint: {lin} lineage(s), weights {string.Join(", ", chosen.Select(s => $"{s.Id} {ReputationRouting.Fmt(pst.Of(s.Id).Weight)}"))}"
+                + (explorer is null ? "" : $"; newcomer '{explorer.Id}' seated on the exploration share ({ReputationRouting.Fmt(pst.ExplorationShare)})")
+                + (below == 0 ? "" : $"; {below} seated below the competence floor {ReputationRouting.Fmt(pst.CompetenceFloor)} to fill the panel"));
+        }
         var seeds = new List<SpecialistRef>();
         var champ = policy.SpecialistsById[topic.Champion];
         if (eligible.Contains(champ)) seeds.Add(champ);

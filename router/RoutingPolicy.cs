@@ -168,6 +168,18 @@ public sealed class RoutingPolicy
     /// <summary>Mean pairwise answer similarity at or above which a panel is reported as agreeing, in [0, 1].</summary>
     public double AgreementThreshold { get; }
 
+    /// <summary>
+    /// How class-C panel answers are compared (<c>panel.embedding_model</c>): <see cref="EmbeddingBase"/> — cosine of the
+    /// serving base's mean-pooled embeddings (the node computes them; the default) — or <see cref="EmbeddingLexical"/>.
+    /// </summary>
+    public string EmbeddingModel { get; init; } = EmbeddingBase;
+
+    /// <summary><c>panel.embedding_model: base</c>: the serving base model's embeddings.</summary>
+    public const string EmbeddingBase = "base";
+
+    /// <summary><c>panel.embedding_model: lexical</c>: word-set Jaccard (no model pass).</summary>
+    public const string EmbeddingLexical = "lexical";
+
     /// <summary>Provenance constraints per tier.</summary>
     public IReadOnlyDictionary<TrustTier, TierConstraints> Tiers { get; }
 

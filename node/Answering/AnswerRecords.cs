@@ -62,7 +62,9 @@ public sealed record VerificationInfo(
     IReadOnlyList<CheckResult> Checks,
     string MemoryProofs,
     string Detail,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] PanelInfo? Panel)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] PanelInfo? Panel,
+    // reputation in the live path (docs/reputation.md "Live path"): weights, agreement, n_eff, trust score and the rule
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ReputationInfo? Reputation = null)
 {
     /// <summary>No memory was put into the prompt (off, or nothing retrieved).</summary>
     public const string MemoryNotUsed = "not_used";
@@ -109,7 +111,9 @@ public sealed record AnswerFacts(
     string? Query,
     string? Draft,
     string? MemoryRoot = null,
-    CanonicalJsonValue? Memory = null);
+    CanonicalJsonValue? Memory = null,
+    // the generation request (with --store-bodies, single specialist) so a challenge can replay it (ChallengeReplay)
+    CanonicalJsonValue? Request = null);
 
 /// <summary>
 /// The ledger payload of an <c>answer</c> entry (docs/api.md "Ledger entries"). Built only by <see cref="Create"/>, for
@@ -128,7 +132,8 @@ public sealed record AnswerRecord(
     LedgerUsage Usage,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Query,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Answer,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CanonicalJsonValue? Memory)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CanonicalJsonValue? Memory,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CanonicalJsonValue? Request = null)
 {
     /// <summary>The ledger entry type.</summary>
     public const string EntryType = "answer";
@@ -156,7 +161,8 @@ public sealed record AnswerRecord(
             facts.Usage,
             facts.Query,
             facts.Query is null ? null : answer,
-            facts.Memory);
+            facts.Memory,
+            facts.Request);
     }
 
     /// <summary>The canonical JSON the ledger signs (floats stay floats).</summary>

@@ -47,20 +47,20 @@ public readonly record struct StreamStep(string Text, AnswerOutcome? Final);
 /// Returns typed outcomes; HTTP is the endpoint layer's business.
 /// </summary>
 public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, NodeOptions options,
-    NodeMetrics metrics, TimeProvider time)
+    NodeMetrics metrics, TimeProvider time, LiveReputation reputation)
 {
     /// <summary>Plans the route (pure: the router's <see cref="RoutePlanner.Plan"/>) under the running policy.</summary>
     public RoutePlan Plan(NodeRuntime rt, RouteQuery query, RequestedRoute request)
     {
         using var activity = NodeTelemetry.Source.StartActivity("route");
-        var plan = RoutePlanner.Plan(query, rt.Policy, request);
+        var plan = RoutePlanner.Plan(query, rt.Policy, request, topic => reputation.Standing(rt, topic));
         activity?.SetTag("federation.topic", plan.Decision?.Topic);
         activity?.SetTag("federation.tier", plan.Decision?.Tier.ToString());
         return plan;
     }
 
     /// <summary>True when this decision can be streamed as it is generated (nothing must be checked before release).</summary>
-    public bool CanStreamLive(NodeRuntime rt, RouteDecision d) => gate.CanStreamLive(d, rt.Policy);
+    public bool CanStreamLive(NodeRuntime rt, RouteDecision d) => gate.CanStreamLive(d, rt.Policy) && reputation.CanStreamLive(d);
 
     /// <summary>
     /// Retrieves memory for <paramref name="req"/> (docs/memory.md §RAG) unless the client turned it off: the namespaces
@@ -92,7 +92,7 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
     /// <summary>How many fragments retrieval puts into a prompt at most.</summary>
     public const int MemoryFragments = 4;
 
-    private static GenerationRequest ToGeneration(CompletionRequestIn req, string specialistId)
+    internal static GenerationRequest ToGeneration(CompletionRequestIn req, string specialistId)
     {
         var (messages, prompt) = req.ForEngine();
         return new GenerationRequest
@@ -167,6 +167,7 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
         using (var activity = NodeTelemetry.Source.StartActivity("gate"))
         {
             verdict = gate.Judge(decision, req.Query, results.Select(r => r.Text).ToList(), rt.Policy);
+            verdict = await reputation.ReviseAsync(rt, decision, results.Select(r => r.Text).ToList(), verdict, ct); // docs/reputation.md "Live path"
             activity?.SetTag("federation.verification.status", verdict.Verification.Status.ToString());
         }
         var verification = verdict.Verification;
@@ -184,7 +185,8 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
             time.GetUtcNow().ToUnixTimeMilliseconds(),
             new LedgerUsage(results.Sum(r => r.PromptTokens), results.Sum(r => r.CompletionTokens)),
             options.StoreBodies ? query : null, options.StoreBodies ? primary.Text : null,
-            req.Rag?.GlobalRoot, memoryJson);
+            req.Rag?.GlobalRoot, memoryJson,
+            Request: options.StoreBodies && results.Length == 1 ? ChallengeReplay.From(ToGeneration(req, decision.Specialists[0]), primary) : null);
 
         if (verification.Status == VerificationStatus.NeedsReview)
         {

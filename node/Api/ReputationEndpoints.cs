@@ -23,7 +23,7 @@ public static class ReputationEndpoints
         var g = app.MapGroup("/v1/federation/reputation").RequireAuthorization(NodeAuth.ClientPolicy).WithTags("Federation")
             .ProducesProblemLike(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status404NotFound);
 
-        g.MapGet("/{topic}", (string topic, string? at, NodeOptions options) =>
+        g.MapGet("/{topic}", (string topic, string? at, NodeOptions options, Answering.LiveReputation live) =>
         {
             double tau;
             if (at is null) tau = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0 / ReputationBook.SecondsPerDay;
@@ -37,8 +37,9 @@ public static class ReputationEndpoints
                 throw ApiException.NotFound("reputation.unknown_topic",
                     $"No reputation records for topic '{topic}' on this node; an operator adds them with 'fed reputation ingest FILE…'.", "topic");
             TopicReputationKnobs knobs;
-            try { knobs = ReputationShowCommands.Knobs(null, topic); }
-            catch (CliException e) { throw new InvalidOperationException(e.Message, e); }
+            // the knobs the live path uses: reputation.yaml next to the node's --policy, else found like 'fed reputation show'
+            try { knobs = live.Knobs(topic); }
+            catch (ReputationPolicyException e) { throw new InvalidOperationException("the reputation policy is invalid: " + e.Message, e); }
             try
             {
                 return Results.Text(book.TableJson(topic, tau, knobs), "application/json");
@@ -75,6 +76,12 @@ public static class ReputationEndpoints
             var specialists = sa.OfType<JsonObject>().Select(o => o.TryGetValue("id", out var id) && id is JsonString s ? s.Value : null).OfType<string>().ToArray();
             if (specialists.Length == 0)
                 throw ApiException.BadRequest("outcome.no_specialist", $"Ledger entry {index} names no specialist to credit or penalise.", "ledger_index");
+            // Optional "expected" (the correct answer, refutations only): the case becomes a candidate canary (§10.4).
+            var candidate = verdict.Value == "refuted" && body.TryGetValue("expected", out var exv)
+                ? await RealityCanary.FromOutcomeAsync(body, exv, ep, entry.Id.ToString(), index, topic.Value, options.DataDir, request.HttpContext.RequestAborted)
+                : null;
+            if (verdict.Value == "confirmed" && body.ContainsKey("expected"))
+                throw ApiException.BadRequest("outcome.bad_expected", "'expected' (the correct answer) goes with a \"refuted\" verdict only.", "expected");
             var reporter = request.HttpContext.User.FindFirst(NodeAuth.KeyIdClaim)?.Value ?? "unknown";
             var record = SignedEnvelope.Seal(ReputationBook.OutcomeType, new JsonObject
             {
@@ -102,9 +109,11 @@ public static class ReputationEndpoints
                 ["evidence"] = result.Evidence,
                 ["record"] = record.ToJson(),
             };
+            if (candidate is not null) response["candidate_canary"] = candidate;
             return Results.Text(System.Text.Encoding.UTF8.GetString(CanonicalJson.Serialize(response)), "application/json");
         }).RequireAuthorization(NodeAuth.ClientPolicy).WithTags("Federation").WithName("ReportOutcome").Metric("federation.outcomes")
             .ProducesProblemLike(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status404NotFound, StatusCodes.Status503ServiceUnavailable);
+        app.MapChallengeEndpoints();
         return g;
     }
 }

@@ -24,6 +24,7 @@ internal static class CliNouns
         yield return SporeCommands.Create();
         yield return CanaryCommands.Create();
         yield return AuditCommands.Create();
+        yield return ChallengeCommands.Create();
         yield return DiipCommands.Create();
         yield return VersionCommand.Create();
     }

@@ -66,6 +66,7 @@ public static class NodeHost
         services.AddSingleton(sp => new ReviewService(sp.GetRequiredService<ReviewQueue>(), layout, () => sp.GetRequiredService<RuntimeHolder>().Runtime?.Ledger));
         // The gate seam: the router's pure gate (checkers named by the policy), adapted to the node's records.
         services.AddSingleton<IVerificationGate>(new RouterVerificationGate());
+        services.AddSingleton<LiveReputation>();
         services.AddSingleton<AnswerService>();
         // The memory API resolves MemoryService per request: the runtime's, or 503 node.not_ready while it loads.
         services.AddSingleton(sp => OpenAiEndpoints.Ready(sp.GetRequiredService<RuntimeHolder>()).Memory);
