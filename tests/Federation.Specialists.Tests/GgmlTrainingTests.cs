@@ -2,6 +2,7 @@ using System.Text;
 using Federation.Specialists.Interop;
 using Federation.Specialists.Models;
 using Federation.Specialists.Training.Ggml;
+using Federation.Specialists.Training;
 using LLama.Native;
 using Xunit.Abstractions;
 
@@ -65,5 +66,123 @@ public class GgmlForwardTests(ITestOutputHelper log)
         var r = ctx.Decode(batch);
         Assert.Equal(DecodeResult.Ok, r);
         return [.. Enumerable.Range(0, tokens.Length).Select(i => ctx.GetLogitsIth(i).ToArray())];
+    }
+}
+
+/// <summary>Tiny base and ggml-route runs shared by the trainer tests (each run takes seconds on the tiny preset).</summary>
+public sealed class GgmlTrainingFixture : IDisposable
+{
+    public static readonly TrainingOptions Options = new()
+    {
+        Epochs = 3, LearningRate = 3e-3f, WarmupSteps = 2, Seed = 5, Threads = 2, ValidationSplit = 0.25, Patience = 0, BatchSize = 8, Context = 64,
+    };
+
+    public GgmlTrainingFixture()
+    {
+        LlamaLibrary.EnsureLoaded();
+        Base = TinyModelFactory.Create(ModelPreset.Tiny, 1, Dir.File("base.gguf")).Path;
+        Examples = MathExamples(32, 1);
+        var t = new GgmlTrainer();
+        Progress = [];
+        First = t.TrainModel(Base, Examples, Dir.File("full1.gguf"), Options with { CheckpointDir = Dir.File("ck1") }, new SyncProgress<TrainingProgress>(Progress.Add));
+        Second = t.TrainModel(Base, Examples, Dir.File("full2.gguf"), Options);
+        var stage = Options with { CheckpointDir = Dir.File("ck2"), StopAfterEpoch = 1 };
+        Interrupted = t.TrainModel(Base, Examples, Dir.File("partial.gguf"), stage);
+        Resumed = t.TrainModel(Base, Examples, Dir.File("resumed.gguf"), Options with { CheckpointDir = Dir.File("ck2"), ResumeFrom = Interrupted.CheckpointPath });
+    }
+
+    public TempDir Dir { get; } = new();
+    public string Base { get; }
+    public List<TrainingExample> Examples { get; }
+    public List<TrainingProgress> Progress { get; }
+    public TrainingResult First { get; }
+    public TrainingResult Second { get; }
+    public TrainingResult Interrupted { get; }
+    public TrainingResult Resumed { get; }
+
+    /// <summary>"What is A + B?" → "C" style pairs with small operands (the production generator lives with the demo).</summary>
+    public static List<TrainingExample> MathExamples(int n, ulong seed)
+    {
+        var rng = new SplitMix64(seed);
+        var list = new List<TrainingExample>();
+        for (var i = 0; i < n; i++)
+        {
+            var a = (int)(rng.NextUInt64() % 10);
+            var b = (int)(rng.NextUInt64() % 10);
+            list.Add(new TrainingExample($"What is {a} + {b}?\n", (a + b).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        return list;
+    }
+
+    public void Dispose() => Dir.Dispose();
+}
+
+/// <summary>IProgress that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>
+internal sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
+}
+
+public class GgmlTrainerTests(GgmlTrainingFixture fx, ITestOutputHelper log) : IClassFixture<GgmlTrainingFixture>
+{
+    [Fact]
+    public void Training_lowers_validation_loss_and_reports_progress()
+    {
+        var r = fx.First;
+        log.WriteLine(r.ToCsv());
+        Assert.Equal(TrainingRoute.Ggml, r.Route);
+        Assert.Equal(3, r.Epochs.Count);
+        Assert.True(r.Epochs[^1].ValidationLoss < r.InitialValidationLoss * 0.8,
+            $"validation loss {r.InitialValidationLoss:F4} -> {r.Epochs[^1].ValidationLoss:F4} did not fall by 20 %");
+        Assert.Equal(24, r.TrainWindows);
+        Assert.Equal(8, r.ValidationWindows);
+        Assert.Equal(r.Steps, fx.Progress.Count);
+        Assert.Equal(9, r.Steps); // 3 epochs x ceil(24 / 8)
+        Assert.All(fx.Progress, p => Assert.True(double.IsFinite(p.Loss) && p.TokensPerSecond > 0));
+        Assert.Equal(TimeSpan.Zero, fx.Progress[^1].Eta);
+    }
+
+    [Fact]
+    public void Same_inputs_seed_and_threads_give_bit_identical_weights()
+    {
+        Assert.Equal(FileCid.Compute(fx.First.OutputPath), FileCid.Compute(fx.Second.OutputPath));
+        Assert.NotEqual(FileCid.Compute(fx.Base), FileCid.Compute(fx.First.OutputPath));
+    }
+
+    [Fact]
+    public void A_resumed_run_equals_the_uninterrupted_run()
+    {
+        Assert.Single(fx.Interrupted.Epochs);
+        Assert.EndsWith("epoch-0001.ckpt", fx.Interrupted.CheckpointPath);
+        Assert.Equal(3, fx.Resumed.Epochs.Count);
+        Assert.Equal(fx.First.Epochs.Select(e => e.ValidationLoss), fx.Resumed.Epochs.Select(e => e.ValidationLoss));
+        Assert.Equal(FileCid.Compute(fx.First.OutputPath), FileCid.Compute(fx.Resumed.OutputPath));
+        Assert.NotEqual(FileCid.Compute(fx.First.OutputPath), FileCid.Compute(fx.Interrupted.OutputPath));
+    }
+
+    [Fact]
+    public void Resume_refuses_a_checkpoint_of_other_options()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new GgmlTrainer().TrainModel(fx.Base, fx.Examples, fx.Dir.File("x.gguf"),
+            GgmlTrainingFixture.Options with { Seed = 6, ResumeFrom = fx.Interrupted.CheckpointPath }));
+        Assert.Contains("different base, example set or options", e.Message);
+        Assert.False(File.Exists(fx.Dir.File("x.gguf")));
+    }
+
+    [Fact]
+    public void Full_model_training_changes_every_tensor_including_token_embd_attn_k_and_attn_v()
+    {
+        var before = Gguf.GgufFile.Read(fx.Base);
+        var after = Gguf.GgufFile.Read(fx.First.OutputPath);
+        Assert.Equal(before.Tensors.Select(t => t.Name), after.Tensors.Select(t => t.Name));
+        foreach (var t in before.Tensors)
+        {
+            var a = before.ReadTensorFloats(t);
+            var b = after.ReadTensorFloats(after.FindTensor(t.Name)!);
+            var changed = a.Zip(b).Count(p => p.First != p.Second);
+            Assert.True(changed > 0, $"{t.Name} did not change");
+        }
+        // token_embd rows of bytes that never occur in the examples get no gradient (get_rows), yet the used rows move.
+        Assert.Contains(after.Metadata, kv => kv.Key == "federation.training.route");
     }
 }
