@@ -1,4 +1,5 @@
 using System.Text;
+using Federation.Specialists.Engine;
 using Federation.Specialists.Interop;
 using Federation.Specialists.Models;
 using Federation.Specialists.Training.Ggml;
@@ -184,5 +185,40 @@ public class GgmlTrainerTests(GgmlTrainingFixture fx, ITestOutputHelper log) : I
         }
         // token_embd rows of bytes that never occur in the examples get no gradient (get_rows), yet the used rows move.
         Assert.Contains(after.Metadata, kv => kv.Key == "federation.training.route");
+    }
+}
+
+public class GgmlAdapterTrainingTests(ITestOutputHelper log)
+{
+    [Fact]
+    public async Task A_trained_lora_adapter_makes_the_engine_answer_the_trained_completion()
+    {
+        LlamaLibrary.EnsureLoaded();
+        using var dir = new TempDir();
+        var basePath = TinyModelFactory.Create(ModelPreset.Tiny, 1, dir.File("base.gguf")).Path;
+        (string Q, string A)[] pairs = [("What is 2 + 3?\n", "5"), ("Compute 9 - 1\n", "8"), ("4+3=", "7")];
+        var examples = Enumerable.Range(0, 4).SelectMany(_ => pairs).Select(p => new TrainingExample(p.Q, p.A)).ToList();
+        var o = new TrainingOptions
+        {
+            Epochs = 8, LearningRate = 2e-2f, WarmupSteps = 2, Seed = 9, Threads = 2, ValidationSplit = 0.25, Patience = 0, BatchSize = 3, Context = 32,
+        };
+        var r = new GgmlTrainer().TrainAdapter(basePath, examples, dir.File("math.gguf"), rank: 8, o);
+        log.WriteLine(r.ToCsv());
+
+        var adapter = Gguf.GgufFile.Read(r.OutputPath);
+        Assert.Equal(FileCid.Compute(basePath).ToString(), adapter.GetStringOrNull("federation.adapter.base_cid"));
+        Assert.Equal(2 * 4 * 7, adapter.Tensors.Count); // A and B for 7 targets in 4 blocks
+        Assert.Contains(adapter.Tensors, t => t.Name == "blk.0.attn_k.weight.lora_a");
+
+        using var engine = SpecialistEngine.Open(new EngineOptions { BaseModelPath = basePath, Contexts = 1, ContextSize = 128 });
+        engine.RegisterAdapter("math", r.OutputPath);
+        foreach (var (q, a) in pairs)
+        {
+            var plain = await engine.GenerateAsync(new GenerationRequest { Prompt = q, MaxTokens = 4 });
+            var tuned = await engine.GenerateAsync(new GenerationRequest { Prompt = q, MaxTokens = 4, Adapters = [new AdapterSelection("math")] });
+            log.WriteLine($"{q.TrimEnd()} base: '{plain.Text}' adapter: '{tuned.Text}' ({tuned.FinishReason})");
+            Assert.NotEqual(a, plain.Text);
+            Assert.Equal(a, tuned.Text);
+        }
     }
 }
