@@ -29,11 +29,16 @@ internal sealed unsafe class GgmlStep(GgmlLlama model, int threads) : IDisposabl
 
     public int Threads { get; } = threads;
 
+    /// <summary>FED_GGML_PROFILE=1 prints the time of each phase of a step to stderr.</summary>
+    private static readonly bool Profile = Environment.GetEnvironmentVariable("FED_GGML_PROFILE") == "1";
+
     /// <summary>Runs the batch; with <paramref name="backward"/> the gradients of every <c>ggml_set_param</c> tensor are then in <see cref="Gradient"/>.</summary>
     public StepOutput Run(GgmlBatch batch, bool backward)
     {
         if (batch.LossTokens == 0) throw new ArgumentException("a batch needs at least one loss token (a completion or EOS position).");
+        var sw = Profile ? System.Diagnostics.Stopwatch.StartNew() : null;
         var need = Measure(batch, backward);
+        var tMeasure = sw?.Elapsed.TotalMilliseconds;
         if (need > _capacity)
         {
             if (_ctx != 0) ggml_free(_ctx);
@@ -46,10 +51,14 @@ internal sealed unsafe class GgmlStep(GgmlLlama model, int threads) : IDisposabl
             ggml_free(_ctx); // cheaper than tracking ggml_reset's semantics across versions; the allocator reuses the pages
             _ctx = ggml_init(new InitParams { MemSize = _capacity, NoAlloc = 0 });
         }
+        var tInit = sw?.Elapsed.TotalMilliseconds;
         var (tok, pos, mask, lab, logits, loss, gf) = Build(_ctx, batch, backward);
         Fill(batch, tok, pos, mask, lab);
         if (backward) ggml_graph_reset(gf);
+        var tBuild = sw?.Elapsed.TotalMilliseconds;
         Compute(_ctx, gf, Threads);
+        if (sw is not null)
+            Console.Error.WriteLine($"ggml step T={batch.T} B={batch.B} bwd={backward} cap={_capacity >> 20}MB measure {tMeasure:F1} init {tInit - tMeasure:F1} build {tBuild - tInit:F1} compute {sw.Elapsed.TotalMilliseconds - tBuild:F1} ms");
         _graph = gf;
         var lossValue = F32(loss, 1)[0];
         var correct = 0;
