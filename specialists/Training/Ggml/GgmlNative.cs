@@ -27,6 +27,7 @@ internal static unsafe partial class GgmlNative
 
     [LibraryImport(Base)] internal static partial nint ggml_init(InitParams p);
     [LibraryImport(Base)] internal static partial void ggml_free(nint ctx);
+    [LibraryImport(Base)] internal static partial void ggml_reset(nint ctx);
     [LibraryImport(Base)] internal static partial nuint ggml_tensor_overhead();
     [LibraryImport(Base)] internal static partial nuint ggml_graph_overhead_custom(nuint size, byte grads);
     [LibraryImport(Base)] internal static partial nuint ggml_nbytes(nint t);

@@ -48,8 +48,7 @@ internal sealed unsafe class GgmlStep(GgmlLlama model, int threads) : IDisposabl
         }
         else
         {
-            ggml_free(_ctx); // cheaper than tracking ggml_reset's semantics across versions; the allocator reuses the pages
-            _ctx = ggml_init(new InitParams { MemSize = _capacity, NoAlloc = 0 });
+            ggml_reset(_ctx); // reuse the memory (already faulted in) for this step's tensors
         }
         var tInit = sw?.Elapsed.TotalMilliseconds;
         var (tok, pos, mask, lab, logits, loss, gf) = Build(_ctx, batch, backward);
