@@ -222,3 +222,41 @@ public class GgmlAdapterTrainingTests(ITestOutputHelper log)
         }
     }
 }
+
+public class TrainingInputAndCurveTests
+{
+    [Fact]
+    public void Jsonl_examples_are_read_and_bad_lines_are_refused_with_file_and_line()
+    {
+        using var dir = new TempDir();
+        var good = dir.File("ok.jsonl");
+        File.WriteAllText(good, "{\"prompt\":\"What is 1 + 2?\\n\",\"completion\":\"3\",\"topic\":\"math\"}\n\n{\"prompt\":\"\",\"completion\":\"x\"}\n");
+        var list = TrainingExamples.ReadJsonl(good);
+        Assert.Equal([new TrainingExample("What is 1 + 2?\n", "3"), new TrainingExample("", "x")], list);
+
+        var bad = dir.File("bad.jsonl");
+        File.WriteAllText(bad, "{\"prompt\":\"a\",\"completion\":\"b\"}\n{\"prompt\":\"a\"}\n");
+        var e = Assert.Throws<ArgumentException>(() => TrainingExamples.ReadJsonl(bad));
+        Assert.Contains("bad.jsonl:2", e.Message);
+        Assert.Contains("\"completion\"", e.Message);
+        File.WriteAllText(bad, "not json\n");
+        Assert.Contains("bad.jsonl:1: not valid JSON", Assert.Throws<ArgumentException>(() => TrainingExamples.ReadJsonl(bad)).Message);
+        Assert.Equal(["one", "two"], TrainingExamples.FromCorpusLines("one\r\n\n  \ntwo\n").Select(x => x.Completion));
+    }
+
+    [Fact]
+    public void Loss_curve_svg_is_deterministic_and_plots_both_curves()
+    {
+        var r = new TrainingResult("x", [new EpochLoss(1, 3.0, 2.5, 0.4, 1e-3f, 1.0), new EpochLoss(2, 2.0, 2.2, 0.5, 5e-4f, 1.0)], 2, 4.0, 100, 64, 8, 2, 50, false)
+        { Route = TrainingRoute.Ggml };
+        var a = LossCurve.Svg(r);
+        Assert.Equal(a, LossCurve.Svg(r));
+        Assert.StartsWith("<svg xmlns=\"http://www.w3.org/2000/svg\"", a);
+        Assert.Equal(2, a.Split("<polyline").Length - 1);
+        Assert.Contains("points=\"48.0,24.0 ", a); // epoch 0, the highest loss (4.0) at the top-left
+        using var dir = new TempDir();
+        var (csv, svg) = LossCurve.Write(dir.File("m.gguf"), r);
+        Assert.StartsWith("epoch,train_loss,val_loss", File.ReadAllText(csv));
+        Assert.Equal(a, File.ReadAllText(svg));
+    }
+}
