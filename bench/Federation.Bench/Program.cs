@@ -5,7 +5,7 @@ internal static class Program
 {
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Federation.Bench -- <registry|specialists|router|gateway|memory|fuzz|killtest|peer-load> [options]");
+        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Federation.Bench -- <registry|specialists|router|gateway|memory|fuzz|killtest|peer-load|training|training-quality|demo> [options]");
         return 2;
     }
 
@@ -19,6 +19,8 @@ internal static class Program
         ["fuzz", .. var rest] => FuzzBench.Run(rest),
         ["killtest", .. var rest] => await KillTestBench.RunAsync(rest),
         ["peer-load", .. var rest] => await PeerLoad.RunAsync(rest),
+        ["training", .. var rest] => TrainingBench.Run(rest),
+        ["training-quality", .. var rest] => await TrainingBench.QualityAsync(rest),
         _ => Usage(),
     };
 }

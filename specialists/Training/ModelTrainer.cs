@@ -36,6 +36,22 @@ public sealed record TrainingOptions
     public int Patience { get; init; } = 2;
     public double MinDelta { get; init; } = 1e-4;
     public TrainableSet Trainable { get; init; } = TrainableSet.All;
+    /// <summary>Examples per optimiser step (ggml route; padded, loss-masked).</summary>
+    public int BatchSize { get; init; } = 8;
+    /// <summary>Folder for per-epoch checkpoints (weights, optimiser moments, step, shuffle RNG state); null = none (ggml route).</summary>
+    public string? CheckpointDir { get; init; }
+    /// <summary>A checkpoint to continue from; the run must have the same base, examples and options (ggml route).</summary>
+    public string? ResumeFrom { get; init; }
+    /// <summary>Stop (checkpoint kept) after this epoch although the schedule is for <see cref="Epochs"/>: a staged or interrupted run (ggml route).</summary>
+    public int? StopAfterEpoch { get; init; }
+    /// <summary>LoRA alpha (scale alpha/r); null = the rank (ggml route).</summary>
+    public float? LoraAlpha { get; init; }
+    /// <summary>LoRA targets (<see cref="Models.LoraAdapterFactory.AllowedTargets"/>); null = the defaults (ggml route).</summary>
+    public IReadOnlyList<string>? LoraTargets { get; init; }
+    /// <summary>Clip the global gradient L2 norm to this (0 = no clipping; ggml route).</summary>
+    public double ClipNorm { get; init; } = 1.0;
+    /// <summary>AdamW decoupled weight decay (ggml route).</summary>
+    public float WeightDecay { get; init; }
 
     public void Validate()
     {
@@ -56,6 +72,13 @@ public sealed record EpochLoss(int Epoch, double TrainLoss, double ValidationLos
 public sealed record TrainingResult(string OutputPath, IReadOnlyList<EpochLoss> Epochs, int BestEpoch, double InitialValidationLoss,
     long TrainTokensPerEpoch, int Context, int TrainWindows, int ValidationWindows, double TrainTokensPerSecond, bool StoppedEarly)
 {
+    /// <summary>The route that produced it.</summary>
+    public TrainingRoute Route { get; init; } = TrainingRoute.LlamaOpt;
+    /// <summary>Optimiser steps taken in total (ggml route; windows for llama_opt).</summary>
+    public long Steps { get; init; }
+    /// <summary>The last checkpoint written, or null.</summary>
+    public string? CheckpointPath { get; init; }
+
     /// <summary>The loss curve as CSV: <c>epoch,train_loss,val_loss,val_accuracy,lr,seconds</c>; epoch 0 = before training.</summary>
     public string ToCsv()
     {

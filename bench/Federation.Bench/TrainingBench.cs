@@ -1,0 +1,178 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Federation.Specialists.Engine;
+using Federation.Specialists.Interop;
+using Federation.Specialists.Models;
+using Federation.Specialists.Training;
+using Federation.Specialists.Training.Ggml;
+
+namespace Federation.Bench;
+
+/// <summary>
+/// Training benchmarks (docs/production-line.md).
+/// <c>training</c>: training tokens/s of both routes in one run on the same math examples: route 1 (ggml graph, full
+/// model and LoRA) and route 2 (llama_opt). Options <c>--models tiny,small</c>, <c>--threads 1,2</c>, <c>--examples N</c>.
+/// <c>training-quality</c>: the math spike: trains on generated "What is A + B?" / "Compute A - B" / "A+B=" examples
+/// (A, B in 0..999) and reports held-out exact match (greedy through the real engine, last integer of the answer)
+/// after each epoch with the wall time. Options <c>--preset</c>, <c>--mode full|adapter</c>, <c>--form plain|scratch</c>,
+/// <c>--examples N</c>, <c>--epochs N</c>, <c>--lr X</c>, <c>--batch N</c>, <c>--threads N</c>, <c>--rank R</c>.
+/// </summary>
+internal static partial class TrainingBench
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static int Run(string[] args)
+    {
+        var threadList = (Arg(args, "--threads") ?? "1,2").Split(',').Select(t => int.Parse(t, Inv)).ToArray();
+        var n = int.Parse(Arg(args, "--examples") ?? "256", Inv);
+        LlamaLibrary.EnsureLoaded();
+        var dir = Path.Combine(Path.GetTempPath(), "fed-train-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            Console.WriteLine($"training tokens/s, {Environment.ProcessorCount} cores, threads {string.Join(',', threadList)}, load average {LoadAverage()} (measured under load)");
+            foreach (var name in (Arg(args, "--models") ?? "tiny").Split(','))
+            foreach (var threads in threadList)
+            {
+                var basePath = TinyModelFactory.Create(ModelPreset.Named(name), 1, Path.Combine(dir, name + ".gguf")).Path;
+                var examples = MathExamples(n, 1, scratch: false);
+                var o = new TrainingOptions { Epochs = 1, LearningRate = 1e-3f, WarmupSteps = 2, Seed = 1, Threads = threads, ValidationSplit = 0.1, Patience = 0, BatchSize = 16, Context = 64 };
+                Console.WriteLine($" {name}, {threads} thread(s), {examples.Count} math examples, batch 16 (ggml) / 256-token windows (llama_opt):");
+                Measure($"{name} route 1 ggml, full model (every tensor)", () => new GgmlTrainer().TrainModel(basePath, examples, Path.Combine(dir, "g.gguf"), o));
+                Measure($"{name} route 1 ggml, LoRA r16 (A/B only)", () => new GgmlTrainer().TrainAdapter(basePath, examples, Path.Combine(dir, "a.gguf"), 16, o));
+                Measure($"{name} route 2 llama_opt, last block + head", () => new LlamaOptTrainer().TrainModel(basePath, examples, Path.Combine(dir, "o.gguf"), o with { Context = 256, ValidationSplit = 0.2 }));
+            }
+            Console.WriteLine($"load average at the end: {LoadAverage()}");
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static void Measure(string label, Func<TrainingResult> run)
+    {
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var sw = Stopwatch.StartNew();
+        var r = run();
+        var wall = sw.Elapsed.TotalSeconds;
+        var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
+        var tokens = r.TrainTokensPerEpoch * r.Epochs.Count;
+        Console.WriteLine(string.Create(Inv, $"  {label,-48} {r.TrainTokensPerSecond,8:F0} train tok/s (training loop), {tokens / Math.Max(cpu, 1e-9),8:F0} tok/CPU-s over the whole run ({tokens} tokens, {wall:F1} s wall)"));
+    }
+
+    public static async Task<int> QualityAsync(string[] args)
+    {
+        var preset = Arg(args, "--preset") ?? "tiny";
+        var mode = Arg(args, "--mode") ?? "full";
+        var scratch = (Arg(args, "--form") ?? "plain") == "scratch";
+        var n = int.Parse(Arg(args, "--examples") ?? "4000", Inv);
+        var epochs = int.Parse(Arg(args, "--epochs") ?? "4", Inv);
+        var threads = int.Parse(Arg(args, "--threads") ?? "2", Inv);
+        var rank = int.Parse(Arg(args, "--rank") ?? "16", Inv);
+        var o = new TrainingOptions
+        {
+            Epochs = epochs, LearningRate = float.Parse(Arg(args, "--lr") ?? "3e-3", Inv), WarmupSteps = 20, Seed = 1, Threads = threads,
+            ValidationSplit = 0.05, Patience = 0, BatchSize = int.Parse(Arg(args, "--batch") ?? "32", Inv), Context = 64,
+        };
+        LlamaLibrary.EnsureLoaded();
+        var dir = Path.Combine(Path.GetTempPath(), "fed-train-quality-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var basePath = TinyModelFactory.Create(ModelPreset.Named(preset), 1, Path.Combine(dir, "base.gguf")).Path;
+            var train = MathExamples(n, 1, scratch);
+            var seen = train.Select(e => e.Prompt).ToHashSet();
+            var heldOut = MathExamples(400, 99, scratch).Where(e => !seen.Contains(e.Prompt)).Take(200).ToList();
+            Console.WriteLine($"math spike: preset {preset}, mode {mode}, form {(scratch ? "scratch" : "plain")}, {n} examples, {epochs} epochs, batch {o.BatchSize}, lr {o.LearningRate}, threads {threads}, load average {LoadAverage()} (measured under load)");
+            Console.WriteLine($"  base (no training): exact {await ExactAsync(basePath, null, heldOut):P1}");
+            var ck = Path.Combine(dir, "ck");
+            var sw = Stopwatch.StartNew();
+            string? resume = null;
+            var trainer = new GgmlTrainer();
+            for (var e = 1; e <= epochs; e++)
+            {
+                var stage = o with { CheckpointDir = ck, ResumeFrom = resume, StopAfterEpoch = e };
+                var outPath = Path.Combine(dir, $"out{e}.gguf");
+                var r = mode == "adapter" ? trainer.TrainAdapter(basePath, train, outPath, rank, stage) : trainer.TrainModel(basePath, train, outPath, stage);
+                resume = r.CheckpointPath;
+                var wall = sw.Elapsed.TotalSeconds; // since training started: training, validation and the earlier epochs' held-out evaluations
+                var exact = mode == "adapter" ? await ExactAsync(basePath, outPath, heldOut) : await ExactAsync(outPath, null, heldOut);
+                var last = r.Epochs[^1];
+                Console.WriteLine(string.Create(Inv, $"  epoch {e}: {wall,6:F0} s wall since start, val loss {last.ValidationLoss:F4}, val token acc {last.ValidationAccuracy:P1}, held-out exact {exact:P1}, {r.TrainTokensPerSecond:F0} train tok/s"));
+            }
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>Greedy answers through the real engine; the last integer in the answer must equal the result.</summary>
+    private static async Task<double> ExactAsync(string model, string? adapter, List<TrainingExample> heldOut)
+    {
+        using var engine = SpecialistEngine.Open(new EngineOptions { BaseModelPath = model, Contexts = 1, ContextSize = 128, Threads = 2, BatchThreads = 2 });
+        if (adapter is not null) engine.RegisterAdapter("math", adapter);
+        var ok = 0;
+        foreach (var e in heldOut)
+        {
+            var g = await engine.GenerateAsync(new GenerationRequest
+            {
+                Prompt = e.Prompt, MaxTokens = 16, Adapters = adapter is null ? [] : [new AdapterSelection("math")],
+            });
+            var want = LastInt(e.Completion);
+            if (want is not null && LastInt(g.Text) == want) ok++;
+        }
+        return (double)ok / heldOut.Count;
+    }
+
+    private static string? LastInt(string s) => IntPattern().Matches(s) is { Count: > 0 } m ? m[^1].Value.TrimStart('+') : null;
+
+    [GeneratedRegex(@"-?\d+")]
+    private static partial Regex IntPattern();
+
+    /// <summary>
+    /// "What is A + B?\n" / "Compute A - B\n" / "A+B=" / "A-B=" with A, B in 0..999. Scratch form: the result's digits
+    /// reversed first (least significant first, how addition is carried out), then " = " and the answer.
+    /// </summary>
+    internal static List<TrainingExample> MathExamples(int n, ulong seed, bool scratch)
+    {
+        var rng = new SplitMix64(seed);
+        var list = new List<TrainingExample>(n);
+        for (var i = 0; i < n; i++)
+        {
+            var a = (int)(rng.NextUInt64() % 1000);
+            var b = (int)(rng.NextUInt64() % 1000);
+            var form = (int)(rng.NextUInt64() % 4);
+            var plus = form is 0 or 2;
+            var c = plus ? a + b : a - b;
+            var prompt = form switch
+            {
+                0 => $"What is {a} + {b}?\n",
+                1 => $"Compute {a} - {b}\n",
+                2 => $"{a}+{b}=",
+                _ => $"{a}-{b}=",
+            };
+            var answer = c.ToString(Inv);
+            if (scratch)
+            {
+                var digits = Math.Abs(c).ToString(Inv).Reverse().ToArray();
+                answer = (c < 0 ? "-" : "") + new string(digits) + " = " + answer;
+            }
+            list.Add(new TrainingExample(prompt, answer));
+        }
+        return list;
+    }
+
+    private static string? Arg(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+}
