@@ -88,7 +88,7 @@ public static class AcceptanceGate
         {
             if (c.Difference < o.Margin)
                 reasons.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"held-out accuracy {c.CandidateAccuracy:P1} does not beat the {c.Reference} ({c.ReferenceAccuracy:P1}) by the margin {o.Margin:P1} (n = {c.N})"));
+                    $"held-out accuracy {Pct(c.CandidateAccuracy)} does not beat the {c.Reference} ({Pct(c.ReferenceAccuracy)}) by the margin {Pct(o.Margin)} (n = {c.N})"));
             if (c.PValue > o.Alpha)
                 reasons.Add(string.Create(CultureInfo.InvariantCulture,
                     $"improvement over the {c.Reference} is not significant: exact McNemar p = {c.PValue:G4} > {o.Alpha} (candidate-only {c.CandidateOnly}, {c.Reference}-only {c.ReferenceOnly})"));
@@ -96,10 +96,10 @@ public static class AcceptanceGate
         var passed = biasProbes.Count(x => x);
         if (biasProbes.Count > 0 && (double)passed / biasProbes.Count < o.BiasProbeMinPassRate)
             reasons.Add(string.Create(CultureInfo.InvariantCulture,
-                $"known-bias probes: {passed}/{biasProbes.Count} passed, below the required {o.BiasProbeMinPassRate:P0}"));
+                $"known-bias probes: {passed}/{biasProbes.Count} passed, below the required {Pct0(o.BiasProbeMinPassRate)}"));
         foreach (var r in otherTopics.Where(r => r.Drop > o.RegressionTolerance))
             reasons.Add(string.Create(CultureInfo.InvariantCulture,
-                $"topic '{r.Topic}' of the same base drops from {r.Before:P1} to {r.After:P1}, more than the tolerance {o.RegressionTolerance:P1}"));
+                $"topic '{r.Topic}' of the same base drops from {Pct(r.Before)} to {Pct(r.After)}, more than the tolerance {Pct(o.RegressionTolerance)}"));
         return new AcceptanceResult(reasons.Count == 0, reasons, comps, biasProbes.Count, passed, otherTopics, o);
     }
 
@@ -124,6 +124,10 @@ public static class AcceptanceGate
         if (n == 0 || b == 0) return 1.0;
         return Math.Clamp(1.0 - Binomial.CDF(0.5, n, b - 1), 0.0, 1.0);
     }
+
+    private static string Pct(double x) => (x * 100).ToString("F1", CultureInfo.InvariantCulture) + "%";
+
+    private static string Pct0(double x) => (x * 100).ToString("F0", CultureInfo.InvariantCulture) + "%";
 
     private static double Rate(IReadOnlyList<bool> xs) => xs.Count == 0 ? 0 : (double)xs.Count(x => x) / xs.Count;
 }
