@@ -25,6 +25,8 @@ internal static class CliNouns
         yield return CanaryCommands.Create();
         yield return AuditCommands.Create();
         yield return DiipCommands.Create();
+        yield return CatalogCommands.Create();
+        yield return DemoCommands.Create();
         yield return VersionCommand.Create();
     }
 }
