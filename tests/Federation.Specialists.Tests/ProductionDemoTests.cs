@@ -53,7 +53,7 @@ public sealed class ProductionDemoTests(DemoBuildFixture fx, ITestOutputHelper o
     }
 
     [Fact]
-    public void A_second_build_from_the_cache_is_reused_and_a_tampered_manifest_invalidates_it()
+    public void A_second_build_from_the_cache_is_reused_and_a_tampered_manifest_is_refused()
     {
         var again = new DemoBuilder(fx.Recipe, fx.Key).BuildOrLoad(fx.Dir.Path);
         Assert.Equal(0, again.BuildSeconds);
@@ -65,6 +65,9 @@ public sealed class ProductionDemoTests(DemoBuildFixture fx, ITestOutputHelper o
         {
             File.WriteAllText(path, original.Replace("\"EU\"", "\"CN\"", StringComparison.Ordinal));
             Assert.Contains("altered", again.Verify(), StringComparison.Ordinal);
+            var refused = Assert.Throws<InvalidOperationException>(() => new DemoBuilder(fx.Recipe, fx.Key).BuildOrLoad(fx.Dir.Path));
+            Assert.Contains("does not verify", refused.Message, StringComparison.Ordinal);
+            Assert.True(File.Exists(adapter.Path), "a refused build is kept for inspection, not deleted");
         }
         finally
         {

@@ -96,14 +96,21 @@ public sealed class DemoBuilder(DemoRecipe recipe, NodeKey producer, IProgress<D
     public static string DirectoryFor(string dataDir, DemoRecipe recipe) => Path.Combine(dataDir, "demo", recipe.Cid.ToString());
 
     /// <summary>
-    /// The cached build under <paramref name="dataDir"/> when it is intact, else a new build there (written to a temp
-    /// directory and moved, so a crash never leaves half a build that later loads).
+    /// The cached build under <paramref name="dataDir"/> (every file's CID and signed manifest verified; a cached build
+    /// that does not verify is refused with the reason), else a new build there (written to a temp directory and
+    /// moved, so a crash never leaves half a build that later loads).
     /// </summary>
     public DemoFederation BuildOrLoad(string dataDir, CancellationToken ct = default)
     {
         var dir = DirectoryFor(dataDir, recipe);
         var cached = DemoFederation.TryLoad(dir);
-        if (cached is not null && cached.Verify() is null) return cached with { BuildSeconds = 0 };
+        if (cached is not null)
+        {
+            // Refused, not silently rebuilt: a file or manifest that changed after the build is evidence, kept for inspection.
+            var problem = cached.Verify([producer.NodeId]);
+            return problem is null ? cached with { BuildSeconds = 0 }
+                : throw new InvalidOperationException($"the cached demo build in '{dir}' does not verify: {problem}. Inspect it, then delete that directory to rebuild from the recipe.");
+        }
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
         var tmp = dir + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
