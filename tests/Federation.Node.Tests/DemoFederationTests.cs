@@ -169,6 +169,34 @@ public sealed class DemoFederationTests(DemoNodeFixture fx, ITestOutputHelper ou
         }
     }
 
+    [Fact]
+    public void Fed_catalog_list_and_show_read_the_signed_records_from_the_ledger()
+    {
+        var (code, stdout, stderr) = CliRunner.Fed("catalog", "list", "--data-dir", fx.DataDir, "-o", "json");
+        Assert.True(code == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.Equal(9, doc.RootElement.GetProperty("data").GetArrayLength());
+        var (code2, text, _) = CliRunner.Fed("catalog", "show", "math-a", "--data-dir", fx.DataDir);
+        Assert.Equal(0, code2);
+        Assert.Contains(fx.Runtime.Specialists["math-a"].AdapterCid, text, StringComparison.Ordinal);
+        var (code3, _, err3) = CliRunner.Fed("catalog", "show", "no-such-adapter", "--data-dir", fx.DataDir);
+        Assert.Equal(1, code3);
+        Assert.Contains("no catalog record named", err3, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Fed_demo_build_reuses_the_cache_and_verify_rebuilds_it_bit_for_bit()
+    {
+        var demo = fx.Runtime.Demo!.Federation;
+        var (code, stdout, stderr) = CliRunner.Fed("demo", "build", "--profile", "test", "--verify", "--data-dir", fx.DataDir, "-o", "json");
+        Assert.True(code == 0, stderr + stdout);
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.Equal(0, doc.RootElement.GetProperty("build_seconds").GetDouble());
+        Assert.True(doc.RootElement.GetProperty("verified").GetProperty("identical").GetBoolean());
+        Assert.Equal(demo.Adapters.Select(a => a.Cid.ToString()),
+            doc.RootElement.GetProperty("adapters").EnumerateArray().Select(a => a.GetProperty("cid").GetString()));
+    }
+
     private static void CopyDir(string from, string to)
     {
         Directory.CreateDirectory(to);
