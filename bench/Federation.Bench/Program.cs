@@ -5,7 +5,7 @@ internal static class Program
 {
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Federation.Bench -- <registry|specialists|router|gateway|memory|fuzz|killtest> [options]");
+        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Federation.Bench -- <registry|specialists|router|gateway|memory|fuzz|killtest|demo> [options]");
         return 2;
     }
 
@@ -18,6 +18,7 @@ internal static class Program
         ["memory", .. var rest] => await MemoryBench.RunAsync(rest),
         ["fuzz", .. var rest] => FuzzBench.Run(rest),
         ["killtest", .. var rest] => await KillTestBench.RunAsync(rest),
+        ["demo", .. var rest] => DemoBench.Run(rest),
         _ => Usage(),
     };
 }
