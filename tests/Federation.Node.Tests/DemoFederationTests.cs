@@ -197,6 +197,27 @@ public sealed class DemoFederationTests(DemoNodeFixture fx, ITestOutputHelper ou
             doc.RootElement.GetProperty("adapters").EnumerateArray().Select(a => a.GetProperty("cid").GetString()));
     }
 
+    [Fact]
+    public async Task The_router_sends_every_documented_question_form_to_its_topic()
+    {
+        var datasets = new[]
+        {
+            MathData.Generate(60, 12, seed: 9), ElementsData.Generate(firstElements: 20), CodeData.Generate(30),
+            GlossaryData.GenerateLegal(), GlossaryData.GenerateStrategy(),
+        };
+        var wrong = new List<string>();
+        foreach (var ds in datasets)
+            foreach (var e in ds.Examples)
+            {
+                using var resp = await fx.Http.PostAsJsonAsync("/v1/federation/route", new { query = e.Question });
+                Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
+                using var doc = JsonDocument.Parse(await resp.Content.ReadAsStringAsync());
+                var topic = doc.RootElement.GetProperty("topic").GetString();
+                if (topic != ds.Topic) wrong.Add($"'{e.Question}' -> {topic} (expected {ds.Topic})");
+            }
+        Assert.True(wrong.Count == 0, string.Join("\n", wrong.Take(20)));
+    }
+
     private static void CopyDir(string from, string to)
     {
         Directory.CreateDirectory(to);
