@@ -34,7 +34,7 @@ public sealed class DemoNodeFixture : IAsyncLifetime
     /// <summary>Starts a demo node; the first start trains the test profile (about a minute here), so the wait is long.</summary>
     public static async Task<WebApplication> StartAsync(string dataDir, bool expectReady = true)
     {
-        var app = NodeHost.Build(new NodeOptions { DataDir = dataDir, Urls = "http://127.0.0.1:0", DemoProfile = "test" }, l => l.AddFilter(_ => false));
+        var app = NodeHost.Build(new NodeOptions { DataDir = dataDir, Urls = "http://127.0.0.1:0", DemoProfile = "test", ReviewWait = TimeSpan.FromSeconds(1) }, l => l.AddFilter(_ => false));
         await app.StartAsync();
         var holder = app.Services.GetRequiredService<RuntimeHolder>();
         await holder.Started.WaitAsync(TimeSpan.FromMinutes(10));
@@ -216,6 +216,27 @@ public sealed class DemoFederationTests(DemoNodeFixture fx, ITestOutputHelper ou
                 if (topic != ds.Topic) wrong.Add($"'{e.Question}' -> {topic} (expected {ds.Topic})");
             }
         Assert.True(wrong.Count == 0, string.Join("\n", wrong.Take(20)));
+    }
+
+    [Fact]
+    public void Fed_demo_eval_prints_the_quality_table_against_the_running_node()
+    {
+        var (code, stdout, stderr) = CliRunner.Fed("demo", "eval", "--target", fx.Http.BaseAddress!.ToString(), "--api-key", fx.ClientKey,
+            "--profile", "test", "--limit", "3", "--data-dir", fx.DataDir, "-o", "json");
+        Assert.True(code == 0, stderr + stdout);
+        using var doc = JsonDocument.Parse(stdout);
+        var rows = doc.RootElement.GetProperty("topics").EnumerateArray().ToList();
+        Assert.Equal(["math", "elements", "code", "legal", "strategy"], rows.Select(r => r.GetProperty("topic").GetString()));
+        foreach (var r in rows)
+        {
+            Assert.Equal(3, r.GetProperty("n").GetInt32());
+            var rate = r.GetProperty("rate").GetDouble();
+            Assert.InRange(r.GetProperty("wilson95_low").GetDouble(), 0, rate);
+            Assert.InRange(r.GetProperty("wilson95_high").GetDouble(), rate, 1);
+            Assert.InRange(r.GetProperty("p_value_vs_base").GetDouble(), 0, 1);
+        }
+        Assert.Equal(fx.Runtime.Demo!.Federation.Adapters.Single(a => a.Name == "math-a").Acceptance["comparisons"][0]["reference_accuracy"].AsDouble(),
+            rows[0].GetProperty("base_rate").GetDouble());
     }
 
     private static void CopyDir(string from, string to)

@@ -73,5 +73,7 @@ public sealed class ProductionAcceptanceTests
         Assert.Equal(0.8882, lo, 3);
         Assert.Equal(0.9785, hi, 3);
         Assert.Equal((0.0, 1.0), QualityStats.Wilson95(0, 0));
+        Assert.Equal(0.0, QualityStats.Wilson95(0, 3).Low);
+        Assert.Equal(1.0, QualityStats.Wilson95(3, 3).High);
     }
 }

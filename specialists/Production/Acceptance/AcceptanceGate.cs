@@ -144,6 +144,7 @@ public static class QualityStats
         var denom = 1 + z * z / n;
         var centre = (p + z * z / (2 * n)) / denom;
         var half = z * Math.Sqrt(p * (1 - p) / n + z * z / (4.0 * n * n)) / denom;
-        return (Math.Max(0, centre - half), Math.Min(1, centre + half));
+        // Clamped so the interval always contains p (rounding gives e.g. 5.6e-17 as the lower bound at p = 0).
+        return (Math.Clamp(centre - half, 0, p), Math.Clamp(centre + half, p, 1));
     }
 }
