@@ -21,6 +21,7 @@ internal static class Program
         ["peer-load", .. var rest] => await PeerLoad.RunAsync(rest),
         ["training", .. var rest] => TrainingBench.Run(rest),
         ["training-quality", .. var rest] => await TrainingBench.QualityAsync(rest),
+        ["demo", .. var rest] => DemoBench.Run(rest),
         _ => Usage(),
     };
 }

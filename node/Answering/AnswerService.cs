@@ -129,7 +129,7 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
     {
         using var activity = NodeTelemetry.Source.StartActivity("engine");
         activity?.SetTag("gen_ai.request.model", specialist);
-        var r = await rt.Engine.GenerateAsync(ToGeneration(req, specialist), ct);
+        var r = await rt.EngineFor(specialist).GenerateAsync(ToGeneration(req, specialist), ct);
         activity?.SetTag("gen_ai.usage.output_tokens", r.CompletionTokens);
         return r;
     }
@@ -143,7 +143,7 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
         using (var activity = NodeTelemetry.Source.StartActivity("engine"))
         {
             activity?.SetTag("gen_ai.request.model", decision.Specialists[0]);
-            await foreach (var d in rt.Engine.StreamAsync(ToGeneration(req, decision.Specialists[0]), ct))
+            await foreach (var d in rt.EngineFor(decision.Specialists[0]).StreamAsync(ToGeneration(req, decision.Specialists[0]), ct))
             {
                 if (d.Result is not null) result = d.Result;
                 // the last delta may carry text too (a held-back incomplete UTF-8 tail, flushed as U+FFFD)

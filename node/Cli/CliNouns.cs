@@ -26,6 +26,8 @@ internal static class CliNouns
         yield return AuditCommands.Create();
         yield return ChallengeCommands.Create();
         yield return DiipCommands.Create();
+        yield return CatalogCommands.Create();
+        yield return DemoCommands.Create();
         yield return VersionCommand.Create();
     }
 }

@@ -23,9 +23,11 @@ internal static class ServeCommand
         var sporeListen = new Option<string?>("--spore-listen") { Description = "Also run the Spore peer (docs/spore.md) on this loopback IP:port (e.g. 127.0.0.1:7470); store <data-dir>/spore." };
         var sporePeers = new Option<string[]>("--spore-peer") { Description = "A Spore peer to dial, host:port (repeatable; with --spore-listen).", AllowMultipleArgumentsPerToken = false };
         var sporeAuto = new Option<bool>("--spore-auto-verify") { Description = "With --spore-listen: spot-check others' Spore records (p 0.05, §8), answer challenges, settle own challenges (docs/spore.md)." };
+        var demo = new Option<string?>("--demo") { Description = "Serve the demo federation of this profile (full or test): built on first start under <data-dir>/demo, reused later; policy default policies/demo/routing.yaml." };
+        demo.AcceptOnlyFromAmong("full", "test");
         var cmd = new Command("serve", "Run the node: OpenAI-compatible API, federation API, T3 review page.")
         {
-            urls, policy, reviewWait, storeBodies, threads, contexts, maxQueue, admissionQueue, ledgerSync, sporeListen, sporePeers, sporeAuto,
+            urls, policy, reviewWait, storeBodies, threads, contexts, maxQueue, admissionQueue, ledgerSync, sporeListen, sporePeers, sporeAuto, demo,
         };
         cmd.SetAction(async (p, ct) =>
         {
@@ -44,6 +46,7 @@ internal static class ServeCommand
                 SporeListen = p.GetValue(sporeListen) is { } sl ? SporeCommands.ParseListen(sl, allowRemote: false, "--spore-listen") : null,
                 SporePeers = p.GetValue(sporePeers) ?? [],
                 SporeAutoVerify = p.GetValue(sporeAuto),
+                DemoProfile = p.GetValue(demo),
             };
             if (options.SporeListen is null && options.SporePeers.Count > 0)
                 throw new CliException("--spore-peer needs --spore-listen (the Spore peer runs only when it listens).", ExitCodes.Usage);

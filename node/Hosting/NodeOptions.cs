@@ -55,6 +55,12 @@ public sealed class NodeOptions
     /// <summary>Largest accepted request body in bytes (413 above it).</summary>
     public long MaxRequestBytes { get; set; } = 1 << 20;
 
+    /// <summary>
+    /// When set (<c>full</c> or <c>test</c>), the node serves the demo federation of that profile (issue 9): built on
+    /// first start under <c>&lt;data-dir&gt;/demo</c>, reused later; the policy defaults to <c>policies/demo/routing.yaml</c>.
+    /// </summary>
+    public string? DemoProfile { get; set; }
+
     /// <summary>Problems with these settings, each saying what to change; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -70,6 +76,7 @@ public sealed class NodeOptions
         if (MaxTokensLimit < 1) errors.Add($"the max_tokens limit must be at least 1; found {MaxTokensLimit}");
         if (string.IsNullOrWhiteSpace(DataDir)) errors.Add("--data-dir must name a directory");
         if (ReviewWait < TimeSpan.Zero) errors.Add("--review-wait must not be negative");
+        if (DemoProfile is not (null or "full" or "test")) errors.Add($"--demo must be full or test; found {DemoProfile}");
         if (PolicyPath is not null && !File.Exists(PolicyPath)) errors.Add($"--policy: file '{PolicyPath}' does not exist");
         return errors;
     }
@@ -90,6 +97,7 @@ public sealed class NodeOptions
         target.LedgerSync = LedgerSync;
         target.MaxRequestBytes = MaxRequestBytes;
         target.SporeAutoVerify = SporeAutoVerify;
+        target.DemoProfile = DemoProfile;
     }
 
     /// <summary>True when every URL binds a loopback address only.</summary>

@@ -14,6 +14,9 @@ namespace Federation.Node.Hosting;
 /// <summary>A registered specialist: the policy's entry plus the base and adapter the engine serves it with.</summary>
 public sealed record SpecialistBinding(SpecialistRef Ref, string BaseCid, string AdapterCid, string AdapterPath);
 
+/// <summary>The demo federation a node serves (null when it serves the embedded random default).</summary>
+public sealed record DemoServing(Federation.Specialists.Production.Demo.DemoFederation Federation, int LedgeredEntries);
+
 /// <summary>
 /// Everything a running node holds: identity, ledger, policy, engine and specialists. Built once at start-up by
 /// <see cref="Start"/>; with no configuration it builds the embedded default (a project-made tiny base with one random
@@ -22,8 +25,11 @@ public sealed record SpecialistBinding(SpecialistRef Ref, string BaseCid, string
 public sealed class NodeRuntime : IAsyncDisposable
 {
     private NodeRuntime(NodeKey key, SqliteLedger ledger, RoutingPolicy policy, SpecialistEngine engine,
-        IReadOnlyDictionary<string, SpecialistBinding> specialists, MemoryService memory)
+        IReadOnlyDictionary<string, SpecialistBinding> specialists, MemoryService memory,
+        IReadOnlyDictionary<string, SpecialistEngine>? engines = null, DemoServing? demo = null)
     {
+        Engines = engines ?? new Dictionary<string, SpecialistEngine>(StringComparer.Ordinal) { [engine.BaseCid.ToString()] = engine };
+        Demo = demo;
         Memory = memory;
         Key = key;
         Ledger = ledger;
@@ -39,7 +45,18 @@ public sealed class NodeRuntime : IAsyncDisposable
     public NodeKey Key { get; }
     public SqliteLedger Ledger { get; }
     public RoutingPolicy Policy { get; }
+    /// <summary>The first base's engine: embeddings, memory, tokenisation limits.</summary>
     public SpecialistEngine Engine { get; }
+
+    /// <summary>One engine per hosted base, by base CID (issue 9: several bases, each with its own adapters).</summary>
+    public IReadOnlyDictionary<string, SpecialistEngine> Engines { get; }
+
+    /// <summary>The demo federation served, or null.</summary>
+    public DemoServing? Demo { get; }
+
+    /// <summary>The engine of the base <paramref name="specialistId"/>'s adapter belongs to.</summary>
+    public SpecialistEngine EngineFor(string specialistId) =>
+        Specialists.TryGetValue(specialistId, out var b) && Engines.TryGetValue(b.BaseCid, out var e) ? e : Engine;
     public IReadOnlyDictionary<string, SpecialistBinding> Specialists { get; }
 
     /// <summary>Plane H memory (<c>memory.db</c>, <c>policies/memory.yaml</c>, the serving base's embeddings); every new root statement is ledgered.</summary>
@@ -57,6 +74,7 @@ public sealed class NodeRuntime : IAsyncDisposable
         Directory.CreateDirectory(layout.Root);
         var (key, created) = new NodeKeyStore(layout.Root).LoadOrCreate();
         if (created) logger.IdentityCreated(key.Id.ToString(), layout.Root);
+        if (options.DemoProfile is { } profile) return StartDemo(options, logger, layout, key, profile);
         var policyPath = PolicyLocator.Resolve(options.PolicyPath);
         var policy = PolicyLoader.Load(policyPath);
         logger.PolicyLoaded(policyPath, policy.Topics.Count, policy.Specialists.Count, policy.Cid);
@@ -120,6 +138,66 @@ public sealed class NodeRuntime : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Starts a node that serves the demo federation: build or reuse it, one engine per base, each policy specialist
+    /// bound to the catalog adapter it names after its signed manifest verified (<see cref="DemoWiring.Resolve"/>),
+    /// catalog records and genesis champions ledgered once.
+    /// </summary>
+    private static NodeRuntime StartDemo(NodeOptions options, ILogger logger, DataDirLayout layout, NodeKey key, string profile)
+    {
+        var recipe = Federation.Specialists.Production.Demo.DemoRecipe.Load(DemoWiring.FindRecipe(profile));
+        var policyPath = DemoWiring.FindPolicy(options.PolicyPath);
+        var policy = PolicyLoader.Load(policyPath);
+        logger.PolicyLoaded(policyPath, policy.Topics.Count, policy.Specialists.Count, policy.Cid);
+        var demo = new Federation.Specialists.Production.Demo.DemoBuilder(recipe, key).BuildOrLoad(layout.Root);
+        var ledger = SqliteLedger.Open(layout.LedgerDb, key, new LedgerOptions { Synchronous = options.LedgerSync });
+        var engines = new Dictionary<string, SpecialistEngine>(StringComparer.Ordinal);
+        SqliteMemoryStore? memoryStore = null;
+        try
+        {
+            foreach (var b in demo.Bases)
+            {
+                Federation.Specialists.Production.Provenance.ManifestVerifier.Require(b.Path, b.Cid, [key.Id]);
+                var e = SpecialistEngine.Open(new EngineOptions
+                {
+                    BaseModelPath = b.Path,
+                    Threads = options.Threads,
+                    Contexts = options.Contexts,
+                    ContextSize = Api.ContextLimits.ContextTokens,
+                    Logger = logger,
+                });
+                engines[e.BaseCid.ToString()] = e;
+            }
+            var bindings = new Dictionary<string, SpecialistBinding>(StringComparer.Ordinal);
+            var infos = new Dictionary<string, SpecialistBindingInfo>(StringComparer.Ordinal);
+            foreach (var s in policy.Specialists)
+            {
+                var a = DemoWiring.Resolve(demo, s, key.Id);
+                var info = engines[a.BaseCid.ToString()].RegisterAdapter(s.Id, a.Path);
+                bindings[s.Id] = new SpecialistBinding(s, a.BaseCid.ToString(), info.Cid.ToString(), a.Path);
+                infos[s.Id] = new SpecialistBindingInfo(a.Name, info.Cid.ToString(), a.BaseCid.ToString(), a.Admitted);
+            }
+            var added = DemoWiring.LedgerAsync(ledger, key, demo, policy, infos).GetAwaiter().GetResult();
+            var primary = engines[demo.Bases[0].Cid.ToString()];
+            logger.EngineReady(primary.BaseCid.ToString(), bindings.Count);
+            var memoryPolicyPath = PolicyLocator.FindMemoryPolicy(null);
+            var memoryPolicy = memoryPolicyPath is null ? MemoryPolicy.Default : MemoryPolicyLoader.Load(memoryPolicyPath);
+            memoryStore = SqliteMemoryStore.Open(layout.MemoryDb, key, new EngineEmbedder(primary), new MemoryStoreOptions
+            {
+                StatementSigned = st => ledger.AppendAsync(MemoryRootEntryType, st.Envelope.ToJson()).GetAwaiter().GetResult(),
+            });
+            var memory = new MemoryService(memoryStore, memoryPolicy, new CustodialKeyring(key));
+            return new NodeRuntime(key, ledger, policy, primary, bindings, memory, engines, new DemoServing(demo, added));
+        }
+        catch
+        {
+            memoryStore?.Dispose();
+            foreach (var e in engines.Values) e.Dispose();
+            ledger.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>A seed derived from a name, the same on every machine (FNV-1a 64).</summary>
     public static ulong StableSeed(string name)
     {
@@ -134,7 +212,7 @@ public sealed class NodeRuntime : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Memory.Store.Dispose();
-        Engine.Dispose();
+        foreach (var e in Engines.Values) e.Dispose();
         await Ledger.DisposeAsync();
         Key.Dispose();
     }

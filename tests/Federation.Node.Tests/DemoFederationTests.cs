@@ -1,0 +1,248 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Federation.Node.Auth;
+using Federation.Node.Hosting;
+using Federation.Registry.Catalog;
+using Federation.Specialists.Production.Data;
+using Federation.Specialists.Production.Demo;
+using Federation.Specialists.Production.Provenance;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Federation.Node.Tests;
+
+/// <summary>A real node serving the demo federation's test profile, built on its first start on a fresh data dir.</summary>
+public sealed class DemoNodeFixture : IAsyncLifetime
+{
+    public string DataDir { get; } = NodeFixture.TempDir("fed-demo-tests");
+    public WebApplication App { get; private set; } = null!;
+    public HttpClient Http { get; private set; } = null!;
+    public NodeRuntime Runtime => App.Services.GetRequiredService<RuntimeHolder>().Runtime!;
+    public string ClientKey { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(DataDir);
+        ClientKey = new ApiKeyStore(Path.Combine(DataDir, "node.db")).Create("tests").Secret;
+        App = await StartAsync(DataDir);
+        Http = new HttpClient { BaseAddress = new Uri(App.Urls.First()) };
+        Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ClientKey);
+    }
+
+    /// <summary>Starts a demo node; the first start trains the test profile (about a minute here), so the wait is long.</summary>
+    public static async Task<WebApplication> StartAsync(string dataDir, bool expectReady = true)
+    {
+        var app = NodeHost.Build(new NodeOptions { DataDir = dataDir, Urls = "http://127.0.0.1:0", DemoProfile = "test", ReviewWait = TimeSpan.FromSeconds(1) }, l => l.AddFilter(_ => false));
+        await app.StartAsync();
+        var holder = app.Services.GetRequiredService<RuntimeHolder>();
+        await holder.Started.WaitAsync(TimeSpan.FromMinutes(10));
+        if (expectReady && holder.Runtime is null) throw new InvalidOperationException("demo node did not start: " + holder.StartError);
+        return app;
+    }
+
+    public async Task DisposeAsync()
+    {
+        Http?.Dispose();
+        if (App is not null) await NodeFixture.StopAsync(App, DataDir);
+        else NodeFixture.DeleteDir(DataDir);
+    }
+}
+
+public sealed class DemoFederationTests(DemoNodeFixture fx, ITestOutputHelper output) : IClassFixture<DemoNodeFixture>
+{
+    [Fact]
+    public async Task Models_show_each_specialists_real_base_cid_on_two_bases()
+    {
+        var demo = fx.Runtime.Demo!.Federation;
+        using var doc = JsonDocument.Parse(await fx.Http.GetStringAsync("/v1/models"));
+        var specialists = doc.RootElement.GetProperty("data").EnumerateArray()
+            .Where(m => m.GetProperty("federation").GetProperty("kind").GetString() == "specialist")
+            .ToDictionary(m => m.GetProperty("id").GetString()!, m => m.GetProperty("federation").GetProperty("base_cid").GetString()!);
+        Assert.Equal(7, specialists.Count);
+        Assert.Equal(demo.Bases.Single(b => b.Name == "base-a").Cid.ToString(), specialists["math-a"]);
+        Assert.Equal(demo.Bases.Single(b => b.Name == "base-b").Cid.ToString(), specialists["elements-b"]);
+        Assert.Equal(2, specialists.Values.Distinct().Count());
+        Assert.Equal(2, fx.Runtime.Engines.Count);
+    }
+
+    [Fact]
+    public async Task Catalog_endpoint_lists_signed_base_and_adapter_records_and_genesis_is_ledgered()
+    {
+        using var doc = JsonDocument.Parse(await fx.Http.GetStringAsync("/v1/federation/catalog"));
+        var data = doc.RootElement.GetProperty("data").EnumerateArray().ToList();
+        Assert.Equal(2, data.Count(d => d.GetProperty("kind").GetString() == "base"));
+        Assert.Equal(7, data.Count(d => d.GetProperty("kind").GetString() == "adapter"));
+        Assert.Empty(doc.RootElement.GetProperty("errors").EnumerateArray());
+        Assert.All(data, d => Assert.Equal(fx.Runtime.Key.Id.ToString(), d.GetProperty("signer").GetString()));
+        var math = data.Single(d => d.GetProperty("name").GetString() == "math-a");
+        Assert.Equal(fx.Runtime.Specialists["math-a"].AdapterCid, math.GetProperty("cid").GetString());
+        Assert.True(math.GetProperty("acceptance").GetProperty("comparisons")[0].GetProperty("n").GetInt32() > 0);
+        var genesis = Enumerable.Range(0, (int)fx.Runtime.Ledger.Size).Select(i => fx.Runtime.Ledger.GetEntry(i))
+            .Where(e => e.Envelope.Type == CatalogIndex.GenesisType).ToList();
+        Assert.Equal(6, genesis.Count); // one per policy topic: general, math, elements, code, legal, strategy
+        Assert.Contains(genesis, g => g.Envelope.Payload["topic"].AsString() == "math" && g.Envelope.Payload["adapter_cid"].AsString() == math.GetProperty("cid").GetString());
+        using var anonymous = new HttpClient { BaseAddress = fx.Http.BaseAddress };
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/v1/federation/catalog")).StatusCode);
+    }
+
+    /// <summary>
+    /// Issue 9's end-to-end test. With training route 2 (llama_opt on the last block only) the test profile's math
+    /// adapter answers only some single-digit sums correctly (docs/production-line.md), so this asserts what holds for
+    /// every answer: a released answer is correct by the class-A checker and its ledger entry names the trained
+    /// adapter's CID; a wrong one is withheld with 422 verification.failed; and at least one is released.
+    /// </summary>
+    [Fact]
+    public async Task Math_answers_through_chat_completions_are_released_only_when_correct_and_ledger_the_adapter_cid()
+    {
+        var adapterCid = fx.Runtime.Specialists["math-a"].AdapterCid;
+        var ds = MathData.Generate(160, 16, maxOperand: 9, seed: 1);
+        int released = 0, refused = 0;
+        foreach (var e in ds.Examples.Take(40))
+        {
+            using var resp = await fx.Http.PostAsJsonAsync("/v1/chat/completions", new
+            {
+                model = "federation", temperature = 0, max_tokens = 8, stop = new[] { "\n" },
+                messages = new[] { new { role = "user", content = e.Question } },
+            });
+            var body = await resp.Content.ReadAsStringAsync();
+            using var doc = JsonDocument.Parse(body);
+            if (resp.StatusCode == HttpStatusCode.UnprocessableEntity)
+            {
+                Assert.Equal("verification.failed", doc.RootElement.GetProperty("error").GetProperty("code").GetString());
+                refused++;
+                continue;
+            }
+            Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
+            var text = doc.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
+            var fed = doc.RootElement.GetProperty("federation");
+            Assert.Equal("math", fed.GetProperty("route").GetProperty("topic").GetString());
+            Assert.Equal("passed", fed.GetProperty("verification").GetProperty("status").GetString());
+            Assert.True(DemoCheckers.Check("math", e.Question, text, e.Answer) || text.Contains(e.Answer, StringComparison.Ordinal), $"released '{text}' for '{e.Question}' (expected {e.Answer})");
+            var index = fed.GetProperty("ledger").GetProperty("index").GetInt64();
+            var entry = fx.Runtime.Ledger.GetEntry(index).Envelope.Payload;
+            Assert.Contains(adapterCid, entry.ToString(), StringComparison.Ordinal);
+            released++;
+        }
+        output.WriteLine($"math through /v1/chat/completions: {released} released (correct), {refused} withheld (422) of 40");
+        Assert.True(released > 0, $"no math answer was released ({refused} withheld with 422): route 2 cannot make the test profile's math adapter correct; needs training route 1 (ggml).");
+    }
+
+    [Fact]
+    public async Task A_restart_reuses_the_build_without_new_catalog_entries_and_a_tampered_manifest_refuses_start()
+    {
+        var demo = fx.Runtime.Demo!.Federation;
+        // A second data dir holding a copy of the build: the start reuses it (no training) and ledgers it once.
+        var dir = NodeFixture.TempDir("fed-demo-restart");
+        CopyDir(Path.Combine(fx.DataDir, "demo"), Path.Combine(dir, "demo"));
+        CopyDir(Path.Combine(fx.DataDir, "identity"), Path.Combine(dir, "identity"));
+        try
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            var app = await DemoNodeFixture.StartAsync(dir);
+            var rt = app.Services.GetRequiredService<RuntimeHolder>().Runtime!;
+            output.WriteLine($"restart on a built demo: ready in {sw.Elapsed.TotalSeconds:F1} s (measured under load)");
+            Assert.Equal(0, rt.Demo!.Federation.BuildSeconds);
+            Assert.Equal(9 + 6, rt.Demo.LedgeredEntries);
+            await app.StopAsync();
+            await app.DisposeAsync();
+            var again = await DemoNodeFixture.StartAsync(dir);
+            Assert.Equal(0, again.Services.GetRequiredService<RuntimeHolder>().Runtime!.Demo!.LedgeredEntries);
+            await again.StopAsync();
+            await again.DisposeAsync();
+
+            var math = demo.Adapters.Single(a => a.Name == "math-a");
+            var manifest = ProvenanceManifest.PathFor(Path.Combine(dir, Path.GetRelativePath(fx.DataDir, math.Path)));
+            File.WriteAllText(manifest, File.ReadAllText(manifest).Replace("\"own-a\"", "\"own-z\"", StringComparison.Ordinal));
+            var refused = await DemoNodeFixture.StartAsync(dir, expectReady: false);
+            var error = refused.Services.GetRequiredService<RuntimeHolder>().StartError;
+            await refused.StopAsync();
+            await refused.DisposeAsync();
+            Assert.NotNull(error);
+            Assert.Contains("does not verify", error, StringComparison.Ordinal);
+            Assert.Contains("math-a.gguf.manifest.json", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            NodeFixture.DeleteDir(dir);
+        }
+    }
+
+    [Fact]
+    public void Fed_catalog_list_and_show_read_the_signed_records_from_the_ledger()
+    {
+        var (code, stdout, stderr) = CliRunner.Fed("catalog", "list", "--data-dir", fx.DataDir, "-o", "json");
+        Assert.True(code == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.Equal(9, doc.RootElement.GetProperty("data").GetArrayLength());
+        var (code2, text, _) = CliRunner.Fed("catalog", "show", "math-a", "--data-dir", fx.DataDir);
+        Assert.Equal(0, code2);
+        Assert.Contains(fx.Runtime.Specialists["math-a"].AdapterCid, text, StringComparison.Ordinal);
+        var (code3, _, err3) = CliRunner.Fed("catalog", "show", "no-such-adapter", "--data-dir", fx.DataDir);
+        Assert.Equal(1, code3);
+        Assert.Contains("no catalog record named", err3, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Fed_demo_build_reuses_the_cache_and_verify_rebuilds_it_bit_for_bit()
+    {
+        var demo = fx.Runtime.Demo!.Federation;
+        var (code, stdout, stderr) = CliRunner.Fed("demo", "build", "--profile", "test", "--verify", "--data-dir", fx.DataDir, "-o", "json");
+        Assert.True(code == 0, stderr + stdout);
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.Equal(0, doc.RootElement.GetProperty("build_seconds").GetDouble());
+        Assert.True(doc.RootElement.GetProperty("verified").GetProperty("identical").GetBoolean());
+        Assert.Equal(demo.Adapters.Select(a => a.Cid.ToString()),
+            doc.RootElement.GetProperty("adapters").EnumerateArray().Select(a => a.GetProperty("cid").GetString()));
+    }
+
+    [Fact]
+    public async Task The_router_sends_every_documented_question_form_to_its_topic()
+    {
+        var datasets = new[]
+        {
+            MathData.Generate(60, 12, seed: 9), ElementsData.Generate(firstElements: 20), CodeData.Generate(30),
+            GlossaryData.GenerateLegal(), GlossaryData.GenerateStrategy(),
+        };
+        var wrong = new List<string>();
+        foreach (var ds in datasets)
+            foreach (var e in ds.Examples)
+            {
+                using var resp = await fx.Http.PostAsJsonAsync("/v1/federation/route", new { query = e.Question });
+                Assert.Equal(HttpStatusCode.OK, resp.StatusCode);
+                using var doc = JsonDocument.Parse(await resp.Content.ReadAsStringAsync());
+                var topic = doc.RootElement.GetProperty("topic").GetString();
+                if (topic != ds.Topic) wrong.Add($"'{e.Question}' -> {topic} (expected {ds.Topic})");
+            }
+        Assert.True(wrong.Count == 0, string.Join("\n", wrong.Take(20)));
+    }
+
+    [Fact]
+    public void Fed_demo_eval_prints_the_quality_table_against_the_running_node()
+    {
+        var (code, stdout, stderr) = CliRunner.Fed("demo", "eval", "--target", fx.Http.BaseAddress!.ToString(), "--api-key", fx.ClientKey,
+            "--profile", "test", "--limit", "3", "--data-dir", fx.DataDir, "-o", "json");
+        Assert.True(code == 0, stderr + stdout);
+        using var doc = JsonDocument.Parse(stdout);
+        var rows = doc.RootElement.GetProperty("topics").EnumerateArray().ToList();
+        Assert.Equal(["math", "elements", "code", "legal", "strategy"], rows.Select(r => r.GetProperty("topic").GetString()));
+        foreach (var r in rows)
+        {
+            Assert.Equal(3, r.GetProperty("n").GetInt32());
+            var rate = r.GetProperty("rate").GetDouble();
+            Assert.InRange(r.GetProperty("wilson95_low").GetDouble(), 0, rate);
+            Assert.InRange(r.GetProperty("wilson95_high").GetDouble(), rate, 1);
+            Assert.InRange(r.GetProperty("p_value_vs_base").GetDouble(), 0, 1);
+        }
+        Assert.Equal(fx.Runtime.Demo!.Federation.Adapters.Single(a => a.Name == "math-a").Acceptance["comparisons"][0]["reference_accuracy"].AsDouble(),
+            rows[0].GetProperty("base_rate").GetDouble());
+    }
+
+    private static void CopyDir(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var f in Directory.GetFiles(from)) File.Copy(f, Path.Combine(to, Path.GetFileName(f)));
+        foreach (var d in Directory.GetDirectories(from)) CopyDir(d, Path.Combine(to, Path.GetFileName(d)));
+    }
+}
