@@ -68,11 +68,16 @@ public sealed class StructuredOutput
         }
         catch (SchemaException e)
         {
-            throw Refusal(e, maxBytes);
+            throw Refusal(e);
+        }
+        catch (InvalidOperationException e)
+        {
+            var param = Kind == "tools" ? "tools" : "response_format";
+            throw ApiException.BadRequest("request.invalid_encoding", $"'{param}' must be valid text: strings must be UTF-8 without lone surrogates ({e.Message}).", param);
         }
     }
 
-    private static ApiException Refusal(SchemaException e, int maxBytes) => e.Message.Contains("needs", StringComparison.Ordinal) && e.Message.Contains("max_tokens", StringComparison.Ordinal)
+    private static ApiException Refusal(SchemaException e) => e.Message.Contains("needs", StringComparison.Ordinal) && e.Message.Contains("max_tokens", StringComparison.Ordinal)
         ? ApiException.BadRequest("request.invalid_value", $"'max_tokens' is too small for this structured output: {e.Message} ({e.Path}).", "max_tokens")
         : ApiException.BadRequest(e.Message.StartsWith("the JSON Schema keyword", StringComparison.Ordinal) ? "request.unsupported_parameter" : "request.invalid_value",
             $"'{e.Path}': {e.Message}.", e.Path);
@@ -84,7 +89,8 @@ public sealed class StructuredOutput
     public string Instruction()
     {
         if (Kind == "json_object") return "Answer with a single JSON object and nothing else.";
-        if (Kind == "json_schema") return "Answer with a single JSON value that matches this JSON Schema, and nothing else:\n" + JsonSchemaGrammarCompact(Schema!.Value);
+        if (Kind == "json_schema")
+            return "Answer with a single JSON value that matches this JSON Schema, and nothing else." + Shown(" Schema: ", Schema!.Value);
         var sb = new StringBuilder(Mode == ToolMode.Auto
             ? "You may call one of these functions. To call one, answer with only {\"name\": <function name>, \"arguments\": <JSON object>}; otherwise answer in text.\n"
             : "Call one of these functions: answer with only {\"name\": <function name>, \"arguments\": <JSON object>}.\n");
@@ -92,13 +98,16 @@ public sealed class StructuredOutput
         {
             sb.Append("- ").Append(f.Name);
             if (!string.IsNullOrEmpty(f.Description)) sb.Append(": ").Append(f.Description);
-            if (f.Parameters is { } p) sb.Append(" parameters: ").Append(JsonSchemaGrammarCompact(p));
+            if (f.Parameters is { } p) sb.Append(Shown(" parameters: ", p));
             sb.Append('\n');
         }
         return sb.ToString();
     }
 
-    private static string JsonSchemaGrammarCompact(JsonElement e) => JsonSerializer.Serialize(e);
+    /// <summary>Most characters of a schema the instruction repeats: the node's context is small, and the grammar enforces the schema anyway.</summary>
+    public const int ShownSchemaChars = 160;
+
+    private static string Shown(string label, JsonElement schema) => JsonSerializer.Serialize(schema) is { Length: <= ShownSchemaChars } json ? label + json : "";
 
     /// <summary>Null when <paramref name="text"/> is what was asked for; otherwise why not (the gate withholds it).</summary>
     public string? Violation(string text)
@@ -141,13 +150,26 @@ public sealed class StructuredOutput
     /// <summary>Reads <c>response_format</c>, <c>tools</c> and <c>tool_choice</c>; null when the answer is plain text.</summary>
     public static StructuredOutput? Read(JsonElement? responseFormat, JsonElement? tools, JsonElement? toolChoice)
     {
-        var format = ReadFormat(responseFormat);
-        var (functions, mode, named) = ReadTools(tools, toolChoice);
+        var format = Guarded(() => ReadFormat(responseFormat), "response_format");
+        var (functions, mode, named) = Guarded(() => ReadTools(tools, toolChoice), "tools");
         if (format is not null && mode != ToolMode.None)
             throw ApiException.BadRequest("request.unsupported_parameter",
                 "'response_format' together with callable 'tools' is not supported: send tool_choice \"none\" or drop response_format.", "response_format");
         if (format is not null) return format;
         return mode == ToolMode.None ? null : ForTools(functions, mode, named);
+    }
+
+    /// <summary>JsonElement throws InvalidOperationException for invalid UTF-8 or a lone surrogate in a name or string: a 400, not a 500.</summary>
+    private static T Guarded<T>(Func<T> read, string param)
+    {
+        try
+        {
+            return read();
+        }
+        catch (InvalidOperationException e)
+        {
+            throw ApiException.BadRequest("request.invalid_encoding", $"'{param}' must be valid text: strings must be UTF-8 without lone surrogates ({e.Message}).", param);
+        }
     }
 
     private static StructuredOutput? ReadFormat(JsonElement? value)

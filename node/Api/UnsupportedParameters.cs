@@ -23,7 +23,6 @@ public static class UnsupportedParameters
         ["logprobs"] = (FalseOrZero, "log probabilities are returned by /v1/chat/completions only"),
         ["top_logprobs"] = (FalseOrZero, "log probabilities are returned by /v1/chat/completions only"),
         ["store"] = (FalseOrZero, "stored completions are not implemented (the ledger records every answer)"),
-        ["metadata"] = (EmptyObject, "stored-completion metadata is not implemented"),
         ["service_tier"] = (NullOrAutoOrDefault, "service tiers are not implemented"),
         ["reasoning_effort"] = (Null, "reasoning effort is not implemented"),
         ["verbosity"] = (Null, "verbosity is not implemented"),
