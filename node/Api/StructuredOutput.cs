@@ -142,7 +142,8 @@ public sealed class StructuredOutput
         if (Kind != "tools" || !text.StartsWith('{') || Violation(text) is not null) return null; // a reviewer's edit that is no call stays text
         using var doc = JsonDocument.Parse(text);
         var root = doc.RootElement;
-        return new ToolCallOut(id, root.GetProperty("name").GetString()!, JsonSerializer.Serialize(root.GetProperty("arguments")));
+        // the exact text the model wrote (compact already): {"name":…,"arguments":<this>} is what answer_sha256 covers
+        return new ToolCallOut(id, root.GetProperty("name").GetString()!, root.GetProperty("arguments").GetRawText());
     }
 
     // ---------- request reading ----------

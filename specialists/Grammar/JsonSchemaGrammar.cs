@@ -25,7 +25,7 @@ public sealed record JsonGrammar(string Gbnf, int MaxBytes);
 /// <c>maxItems</c>, <c>minLength</c>, <c>maxLength</c>, integer <c>minimum</c>/<c>maximum</c> (a range of at most
 /// 256 values, or minimum 0 or 1 alone), number <c>minimum: 0</c>, <c>anyOf</c>, local <c>$ref</c> (<c>#/$defs/…</c>,
 /// <c>#/definitions/…</c>, not recursive) and the annotations (title, description, default, examples, $comment…).
-/// Anything else is refused with <see cref="SchemaException"/> naming the keyword.
+/// The other JSON Schema keywords (pattern, format, oneOf, allOf, not, multipleOf…) are refused with <see cref="SchemaException"/> naming the keyword; words that are no JSON Schema keyword are annotations and ignored.
 /// </para>
 /// <para>
 /// Bounds (the documented rule): output is compact (no whitespace); string characters are printable ASCII or the
@@ -44,9 +44,26 @@ public static class JsonSchemaGrammar
         new(6, 2, 3, 1), new(4, 2, 2, 0), new(2, 1, 2, 0), new(1, 1, 1, 0), new(0, 0, 1, 0),
     ];
 
-    private static readonly HashSet<string> Annotations = new(StringComparer.Ordinal)
+    /// <summary>The keywords enforced.</summary>
+    private static readonly HashSet<string> Constraints = new(StringComparer.Ordinal)
     {
-        "title", "description", "$schema", "$id", "$comment", "default", "examples", "deprecated", "readOnly", "writeOnly", "$defs", "definitions",
+        "type", "properties", "required", "additionalProperties", "enum", "const", "items", "minItems", "maxItems",
+        "minLength", "maxLength", "minimum", "maximum", "anyOf", "$ref",
+    };
+
+
+    /// <summary>
+    /// JSON Schema keywords (2020-12 and draft-07) that constrain values but are not enforced here: each is refused.
+    /// Keywords that are no JSON Schema keyword at all are annotations by the specification and ignored (Semantic
+    /// Kernel, for one, writes a function's description under "condition").
+    /// </summary>
+    private static readonly HashSet<string> Unenforced = new(StringComparer.Ordinal)
+    {
+        "pattern", "format", "oneOf", "allOf", "not", "if", "then", "else", "multipleOf", "exclusiveMinimum", "exclusiveMaximum",
+        "uniqueItems", "contains", "minContains", "maxContains", "prefixItems", "additionalItems", "patternProperties", "propertyNames",
+        "minProperties", "maxProperties", "dependentRequired", "dependentSchemas", "dependencies", "unevaluatedItems",
+        "unevaluatedProperties", "contentEncoding", "contentMediaType", "contentSchema", "$dynamicRef", "$recursiveRef", "$anchor",
+        "$dynamicAnchor", "$recursiveAnchor",
     };
 
     /// <summary>The grammar of a schema (<paramref name="path"/> prefixes keyword paths in errors).</summary>
@@ -119,19 +136,14 @@ public static class JsonSchemaGrammar
         if (s.ValueKind == JsonValueKind.True) return new SFree();
         if (s.ValueKind == JsonValueKind.False) throw new SchemaException(path, "the schema 'false' allows no value");
         if (s.ValueKind != JsonValueKind.Object) throw new SchemaException(path, "a schema must be an object (or true)");
-        var known = new HashSet<string>(StringComparer.Ordinal)
-        {
-            "type", "properties", "required", "additionalProperties", "enum", "const", "items", "minItems", "maxItems",
-            "minLength", "maxLength", "minimum", "maximum", "anyOf", "$ref",
-        };
         foreach (var p in s.EnumerateObject())
-            if (!known.Contains(p.Name) && !Annotations.Contains(p.Name))
+            if (Unenforced.Contains(p.Name))
                 throw new SchemaException($"{path}.{p.Name}", $"the JSON Schema keyword '{p.Name}' is not supported for structured output; "
                     + "supported: type, properties, required, additionalProperties, enum, const, items, minItems, maxItems, minLength, maxLength, minimum, maximum, anyOf, $ref (docs/api.md)");
 
         if (s.TryGetProperty("$ref", out var r))
         {
-            if (s.EnumerateObject().Any(p => p.Name != "$ref" && !Annotations.Contains(p.Name)))
+            if (s.EnumerateObject().Any(p => p.Name != "$ref" && Constraints.Contains(p.Name)))
                 throw new SchemaException($"{path}.$ref", "'$ref' with sibling constraint keywords is not supported; move them into the referenced schema");
             var target = r.ValueKind == JsonValueKind.String ? r.GetString()! : throw new SchemaException($"{path}.$ref", "'$ref' must be a string");
             if (st.RefStack.Contains(target)) throw new SchemaException($"{path}.$ref", $"recursive '$ref' ({target}) is not supported: its values have no length bound");
@@ -145,7 +157,7 @@ public static class JsonSchemaGrammar
         {
             if (any.ValueKind != JsonValueKind.Array || any.GetArrayLength() == 0)
                 throw new SchemaException($"{path}.anyOf", "'anyOf' must be a non-empty array of schemas");
-            if (s.EnumerateObject().Any(p => p.Name != "anyOf" && !Annotations.Contains(p.Name)))
+            if (s.EnumerateObject().Any(p => p.Name != "anyOf" && Constraints.Contains(p.Name)))
                 throw new SchemaException($"{path}.anyOf", "'anyOf' with sibling constraint keywords is not supported; put them in each alternative");
             return new SAnyOf(any.EnumerateArray().Select((x, i) => Parse(x, $"{path}.anyOf[{i}]", st)).ToList());
         }
@@ -179,8 +191,10 @@ public static class JsonSchemaGrammar
         }
         else if (s.TryGetProperty("properties", out _) || s.TryGetProperty("required", out _)) types = ["object"];
         else if (s.TryGetProperty("items", out _)) types = ["array"];
-        else if (s.EnumerateObject().All(p => Annotations.Contains(p.Name) || p.Name == "additionalProperties")) return new SFree();
-        else types = ["string"];
+        else if (s.TryGetProperty("minLength", out _) || s.TryGetProperty("maxLength", out _)) types = ["string"];
+        else if (s.TryGetProperty("minItems", out _) || s.TryGetProperty("maxItems", out _)) types = ["array"];
+        else if (s.TryGetProperty("minimum", out _) || s.TryGetProperty("maximum", out _)) types = ["integer"];
+        else return new SFree(); // no constraint: any value
 
         var nodes = types.Select(type => ParseTyped(type, s, path, st)).ToList();
         return nodes.Count == 1 ? nodes[0] : new SAnyOf(nodes);

@@ -31,6 +31,15 @@ public class JsonSchemaGrammarTests
     }
 
     [Fact]
+    public void Words_that_are_no_json_schema_keyword_are_annotations_and_ignored()
+    {
+        var g = JsonSchemaGrammar.FromSchema(J("""{"type":"object","condition":"from Semantic Kernel","x-extra":1,"properties":{}}"""), 50, "s");
+        Assert.Contains("\"{}\"", g.Gbnf);
+        Assert.Equal(2, g.MaxBytes);
+        Assert.Equal(JsonSchemaGrammar.FromSchema(J("{}"), 50, "s"), JsonSchemaGrammar.FromSchema(J("""{"note":"any value"}"""), 50, "s"));
+    }
+
+    [Fact]
     public void A_budget_too_small_for_any_value_is_refused_saying_how_much_is_needed()
     {
         var schema = J("""{"type":"object","properties":{"a_rather_long_property_name":{"type":"string","minLength":20}},"required":["a_rather_long_property_name"]}""");
