@@ -70,7 +70,7 @@ public sealed class StructuredOutput
         {
             throw Refusal(e);
         }
-        catch (InvalidOperationException e)
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
             var param = Kind == "tools" ? "tools" : "response_format";
             throw ApiException.BadRequest("request.invalid_encoding", $"'{param}' must be valid text: strings must be UTF-8 without lone surrogates ({e.Message}).", param);

@@ -93,6 +93,7 @@ public static class JsonSchemaGrammar
     private static JsonGrammar Build(SNode node, int maxBytes, string path)
     {
         var smallest = MaxLen(node, Ladder[^1]);
+        if (smallest >= Cap) throw new SchemaException(path, "the schema's shortest value is longer than any answer can be (minItems/minLength too large)");
         foreach (var b in Ladder)
         {
             var len = MaxLen(node, b);
@@ -104,9 +105,8 @@ public static class JsonSchemaGrammar
             foreach (var (name, body) in w.Rules) sb.Append(name).Append(" ::= ").Append(body).Append('\n');
             return new JsonGrammar(sb.ToString(), (int)len);
         }
-        throw new SchemaException(path, smallest >= long.MaxValue / 4
-            ? "the schema has no bounded value"
-            : $"the shortest bounded value of this schema needs {smallest} tokens but the answer may have at most {maxBytes} (max_tokens minus one, and what the context leaves); raise max_tokens or simplify the schema");
+        throw new SchemaException(path,
+            $"the shortest bounded value of this schema needs {smallest} tokens but the answer may have at most {maxBytes} (max_tokens minus one, and what the context leaves); raise max_tokens or simplify the schema");
     }
 
     // ---------- schema → tree ----------
@@ -229,7 +229,7 @@ public static class JsonSchemaGrammar
             case "number":
             {
                 if (s.TryGetProperty("maximum", out _)) throw new SchemaException($"{path}.maximum", "'maximum' is not supported for numbers; use an integer range or drop it");
-                if (s.TryGetProperty("minimum", out var m) && !(m.ValueKind == JsonValueKind.Number && m.GetDouble() == 0))
+                if (s.TryGetProperty("minimum", out var m) && !(m.ValueKind == JsonValueKind.Number && m.TryGetDouble(out var md) && md == 0))
                     throw new SchemaException($"{path}.minimum", "'minimum' is supported for numbers only as 0");
                 return new SNumber(s.TryGetProperty("minimum", out _));
             }
@@ -310,7 +310,7 @@ public static class JsonSchemaGrammar
     {
         if (!s.TryGetProperty(name, out var v)) return null;
         if (v.ValueKind != JsonValueKind.Number) throw new SchemaException($"{path}.{name}", $"'{name}' must be a number");
-        if (v.TryGetInt64(out var n) && Math.Abs(n) < 1_000_000_000_000) return n;
+        if (v.TryGetInt64(out var n) && n is > -1_000_000_000_000 and < 1_000_000_000_000) return n;
         throw new SchemaException($"{path}.{name}", $"'{name}' must be an integer below 10^12 in magnitude for integers");
     }
 
@@ -328,7 +328,12 @@ public static class JsonSchemaGrammar
     private static int ArrMax(SArray a, Bounds b) => Math.Min(a.Max ?? int.MaxValue, Math.Max(a.Min, b.ArrayItems));
     private static int Utf8(string s) => Encoding.UTF8.GetByteCount(s);
 
-    private static long MaxLen(SNode n, Bounds b) => n switch
+    /// <summary>Lengths saturate here, so huge counts (minItems 100000 nested 60 deep) cannot overflow into a "fitting" value.</summary>
+    private const long Cap = 1L << 30;
+
+    private static long MaxLen(SNode n, Bounds b) => Math.Min(Cap, MaxLenOf(n, b));
+
+    private static long MaxLenOf(SNode n, Bounds b) => n switch
     {
         SLiterals l => l.Json.Max(Utf8),
         SString s => 2 + 2L * StrMax(s, b),

@@ -68,7 +68,7 @@ public static class JsonSchemaValidator
             }
             case JsonValueKind.Number:
             {
-                var d = v.GetDouble();
+                if (!v.TryGetDouble(out var d)) return $"{at}: the number {v.GetRawText()} is out of range";
                 if (Num(s, "minimum") is { } min && d < min) return $"{at}: below minimum {min}";
                 if (Num(s, "maximum") is { } max && d > max) return $"{at}: above maximum {max}";
                 break;
@@ -116,12 +116,12 @@ public static class JsonSchemaValidator
         "boolean" => v.ValueKind is JsonValueKind.True or JsonValueKind.False,
         "null" => v.ValueKind == JsonValueKind.Null,
         "number" => v.ValueKind == JsonValueKind.Number,
-        "integer" => v.ValueKind == JsonValueKind.Number && v.GetDouble() is var d && Math.Floor(d) == d && !double.IsInfinity(d),
+        "integer" => v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var d) && Math.Floor(d) == d && !double.IsInfinity(d),
         _ => false,
     };
 
     private static double? Num(JsonElement s, string name) =>
-        s.TryGetProperty(name, out var x) && x.ValueKind == JsonValueKind.Number ? x.GetDouble() : null;
+        s.TryGetProperty(name, out var x) && x.ValueKind == JsonValueKind.Number && x.TryGetDouble(out var d) ? d : null;
 
     private static JsonElement? Resolve(JsonElement root, string reference)
     {

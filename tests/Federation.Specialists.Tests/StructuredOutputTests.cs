@@ -39,6 +39,24 @@ public class JsonSchemaGrammarTests
         Assert.Equal(JsonSchemaGrammar.FromSchema(J("{}"), 50, "s"), JsonSchemaGrammar.FromSchema(J("""{"note":"any value"}"""), 50, "s"));
     }
 
+    [Theory]
+    [InlineData("""{"type":"array","minItems":100000,"items":{"type":"array","minItems":100000,"items":{"type":"array","minItems":100000,"items":{"type":"string","minLength":100000}}}}""", "s")]
+    [InlineData("""{"type":"integer","minimum":-9223372036854775808,"maximum":0}""", "s.minimum")]
+    [InlineData("""{"type":"number","minimum":1e999}""", "s.minimum")]
+    public void Hostile_schemas_are_refused_not_overflowed(string schema, string path)
+    {
+        var e = Assert.Throws<SchemaException>(() => JsonSchemaGrammar.FromSchema(J(schema), 4000, "s"));
+        Assert.Equal(path, e.Path);
+    }
+
+    [Fact]
+    public void An_out_of_range_enum_number_is_validated_without_throwing()
+    {
+        var g = JsonSchemaGrammar.FromSchema(J("""{"enum":[1e999, 2],"type":"integer","minimum":0,"maximum":5}"""), 50, "s");
+        Assert.Contains("\"2\"", g.Gbnf);
+        Assert.DoesNotContain("1e999", g.Gbnf);
+    }
+
     [Fact]
     public void A_budget_too_small_for_any_value_is_refused_saying_how_much_is_needed()
     {
