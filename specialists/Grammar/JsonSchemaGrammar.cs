@@ -25,7 +25,7 @@ public sealed record JsonGrammar(string Gbnf, int MaxBytes);
 /// <c>maxItems</c>, <c>minLength</c>, <c>maxLength</c>, integer <c>minimum</c>/<c>maximum</c> (a range of at most
 /// 256 values, or minimum 0 or 1 alone), number <c>minimum: 0</c>, <c>anyOf</c>, local <c>$ref</c> (<c>#/$defs/…</c>,
 /// <c>#/definitions/…</c>, not recursive) and the annotations (title, description, default, examples, $comment…).
-/// The other JSON Schema keywords (pattern, format, oneOf, allOf, not, multipleOf…) are refused with <see cref="SchemaException"/> naming the keyword; words that are no JSON Schema keyword are annotations and ignored.
+/// The other JSON Schema keywords (format, oneOf, allOf, not, multipleOf…) are refused with <see cref="SchemaException"/> naming the keyword; words that are no JSON Schema keyword are annotations and ignored.
 /// </para>
 /// <para>
 /// Bounds (the documented rule): output is compact (no whitespace); string characters are printable ASCII or the
@@ -48,7 +48,7 @@ public static class JsonSchemaGrammar
     private static readonly HashSet<string> Constraints = new(StringComparer.Ordinal)
     {
         "type", "properties", "required", "additionalProperties", "enum", "const", "items", "minItems", "maxItems",
-        "minLength", "maxLength", "minimum", "maximum", "anyOf", "$ref",
+        "minLength", "maxLength", "minimum", "maximum", "anyOf", "$ref", "pattern",
     };
 
 
@@ -59,7 +59,7 @@ public static class JsonSchemaGrammar
     /// </summary>
     private static readonly HashSet<string> Unenforced = new(StringComparer.Ordinal)
     {
-        "pattern", "format", "oneOf", "allOf", "not", "if", "then", "else", "multipleOf", "exclusiveMinimum", "exclusiveMaximum",
+        "format", "oneOf", "allOf", "not", "if", "then", "else", "multipleOf", "exclusiveMinimum", "exclusiveMaximum",
         "uniqueItems", "contains", "minContains", "maxContains", "prefixItems", "additionalItems", "patternProperties", "propertyNames",
         "minProperties", "maxProperties", "dependentRequired", "dependentSchemas", "dependencies", "unevaluatedItems",
         "unevaluatedProperties", "contentEncoding", "contentMediaType", "contentSchema", "$dynamicRef", "$recursiveRef", "$anchor",
@@ -115,6 +115,7 @@ public static class JsonSchemaGrammar
     internal sealed record SObject(IReadOnlyList<(string Name, SNode Schema, bool Required)> Props) : SNode;
     internal sealed record SArray(SNode Items, int Min, int? Max) : SNode;
     internal sealed record SString(int Min, int? Max) : SNode;
+    internal sealed record SPattern(PatternGrammar.RNode Regex) : SNode;
     internal sealed record SInteger(long? Min, long? Max) : SNode;
     internal sealed record SNumber(bool NonNegative) : SNode;
     internal sealed record SLiterals(IReadOnlyList<string> Json) : SNode;
@@ -191,7 +192,7 @@ public static class JsonSchemaGrammar
         }
         else if (s.TryGetProperty("properties", out _) || s.TryGetProperty("required", out _)) types = ["object"];
         else if (s.TryGetProperty("items", out _)) types = ["array"];
-        else if (s.TryGetProperty("minLength", out _) || s.TryGetProperty("maxLength", out _)) types = ["string"];
+        else if (s.TryGetProperty("minLength", out _) || s.TryGetProperty("maxLength", out _) || s.TryGetProperty("pattern", out _)) types = ["string"];
         else if (s.TryGetProperty("minItems", out _) || s.TryGetProperty("maxItems", out _)) types = ["array"];
         else if (s.TryGetProperty("minimum", out _) || s.TryGetProperty("maximum", out _)) types = ["integer"];
         else return new SFree(); // no constraint: any value
@@ -206,6 +207,13 @@ public static class JsonSchemaGrammar
         {
             case "null": return new SLiterals(["null"]);
             case "boolean": return new SLiterals(["true", "false"]);
+            case "string" when s.TryGetProperty("pattern", out var pattern):
+            {
+                if (pattern.ValueKind != JsonValueKind.String) throw new SchemaException($"{path}.pattern", "'pattern' must be a string");
+                if (s.TryGetProperty("minLength", out _) || s.TryGetProperty("maxLength", out _))
+                    throw new SchemaException($"{path}.pattern", "'pattern' together with minLength/maxLength is not supported; express the length in the pattern ({n,m})");
+                return new SPattern(PatternGrammar.Parse(pattern.GetString()!, $"{path}.pattern"));
+            }
             case "string":
             {
                 var min = Count(s, "minLength", path) ?? 0;
@@ -337,6 +345,7 @@ public static class JsonSchemaGrammar
     {
         SLiterals l => l.Json.Max(Utf8),
         SString s => 2 + 2L * StrMax(s, b),
+        SPattern p => 2 + PatternGrammar.MaxBytes(p.Regex, b.StringChars),
         SInteger { Min: { } lo, Max: { } hi } => Math.Max(lo.ToString(CultureInfo.InvariantCulture).Length, hi.ToString(CultureInfo.InvariantCulture).Length),
         SInteger i => (i.Min is null ? 1 : 0) + b.Digits,
         SNumber num => (num.NonNegative ? 0 : 1) + b.Digits + 1 + FractionDigits,
@@ -400,6 +409,8 @@ public static class JsonSchemaGrammar
                     return Rule(string.Join(" | ", l.Json.Select(Literal)));
                 case SString s:
                     return Str(s.Min, StrMax(s, b));
+                case SPattern p:
+                    return Rule($"\"\\\"\" {PatternGrammar.Gbnf(p.Regex, b.StringChars)} \"\\\"\"");
                 case SInteger { Min: { } lo, Max: { } hi }:
                 {
                     var values = new List<string>();

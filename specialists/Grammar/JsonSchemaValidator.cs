@@ -64,6 +64,18 @@ public static class JsonSchemaValidator
                 var n = v.GetString()!.EnumerateRunes().Count();
                 if (Num(s, "minLength") is { } min && n < min) return $"{at}: shorter than minLength {min}";
                 if (Num(s, "maxLength") is { } max && n > max) return $"{at}: longer than maxLength {max}";
+                if (s.TryGetProperty("pattern", out var pat) && pat.ValueKind == JsonValueKind.String)
+                {
+                    try
+                    {
+                        if (!System.Text.RegularExpressions.Regex.IsMatch(v.GetString()!, pat.GetString()!, System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromSeconds(1)))
+                            return $"{at}: does not match pattern {pat.GetString()}";
+                    }
+                    catch (Exception e) when (e is ArgumentException or System.Text.RegularExpressions.RegexMatchTimeoutException)
+                    {
+                        return $"{at}: pattern {pat.GetString()} cannot be evaluated ({e.Message})";
+                    }
+                }
                 break;
             }
             case JsonValueKind.Number:

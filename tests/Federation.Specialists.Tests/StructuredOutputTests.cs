@@ -10,7 +10,11 @@ public class JsonSchemaGrammarTests
     private static JsonElement J(string json) => JsonDocument.Parse(json).RootElement.Clone();
 
     [Theory]
-    [InlineData("""{"type":"object","properties":{"a":{"type":"string","pattern":"^x$"}}}""", "s.properties.a.pattern")]
+    [InlineData("""{"type":"object","properties":{"a":{"type":"string","pattern":"^(?=x)x$"}}}""", "s.properties.a.pattern")]
+    [InlineData("""{"type":"string","pattern":"\\bword"}""", "s.pattern")]
+    [InlineData("""{"type":"string","pattern":"a^b"}""", "s.pattern")]
+    [InlineData("""{"type":"string","pattern":"(a)\\1"}""", "s.pattern")]
+    [InlineData("""{"type":"string","pattern":"^x+$","maxLength":3}""", "s.pattern")]
     [InlineData("""{"type":"string","format":"email"}""", "s.format")]
     [InlineData("""{"oneOf":[{"type":"string"}]}""", "s.oneOf")]
     [InlineData("""{"allOf":[{"type":"string"}]}""", "s.allOf")]
@@ -136,7 +140,13 @@ public static class Schemas
 
     public const string Free = """{"type":"object","properties":{"any":{},"list":{"type":"array"}},"required":["any","list"]}""";
 
-    public static readonly string[] All = [Person, Shapes, Optional, Free];
+    public const string Patterns = """
+        {"type":"object","required":["id","word","q","free"],
+         "properties":{"id":{"type":"string","pattern":"^[A-Z]{2}-\\d{3,5}$"},"word":{"pattern":"(yes|no)+"},
+                       "q":{"type":"string","pattern":"^a\"b\\\\c.?[^a-z]*$"},"free":{"type":"string","pattern":"^(?:\\w+\\s)*\\w{2}$"}}}
+        """;
+
+    public static readonly string[] All = [Person, Shapes, Optional, Free, Patterns];
 }
 
 /// <summary>Grammar-constrained generation on the real engine: whatever the adapter, the text is complete, valid JSON.</summary>

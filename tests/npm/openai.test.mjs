@@ -116,9 +116,9 @@ await check('an unsupported schema keyword is a 400 naming it', async () => {
   await assert.rejects(
     client.chat.completions.create({
       model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 20,
-      response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'string', pattern: '^a$' } } },
+      response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'string', format: 'email' } } },
     }),
-    (e) => e.status === 400 && e.param === 'response_format.json_schema.schema.pattern',
+    (e) => e.status === 400 && e.param === 'response_format.json_schema.schema.format',
   );
 });
 
