@@ -106,6 +106,7 @@ public sealed class FederationClient : IChatClient, IEmbeddingGenerator<string, 
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
         using var reader = new StreamReader(stream, Encoding.UTF8);
         var data = new StringBuilder();
+        var calls = new SortedDictionary<int, PendingCall>();
         while (await reader.ReadLineAsync(cancellationToken) is { } line)
         {
             // SSE: "data:" lines accumulate until a blank line ends the event (docs/api.md "Streaming").
@@ -119,11 +120,20 @@ public sealed class FederationClient : IChatClient, IEmbeddingGenerator<string, 
             var payload = data.ToString();
             data.Clear();
             if (payload == "[DONE]") yield break;
-            yield return Update(payload);
+            yield return Update(payload, calls);
         }
     }
 
-    private static ChatResponseUpdate Update(string payload)
+    /// <summary>A streamed tool call being assembled: id and name from its first delta, then argument fragments.</summary>
+    private sealed class PendingCall
+    {
+        public string Id { get; set; } = "";
+        public string Name { get; set; } = "";
+        public StringBuilder Arguments { get; } = new();
+    }
+
+    /// <summary>One chunk as an update; tool-call deltas are assembled and the whole calls ride on the chunk with the finish reason.</summary>
+    private static ChatResponseUpdate Update(string payload, SortedDictionary<int, PendingCall> calls)
     {
         using var doc = JsonDocument.Parse(payload);
         var root = doc.RootElement;
@@ -145,10 +155,25 @@ public sealed class FederationClient : IChatClient, IEmbeddingGenerator<string, 
                 if (Str(delta, "role") is { } role) update.Role = new ChatRole(role);
                 if (delta.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String)
                     update.Contents.Add(new TextContent(c.GetString()));
-                if (delta.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array)
-                    foreach (var call in calls.EnumerateArray()) update.Contents.Add(FunctionCall(call));
+                if (delta.TryGetProperty("tool_calls", out var deltas) && deltas.ValueKind == JsonValueKind.Array)
+                    foreach (var d in deltas.EnumerateArray())
+                    {
+                        var index = d.TryGetProperty("index", out var ix) && ix.TryGetInt32(out var i) ? i : 0;
+                        if (!calls.TryGetValue(index, out var pending)) calls[index] = pending = new PendingCall();
+                        if (Str(d, "id") is { } id) pending.Id = id;
+                        if (d.TryGetProperty("function", out var fn) && fn.ValueKind == JsonValueKind.Object)
+                        {
+                            if (Str(fn, "name") is { } name) pending.Name = name;
+                            pending.Arguments.Append(Str(fn, "arguments"));
+                        }
+                    }
             }
             update.FinishReason = Finish(Str(choice, "finish_reason"));
+            if (update.FinishReason is not null && calls.Count > 0)
+            {
+                foreach (var c in calls.Values) update.Contents.Add(Call(c.Id, c.Name, c.Arguments.ToString()));
+                calls.Clear();
+            }
         }
         if (root.TryGetProperty("usage", out var u) && u.ValueKind == JsonValueKind.Object)
             update.Contents.Add(new UsageContent(Usage(u)));
@@ -299,12 +324,27 @@ public sealed class FederationClient : IChatClient, IEmbeddingGenerator<string, 
     private static FunctionCallContent FunctionCall(JsonElement call)
     {
         var fn = call.GetProperty("function");
-        var args = Str(fn, "arguments");
-        IDictionary<string, object?>? parsed = null;
-        if (!string.IsNullOrEmpty(args))
-            parsed = JsonSerializer.Deserialize<Dictionary<string, object?>>(args, AIJsonUtilities.DefaultOptions);
-        return new FunctionCallContent(Str(call, "id") ?? "", Str(fn, "name") ?? "", parsed);
+        return Call(Str(call, "id") ?? "", Str(fn, "name") ?? "", Str(fn, "arguments"));
     }
+
+    /// <summary>A call with its parsed arguments; <see cref="AIContent.RawRepresentation"/> keeps the arguments string as received (the receipt covers it).</summary>
+    private static FunctionCallContent Call(string id, string name, string? arguments) =>
+        new(id, name, ParseArguments(arguments)) { RawRepresentation = arguments ?? "" };
+
+    /// <summary>
+    /// The text a response's receipt covers (<c>answer_sha256</c>): the message text, or for a tool call the call as the
+    /// model wrote it, <c>{"name":"f","arguments":{…}}</c> with the arguments string exactly as received (docs/api.md).
+    /// </summary>
+    public static string AnswerTextOf(ChatResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var call = response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>().FirstOrDefault();
+        if (call is null) return response.Text;
+        return $"{{\"name\":{JsonSerializer.Serialize(call.Name)},\"arguments\":{call.RawRepresentation as string ?? JsonSerializer.Serialize(call.Arguments, AIJsonUtilities.DefaultOptions)}}}";
+    }
+
+    private static Dictionary<string, object?>? ParseArguments(string? args) =>
+        string.IsNullOrEmpty(args) ? null : JsonSerializer.Deserialize<Dictionary<string, object?>>(args, AIJsonUtilities.DefaultOptions);
 
     private static ChatFinishReason? Finish(string? reason) => reason switch
     {
@@ -371,7 +411,7 @@ public sealed class FederationClient : IChatClient, IEmbeddingGenerator<string, 
     public Task<ReceiptVerification> VerifyReceiptAsync(ChatResponse response, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(response);
-        return VerifyReceiptAsync(response.GetFederation(), response.Text, null, cancellationToken);
+        return VerifyReceiptAsync(response.GetFederation(), AnswerTextOf(response), null, cancellationToken);
     }
 
     /// <summary>
@@ -385,7 +425,7 @@ public sealed class FederationClient : IChatClient, IEmbeddingGenerator<string, 
         ArgumentNullException.ThrowIfNull(messages);
         var list = messages.ToList();
         var question = QueryTextOf(list.Select(m => (m.Role.Value, m.Text)));
-        return VerifyReceiptAsync(response.GetFederation(), response.Text, question, cancellationToken);
+        return VerifyReceiptAsync(response.GetFederation(), AnswerTextOf(response), question, cancellationToken);
     }
 
     /// <summary>

@@ -106,6 +106,8 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
         TopP = req.TopP,
         TopK = req.TopK,
         Seed = req.Seed is { } s ? unchecked((uint)s) : null,
+        Grammar = req.Grammar,
+        TopLogprobs = req.TopLogprobs,
         };
     }
 
@@ -170,8 +172,8 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
             verdict = await reputation.ReviseAsync(rt, decision, results.Select(r => r.Text).ToList(), verdict, ct); // docs/reputation.md "Live path"
             activity?.SetTag("federation.verification.status", verdict.Verification.Status.ToString());
         }
-        var verification = verdict.Verification;
         var primary = results[verdict.ChosenIndex];
+        var verification = StructuredOutputGate.Check(req, primary.Text, verdict.Verification);
         metrics.Tokens(decision.Topic, results.Sum(r => r.PromptTokens), results.Sum(r => r.CompletionTokens));
         metrics.Verification(verification.Class, verification.Status);
 

@@ -63,7 +63,7 @@ public static class OpenAiEndpoints
         var rt = Ready(holder);
         // every text part of every message (or the prompt) is classified; the router refuses text it could not read (router.query_too_long)
         var decision = Route(answers, rt, req.Query, req.Route, chat ? "messages" : "prompt");
-        ContextLimits.CheckPrompt(rt, req, chat ? "messages" : "prompt"); // before any work (issue 8); again below if memory was added
+        var promptTokens = ContextLimits.CheckPrompt(rt, req, chat ? "messages" : "prompt"); // before any work (issue 8); again below if memory was added
         // RAG: retrieve for the routed topic, then route again over everything the model will read, memory included
         // (a fragment can only raise the tier; the final decision is the one that is served and ledgered).
         try
@@ -78,7 +78,16 @@ public static class OpenAiEndpoints
         {
             throw new ApiException(403, "permission_error", "memory.policy_refused", e.Refusal.Message + " (federation.memory)", e.Refusal.Rule);
         }
-        if (req.Rag is not null) ContextLimits.CheckPrompt(rt, req, chat ? "messages" : "prompt");
+        if (req.Rag is not null) promptTokens = ContextLimits.CheckPrompt(rt, req, chat ? "messages" : "prompt");
+        if (req.Structured is { } structured)
+        {
+            // the grammar bounds the answer to what max_tokens and the context leave (one token kept for end-of-generation)
+            var budget = Math.Min(req.MaxTokens - 1, ContextLimits.ContextTokens - promptTokens - 2);
+            if (budget < 1)
+                throw ApiException.BadRequest("context_length_exceeded",
+                    $"The prompt is {promptTokens} tokens and leaves no room in the {ContextLimits.ContextTokens}-token context for a structured answer; shorten it.", "messages");
+            req = req with { Grammar = structured.Grammar(budget) };
+        }
 
         // A T3 answer may wait for a human: reserve one of the key's pending reviews, and give the generation slot back
         // when the draft is queued (ReviewWaitScope), so waiting requests never starve other clients (issue 8).
@@ -102,9 +111,13 @@ public static class OpenAiEndpoints
         if (!req.Stream)
         {
             var a = Released(await answers.CompleteAsync(rt, req, decision, ctx.RequestAborted));
+            var call = ChatExtras.Call(req, a);
             return chat
                 ? TypedResults.Ok(new ChatCompletionResponse(id, "chat.completion", created, model,
-                    [new ChatChoice(0, new AssistantMessage("assistant", a.Text, null), null, Finish(a.Result.FinishReason))],
+                    [new ChatChoice(0, call is null
+                        ? new AssistantMessage("assistant", a.Text, null)
+                        : new AssistantMessage("assistant", null, null, [new ToolCallInfo(call.Id, "function", new FunctionCallInfo(call.Name, call.Arguments))]),
+                        ChatExtras.Logprobs(req, a.Result), call is null ? Finish(a.Result.FinishReason) : "tool_calls")],
                     Usage(a.Result), null, a.Federation))
                 : TypedResults.Ok(new TextCompletionResponse(id, "text_completion", created, model,
                     [new TextChoice(0, a.Text, null, Finish(a.Result.FinishReason))], Usage(a.Result), a.Federation));
@@ -113,7 +126,8 @@ public static class OpenAiEndpoints
         // Streaming: live when nothing must be checked before release; otherwise verified first, then sent as chunks.
         var sse = new SseWriter(ctx, id, created, model, chat);
         FederatedAnswer final;
-        if (answers.CanStreamLive(rt, decision))
+        // structured output and log probabilities are sent once the whole answer has passed the gate
+        if (answers.CanStreamLive(rt, decision) && req.Structured is null && req.TopLogprobs is null)
         {
             AnswerOutcome? outcome = null;
             await foreach (var step in answers.StreamLiveAsync(rt, req, decision, ctx.RequestAborted))
@@ -129,7 +143,13 @@ public static class OpenAiEndpoints
             // Errors here (pending review, failed verification) still come back as a JSON error with its status,
             // because nothing has been written to the stream yet.
             final = Released(await answers.CompleteAsync(rt, req, decision, ctx.RequestAborted));
-            await sse.DeltaAsync(final.Text);
+            if (ChatExtras.Call(req, final) is { } call)
+            {
+                await sse.ToolCallAsync(call);
+                await sse.FinishAsync("tool_calls", final.Federation, req.IncludeUsage ? Usage(final.Result) : null);
+                return TypedResults.Empty;
+            }
+            await sse.DeltaAsync(final.Text, ChatExtras.Logprobs(req, final.Result));
         }
         await sse.FinishAsync(Finish(final.Result.FinishReason), final.Federation, req.IncludeUsage ? Usage(final.Result) : null);
         return TypedResults.Empty;
@@ -175,11 +195,26 @@ public static class OpenAiEndpoints
     {
         public bool Started { get; private set; }
 
-        public Task DeltaAsync(string text)
+        public Task DeltaAsync(string text, JsonElement? logprobs = null)
         {
             var role = Started ? null : "assistant";
-            return WriteAsync(null, text, role, null, null);
+            return WriteAsync(null, text, role, null, null, logprobs: logprobs);
         }
+
+        /// <summary>As the OpenAI stream sends a call: id, type and name with empty arguments, then the arguments in fragments.</summary>
+        public async Task ToolCallAsync(ToolCallOut call)
+        {
+            await WriteAsync(null, null, "assistant", null, null, tool: new ToolCallDelta(0, call.Id, "function", new FunctionCallDelta(call.Name, "")));
+            for (var i = 0; i < call.Arguments.Length; i += ArgumentFragment)
+            {
+                var n = Math.Min(ArgumentFragment, call.Arguments.Length - i);
+                if (n < call.Arguments.Length - i && char.IsHighSurrogate(call.Arguments[i + n - 1])) n++;
+                await WriteAsync(null, null, null, null, null, tool: new ToolCallDelta(0, null, null, new FunctionCallDelta(null, call.Arguments.Substring(i, n))));
+                i += n - ArgumentFragment;
+            }
+        }
+
+        private const int ArgumentFragment = 16;
 
         public async Task FinishAsync(string finish, FederationInfo federation, UsageInfo? usage)
         {
@@ -189,7 +224,8 @@ public static class OpenAiEndpoints
             await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
         }
 
-        private async Task WriteAsync(string? finish, string? text, string? role, FederationInfo? federation, UsageInfo? usage, bool emptyChoices = false)
+        private async Task WriteAsync(string? finish, string? text, string? role, FederationInfo? federation, UsageInfo? usage, bool emptyChoices = false,
+            JsonElement? logprobs = null, ToolCallDelta? tool = null)
         {
             if (!Started)
             {
@@ -200,7 +236,7 @@ public static class OpenAiEndpoints
             }
             byte[] json = chat
                 ? JsonSerializer.SerializeToUtf8Bytes(new ChatCompletionChunk(id, "chat.completion.chunk", created, model,
-                    emptyChoices ? [] : [new ChatChunkChoice(0, new ChatDelta(role, text), null, finish)], usage, federation),
+                    emptyChoices ? [] : [new ChatChunkChoice(0, new ChatDelta(role, text, tool is null ? null : [tool]), logprobs, finish)], usage, federation),
                     NodeJsonContext.Default.ChatCompletionChunk)
                 : JsonSerializer.SerializeToUtf8Bytes(new TextCompletionResponse(id, "text_completion", created, model,
                     emptyChoices ? [] : [new TextChoice(0, text ?? "", null, finish)], usage, federation),

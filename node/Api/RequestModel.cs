@@ -6,7 +6,11 @@ using Federation.Router;
 namespace Federation.Node.Api;
 
 /// <summary>One chat message as the engine gets it (<c>developer</c> is folded into <c>system</c>); <paramref name="Parts"/> are its text parts, as the router classifies them.</summary>
-public sealed record ChatMessageIn(string Role, string Content, IReadOnlyList<string> Parts);
+public sealed record ChatMessageIn(string Role, string Content, IReadOnlyList<string> Parts)
+{
+    /// <summary>On an assistant message that made tool calls: their ids (a later <c>tool</c> message must answer one).</summary>
+    public IReadOnlyList<string>? CallIds { get; init; }
+}
 
 /// <summary>A validated chat or text completion request.</summary>
 public sealed record CompletionRequestIn(
@@ -54,9 +58,13 @@ public sealed record CompletionRequestIn(
     public (IReadOnlyList<ChatMessageIn>? Messages, string? Prompt) ForEngine()
     {
         var block = Rag?.PromptBlock() ?? "";
-        if (block.Length == 0) return (Messages, Prompt);
+        var instruction = Structured?.Instruction();
+        if (block.Length == 0 && instruction is null) return (Messages, Prompt);
         if (Prompt is not null) return (null, block + Prompt);
         var list = Messages!.ToList();
+        // what the answer must look like goes first, as a system message (the grammar enforces it whatever the model)
+        if (instruction is not null) list.Insert(0, new ChatMessageIn("system", instruction, [instruction]));
+        if (block.Length == 0) return (list, null);
         var i = list.FindLastIndex(m => m.Role == "user");
         if (i < 0) list.Add(new ChatMessageIn("user", block, [block]));
         else list[i] = list[i] with { Content = block + list[i].Content };
@@ -73,6 +81,15 @@ public sealed record CompletionRequestIn(
 
     /// <summary>The text the review queue and the ledger's <c>query_sha256</c> stand for: the prompt, or every message as <c>role: text</c> lines.</summary>
     public string QueryText => Prompt ?? string.Join("\n", Messages!.Select(m => $"{m.Role}: {m.Content}"));
+
+    /// <summary><c>response_format</c> or callable <c>tools</c>: the shape the answer must have (null: plain text).</summary>
+    public StructuredOutput? Structured { get; init; }
+
+    /// <summary>The grammar enforcing <see cref="Structured"/>, built for the token budget this request has left (set by the endpoint).</summary>
+    public string? Grammar { get; init; }
+
+    /// <summary><c>logprobs: true</c>: the number of alternatives per token (<c>top_logprobs</c>, 0 when absent); null: no log probabilities.</summary>
+    public int? TopLogprobs { get; init; }
 
     /// <summary><c>federation.review: "async"</c>: a T3 answer is not waited for; the client gets 409 <c>review.pending</c> at once.</summary>
     public bool ReviewAsync { get; init; }
@@ -104,7 +121,19 @@ public static class RequestValidator
         if (r.Messages.Count == 0)
             throw ApiException.BadRequest("request.invalid_value", "'messages' must hold at least one message.", "messages");
         UnsupportedParameters.RefuseCompletion(r.Extra);
-        return Common(r, model, Messages(r.Messages), null, maxTokensLimit);
+        var structured = StructuredOutput.Read(r.ResponseFormat, r.Tools, r.ToolChoice);
+        var req = Common(r, model, Messages(r.Messages), null, maxTokensLimit);
+        if (r.TopLogprobs is { } top && (top < 0 || top > 20))
+            throw ApiException.BadRequest("request.invalid_value", $"'top_logprobs' must be between 0 and 20; found {top}.", "top_logprobs");
+        if (r.TopLogprobs is not null && r.Logprobs != true)
+            throw ApiException.BadRequest("request.invalid_value", "'top_logprobs' needs 'logprobs': true.", "top_logprobs");
+        if (structured is not null)
+        {
+            if (req.Stop.Count > 0)
+                throw ApiException.BadRequest("request.unsupported_parameter", "'stop' cannot be combined with structured output or tool calls: a stop sequence could cut the JSON short. Remove it.", "stop");
+            _ = structured.Grammar(req.MaxTokens - 1); // refuses unsupported keywords and too small a max_tokens now; rebuilt for the context later
+        }
+        return req with { Structured = structured, TopLogprobs = r.Logprobs == true ? r.TopLogprobs ?? 0 : null };
     }
 
     public static CompletionRequestIn Text(TextCompletionRequest r, int maxTokensLimit)
@@ -213,7 +242,19 @@ public static class RequestValidator
             var m = list[i] ?? throw ApiException.BadRequest("request.invalid_value", $"'{p}' must be an object with 'role' and 'content'.", p);
             if (m.Role is not ("system" or "developer" or "user" or "assistant" or "tool"))
                 throw ApiException.BadRequest("request.invalid_value", $"'{p}.role' must be one of system, developer, user, assistant, tool.", $"{p}.role");
+            if (m.ToolCalls is { Count: > 0 } calls)
+            {
+                if (m.Role != "assistant")
+                    throw ApiException.BadRequest("request.invalid_value", $"'{p}.tool_calls' is only allowed on assistant messages.", $"{p}.tool_calls");
+                messages.Add(ToolCallMessage.Assistant(m.Content, calls, p));
+                continue;
+            }
             var content = m.Content ?? throw ApiException.BadRequest("request.missing_field", $"'{p}.content' is required.", $"{p}.content");
+            if (m.Role == "tool")
+            {
+                messages.Add(ToolCallMessage.Result(content, m.ToolCallId, messages, p));
+                continue;
+            }
             messages.Add(new ChatMessageIn(m.Role == "developer" ? "system" : m.Role, content.Text, content.TextParts));
         }
         return messages;

@@ -54,7 +54,32 @@ public sealed record ChatMessageRequest
 {
     public string? Role { get; init; }
 
+    /// <summary>Required, except on an assistant message that carries <see cref="ToolCalls"/> (then null or absent is allowed).</summary>
     public MessageContent? Content { get; init; }
+
+    /// <summary>An assistant turn's tool calls, replayed by the client.</summary>
+    public IReadOnlyList<ToolCallRequest?>? ToolCalls { get; init; }
+
+    /// <summary>On a <c>tool</c> message: the id of the call it answers.</summary>
+    public string? ToolCallId { get; init; }
+
+    /// <summary>The participant's name (accepted; not shown to the model).</summary>
+    public string? Name { get; init; }
+}
+
+/// <summary>A tool call of an assistant message: <c>{"id","type":"function","function":{"name","arguments"}}</c>.</summary>
+public sealed record ToolCallRequest
+{
+    public string? Id { get; init; }
+    public string? Type { get; init; }
+    public FunctionCallRequest? Function { get; init; }
+}
+
+/// <summary>A called function: its name and its arguments as a JSON string.</summary>
+public sealed record FunctionCallRequest
+{
+    public string? Name { get; init; }
+    public string? Arguments { get; init; }
 }
 
 /// <summary>Message content: the text of a string or of all its text parts, concatenated; <paramref name="Parts"/> keeps each part (the router classifies them one by one).</summary>
@@ -96,6 +121,27 @@ public abstract record CompletionRequestBase
 public sealed record ChatCompletionRequest : CompletionRequestBase
 {
     public IReadOnlyList<ChatMessageRequest?>? Messages { get; init; }
+
+    /// <summary><c>{"type":"text"}</c>, <c>{"type":"json_object"}</c> or <c>{"type":"json_schema","json_schema":{…}}</c> (<see cref="StructuredOutput"/>).</summary>
+    public JsonElement? ResponseFormat { get; init; }
+
+    /// <summary>Functions the model may call.</summary>
+    public JsonElement? Tools { get; init; }
+
+    /// <summary><c>none</c>, <c>auto</c>, <c>required</c> or <c>{"type":"function","function":{"name"}}</c>.</summary>
+    public JsonElement? ToolChoice { get; init; }
+
+    /// <summary>At most one call is made per answer, so either value is honoured.</summary>
+    public bool? ParallelToolCalls { get; init; }
+
+    /// <summary>Return each answer token's log probability.</summary>
+    public bool? Logprobs { get; init; }
+
+    /// <summary>0..20 most likely alternatives per token (needs <see cref="Logprobs"/>).</summary>
+    public int? TopLogprobs { get; init; }
+
+    /// <summary>An end-user id (accepted; not stored).</summary>
+    public string? User { get; init; }
 }
 
 /// <summary><c>POST /v1/completions</c>.</summary>

@@ -7,8 +7,25 @@ namespace Federation.Node.Api;
 /// <summary>Token counts of an answer.</summary>
 public sealed record UsageInfo(int PromptTokens, int CompletionTokens, int TotalTokens);
 
-/// <summary>The assistant message of a chat answer.</summary>
-public sealed record AssistantMessage(string Role, string Content, string? Refusal);
+/// <summary>The assistant message of a chat answer: text <paramref name="Content"/>, or (content null) <paramref name="ToolCalls"/>.</summary>
+public sealed record AssistantMessage(string Role, string? Content, string? Refusal,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ToolCallInfo>? ToolCalls = null);
+
+/// <summary>A tool call of an answer: <c>{"id","type":"function","function":{"name","arguments"}}</c>, arguments a JSON string.</summary>
+public sealed record ToolCallInfo(string Id, string Type, FunctionCallInfo Function);
+
+public sealed record FunctionCallInfo(string Name, string Arguments);
+
+/// <summary>A streamed piece of a tool call: the first has id, type and name (arguments ""), the rest argument fragments.</summary>
+public sealed record ToolCallDelta(
+    int Index,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Id,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Type,
+    FunctionCallDelta Function);
+
+public sealed record FunctionCallDelta(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Name,
+    string Arguments);
 
 public sealed record ChatChoice(int Index, AssistantMessage Message, JsonElement? Logprobs, string FinishReason);
 
@@ -28,7 +45,8 @@ public sealed record TextCompletionResponse(
 /// <summary>The delta of a chat stream chunk: <c>role</c> on the first, <c>content</c> while text flows.</summary>
 public sealed record ChatDelta(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Role,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ToolCallDelta>? ToolCalls = null);
 
 public sealed record ChatChunkChoice(int Index, ChatDelta Delta, JsonElement? Logprobs, string? FinishReason);
 

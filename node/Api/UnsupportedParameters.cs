@@ -13,14 +13,19 @@ public static class UnsupportedParameters
 {
     private static readonly Dictionary<string, (Func<JsonElement, bool> Neutral, string Why)> Completion = new(StringComparer.Ordinal)
     {
-        ["tools"] = (EmptyList, "tool calling is not implemented"),
-        ["tool_choice"] = (NoneOrAuto, "tool calling is not implemented"),
+        // tools, tool_choice, response_format and logprobs are read by /v1/chat/completions; here only /v1/completions meets them
+        ["tools"] = (EmptyList, "tool calling is served by /v1/chat/completions"),
+        ["tool_choice"] = (NoneOrAuto, "tool calling is served by /v1/chat/completions"),
         ["functions"] = (EmptyList, "function calling is not implemented"),
         ["function_call"] = (NoneOrAuto, "function calling is not implemented"),
-        ["response_format"] = (TextFormat, "only plain text answers are produced (response_format {\"type\":\"text\"})"),
+        ["response_format"] = (TextFormat, "structured output is served by /v1/chat/completions"),
         ["logit_bias"] = (EmptyObject, "logit bias is not implemented"),
-        ["logprobs"] = (FalseOrZero, "log probabilities are not returned"),
-        ["top_logprobs"] = (FalseOrZero, "log probabilities are not returned"),
+        ["logprobs"] = (FalseOrZero, "log probabilities are returned by /v1/chat/completions only"),
+        ["top_logprobs"] = (FalseOrZero, "log probabilities are returned by /v1/chat/completions only"),
+        ["store"] = (FalseOrZero, "stored completions are not implemented (the ledger records every answer)"),
+        ["service_tier"] = (NullOrAutoOrDefault, "service tiers are not implemented"),
+        ["reasoning_effort"] = (Null, "reasoning effort is not implemented"),
+        ["verbosity"] = (Null, "verbosity is not implemented"),
         ["presence_penalty"] = (FalseOrZero, "repetition penalties are not implemented"),
         ["frequency_penalty"] = (FalseOrZero, "repetition penalties are not implemented"),
         ["audio"] = (Null, "audio output is not implemented"),
@@ -74,6 +79,7 @@ public static class UnsupportedParameters
     private static bool NoneOrAuto(JsonElement e) => Null(e) || (e.ValueKind == JsonValueKind.String && e.GetString() is "none" or "auto");
     private static bool FalseOrZero(JsonElement e) =>
         Null(e) || e.ValueKind == JsonValueKind.False || (e.ValueKind == JsonValueKind.Number && e.TryGetDouble(out var d) && d == 0);
+    private static bool NullOrAutoOrDefault(JsonElement e) => Null(e) || (e.ValueKind == JsonValueKind.String && e.GetString() is "auto" or "default");
     private static bool NullOrOne(JsonElement e) => Null(e) || (e.ValueKind == JsonValueKind.Number && e.TryGetDouble(out var d) && d == 1);
     private static bool NullOrEmptyString(JsonElement e) => Null(e) || (e.ValueKind == JsonValueKind.String && e.GetString()!.Length == 0);
     private static bool TextFormat(JsonElement e) =>

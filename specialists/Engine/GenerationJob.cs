@@ -28,6 +28,7 @@ internal sealed class GenerationJob
     public uint? Seed { get; }
     public TaskCompletionSource<GenerationResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     public List<int> Generated { get; } = [];
+    public List<TokenLogprobs>? Logprobs { get; set; }
     public SafeLLamaSamplerChainHandle? Sampler { get; set; }
     public int Sequence { get; set; }
     public int Position { get; set; }
@@ -55,7 +56,7 @@ internal sealed class GenerationJob
     }
 
     /// <summary>Accepts a sampled token; returns true when generation is over (and completes the job).</summary>
-    public bool Accept(BaseModel model, int token, int contextLimit)
+    public bool Accept(BaseModel model, int token, int contextLimit, TokenLogprobs? logprobs = null)
     {
         if (model.IsEndOfGeneration(token))
         {
@@ -63,6 +64,7 @@ internal sealed class GenerationJob
             return true;
         }
         Generated.Add(token);
+        if (logprobs is not null) (Logprobs ??= []).Add(logprobs);
         _text.Append(_utf8.Append(model.TokenToPiece(token)));
         if (Request.Stop.Count > 0)
         {
@@ -107,11 +109,24 @@ internal sealed class GenerationJob
     /// LLamaSharp's sampler pipeline: greedy, or top-k → top-p → temperature → seeded draw. Greedy is an argmax over the
     /// raw logits, so greedy output is a function of the logits alone.
     /// </summary>
-    public static SafeLLamaSamplerChainHandle CreateSampler(float temperature, int topK, float topP, uint seed)
+    public static SafeLLamaSamplerChainHandle CreateSampler(float temperature, int topK, float topP, uint seed, BaseModel? model = null, string? grammar = null)
     {
         var p = LLamaSamplerChainParams.Default();
         p.NoPerf = true;
         var chain = SafeLLamaSamplerChainHandle.Create(p);
+        // the grammar first: it masks every token that would leave the grammar, then the usual pipeline picks among the rest
+        if (grammar is not null && model is not null)
+        {
+            try
+            {
+                chain.AddGrammar(model.Vocab, grammar, "root");
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                chain.Dispose();
+                throw new EngineException($"the grammar was rejected by llama.cpp: {e.Message}", e);
+            }
+        }
         if (temperature <= 0)
         {
             chain.AddGreedySampler();
@@ -138,6 +153,7 @@ internal sealed class GenerationJob
             CompletionTokens = Generated.Count,
             FinishReason = reason,
             Seed = Seed,
+            Logprobs = Request.TopLogprobs is null ? null : (IReadOnlyList<TokenLogprobs>?)Logprobs ?? [],
         };
         if (OnDelta is not null)
         {

@@ -43,7 +43,17 @@ public sealed record GenerationRequest
     public int TopK { get; init; }
     /// <summary>Seed for sampling (temperature &gt; 0); null = a random seed, reported in the result.</summary>
     public uint? Seed { get; init; }
+    /// <summary>A GBNF grammar (root rule <c>root</c>) every generated token must keep the text inside (llama.cpp's grammar sampler, applied before the others); null = none. It must be well-formed (JsonSchemaGrammar's output): llama.cpp does not survive a grammar it cannot parse.</summary>
+    public string? Grammar { get; init; }
+    /// <summary>Null: no log probabilities; 0..20: each generated token's log probability and that many most likely alternatives, from the raw logits.</summary>
+    public int? TopLogprobs { get; init; }
 }
+
+/// <summary>A token and its log probability under the model's raw logits (log-softmax over the whole vocabulary).</summary>
+public sealed record TokenLogprob(int Token, byte[] Bytes, float Logprob);
+
+/// <summary>One generated token's log probability and the most likely alternatives at that position (most likely first).</summary>
+public sealed record TokenLogprobs(TokenLogprob Chosen, IReadOnlyList<TokenLogprob> Top);
 
 /// <summary>The outcome of a request.</summary>
 public sealed record GenerationResult
@@ -60,6 +70,8 @@ public sealed record GenerationResult
     public required FinishReason FinishReason { get; init; }
     /// <summary>The seed actually used (null for greedy).</summary>
     public uint? Seed { get; init; }
+    /// <summary>Per generated token (end-of-generation excluded), when <see cref="GenerationRequest.TopLogprobs"/> was set.</summary>
+    public IReadOnlyList<TokenLogprobs>? Logprobs { get; init; }
 }
 
 /// <summary>A streamed piece of text; the last delta carries the finish reason and the full result.</summary>

@@ -357,7 +357,7 @@ public sealed class SpecialistEngine : IDisposable
             if (job.Cancellation.IsCancellationRequested) { job.Finish(FinishReason.Cancelled); return; }
             var s = free.Pop();
             job.Sequence = s;
-            job.Sampler = GenerationJob.CreateSampler(job.Request.Temperature, job.Request.TopK, job.Request.TopP, job.Seed ?? 0);
+            job.Sampler = GenerationJob.CreateSampler(job.Request.Temperature, job.Request.TopK, job.Request.TopP, job.Seed ?? 0, ctx.Model, job.Request.Grammar);
             // Only this sequence is in these batches: the prompt's decode shapes depend on the request alone.
             var toks = job.PromptTokens;
             var last = 0;
@@ -377,11 +377,12 @@ public sealed class SpecialistEngine : IDisposable
                 ctx.Decode(batch);
             }
             job.Position = toks.Length;
+            var logits = job.Request.TopLogprobs is { } n ? LogprobReader.Read(ctx, last, n) : null;
             var token = (int)job.Sampler.Sample(ctx.Handle, last);
             active.Add(job);
             var peak = Volatile.Read(ref engine._peakGroup);
             while (active.Count > peak && Interlocked.CompareExchange(ref engine._peakGroup, active.Count, peak) != peak) peak = Volatile.Read(ref engine._peakGroup);
-            if (job.Accept(ctx.Model, token, ctx.ContextPerSequence)) Release(job, free, active, active.Count - 1);
+            if (job.Accept(ctx.Model, token, ctx.ContextPerSequence, logits?.For(token))) Release(job, free, active, active.Count - 1);
         }
 
         private void Release(GenerationJob job, Stack<int> free, List<GenerationJob> active, int index)
@@ -394,8 +395,9 @@ public sealed class SpecialistEngine : IDisposable
         private void Step(GenerationJob job, int outputIndex)
         {
             job.Position++;
+            var logits = job.Request.TopLogprobs is { } n ? LogprobReader.Read(ctx, outputIndex, n) : null;
             var token = (int)job.Sampler!.Sample(ctx.Handle, outputIndex);
-            job.Accept(ctx.Model, token, ctx.ContextPerSequence);
+            job.Accept(ctx.Model, token, ctx.ContextPerSequence, logits?.For(token));
         }
 
         private bool SameAdapters(List<PooledAdapter> adapters, List<float> scales)

@@ -15,15 +15,14 @@ public sealed class SampleTests(NodeFixture node)
     }
 
     [Fact]
-    public async Task The_semantic_kernel_sample_with_tools_offered_is_refused_with_the_parameter_named()
+    public async Task The_semantic_kernel_sample_calls_its_native_function_as_a_tool_and_verifies_the_final_receipt()
     {
-        // The function is sent as an OpenAI tool; this node does not implement tool calling yet and refuses the request
-        // with 400 naming the parameter instead of silently ignoring it (issue 8).
         var output = new StringWriter();
-        var e = await Assert.ThrowsAsync<FederationApiException>(() =>
-            Samples.SemanticKernelChat.Program.RunAsync(node.BaseUrl, node.ApiKey, node.NodeKey, offerTools: true, output));
-        Assert.Contains("request.unsupported_parameter", e.Message, StringComparison.Ordinal);
-        Assert.Contains("'tools'", e.Message, StringComparison.Ordinal);
+        var code = await Samples.SemanticKernelChat.Program.RunAsync(node.BaseUrl, node.ApiKey, node.NodeKey, offerTools: true, output);
+        Assert.True(code == 0, output.ToString());
+        Assert.Matches(@"tool call: \S*tree_size \(call_[0-9a-f]{24}\), finish tool_calls", output.ToString());
+        Assert.Matches(@"tool result: \d+", output.ToString());
+        Assert.Contains("receipt verified", output.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -8,9 +8,9 @@ namespace Federation.Client.Samples.SemanticKernelChat;
 /// <summary>
 /// A Semantic Kernel app on a Federation node: the kernel's chat service is <see cref="FederationClient"/> (as
 /// <see cref="IChatClient"/>) and a native function is registered as a plugin. Plain chat works on every node; with
-/// <c>--tools</c> the function is offered to the model as a tool (sent as OpenAI <c>tools</c>), which only a node that
-/// honours tools acts on — this node does not implement tool calling yet and refuses the request with 400
-/// <c>request.unsupported_parameter</c> naming <c>tools</c>.
+/// <c>--tools</c> the native function is offered to the model as an OpenAI tool: the node's answer is a call of it
+/// (tool_choice names it, so the call is grammar-constrained), the kernel runs the function, and the result goes back
+/// as a <c>tool</c> message for the final answer, whose receipt is verified.
 /// </summary>
 public static class Program
 {
@@ -35,13 +35,34 @@ public static class Program
         var size = await kernel.InvokeAsync<long>("ledger", "tree_size", cancellationToken: ct);
         await output.WriteLineAsync($"native function ledger.tree_size: {size}");
 
-        var settings = new PromptExecutionSettings
+        ChatResponse response;
+        if (offerTools)
         {
-            ExtensionData = new Dictionary<string, object> { ["max_tokens"] = 24, ["temperature"] = 0 },
-            FunctionChoiceBehavior = offerTools ? FunctionChoiceBehavior.Auto() : null,
-        };
-        var result = await kernel.InvokePromptAsync("Explain recursion in one sentence.", new KernelArguments(settings), cancellationToken: ct);
-        var response = result.GetValue<ChatResponse>() ?? throw new InvalidOperationException("the kernel returned no chat response");
+            // the kernel's native function as a tool: the model calls it, the kernel runs it, the result goes back
+            var function = kernel.Plugins.GetFunction("ledger", "tree_size");
+            var chat = kernel.GetRequiredService<IChatClient>();
+            List<ChatMessage> messages = [new(ChatRole.User, "How many entries does the ledger hold?")];
+            AIFunction tool = function; // as a tool its name is plugin-qualified ("ledger-tree_size")
+            var options = new ChatOptions { MaxOutputTokens = 48, Temperature = 0, Tools = [tool], ToolMode = ChatToolMode.RequireSpecific(tool.Name) };
+            var first = await chat.GetResponseAsync(messages, options, ct);
+            var call = first.Messages.SelectMany(m => m.Contents).OfType<Microsoft.Extensions.AI.FunctionCallContent>().FirstOrDefault()
+                ?? throw new InvalidOperationException($"the node answered without calling {tool.Name}: {first.Text}");
+            await output.WriteLineAsync($"tool call: {call.Name} ({call.CallId}), finish {first.FinishReason}");
+            var value = await function.InvokeAsync(kernel, new KernelArguments(), ct);
+            await output.WriteLineAsync($"tool result: {value}");
+            messages.AddRange(first.Messages);
+            messages.Add(new ChatMessage(ChatRole.Tool, [new Microsoft.Extensions.AI.FunctionResultContent(call.CallId, value.ToString())]));
+            response = await chat.GetResponseAsync(messages, new ChatOptions { MaxOutputTokens = 24, Temperature = 0 }, ct);
+        }
+        else
+        {
+            var settings = new PromptExecutionSettings
+            {
+                ExtensionData = new Dictionary<string, object> { ["max_tokens"] = 24, ["temperature"] = 0 },
+            };
+            var result = await kernel.InvokePromptAsync("Explain recursion in one sentence.", new KernelArguments(settings), cancellationToken: ct);
+            response = result.GetValue<ChatResponse>() ?? throw new InvalidOperationException("the kernel returned no chat response");
+        }
         var federation = response.GetFederation();
         await output.WriteLineAsync($"answer: {response.Text}");
         await output.WriteLineAsync($"route: topic {federation?.Route.Topic}, tier {federation?.Route.Tier}; ledger entry {federation?.Ledger?.Index}");
