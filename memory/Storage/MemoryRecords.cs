@@ -76,10 +76,10 @@ public sealed class MemoryStoreException(string message, string code) : Exceptio
     public string Code { get; } = code;
 }
 
-/// <summary>Tuning of <see cref="SqliteMemoryStore"/>.</summary>
+/// <summary>Tuning of <see cref="SqliteMemoryStore"/> and <see cref="PostgresMemoryStore"/>.</summary>
 public sealed class MemoryStoreOptions
 {
-    /// <summary>SQLite <c>synchronous</c>: FULL (default) makes every acknowledged append durable across power loss.</summary>
+    /// <summary>SQLite <c>synchronous</c> (PostgreSQL: OFF sets <c>synchronous_commit = off</c> for benchmarks): FULL (default) makes every acknowledged append durable across power loss.</summary>
     public string Synchronous { get; set; } = "FULL";
 
     /// <summary>The clock for statement times and erasure times.</summary>
@@ -90,6 +90,12 @@ public sealed class MemoryStoreOptions
 
     /// <summary>The RRF constant k in 1/(k + rank).</summary>
     public int RrfK { get; set; } = 60;
+
+    /// <summary>
+    /// Makes the vector index for the embedder's dimensions (default: the embedded exact <see cref="Search.VectorIndex"/>;
+    /// <see cref="Search.QdrantVectorIndex"/> when configured). The store feeds it every live vector it holds.
+    /// </summary>
+    public Func<int, Search.IVectorIndex>? VectorIndexFactory { get; set; }
 
     /// <summary>Called after a new root statement is signed (the node appends it to its ledger).</summary>
     public Action<MemoryRootStatement>? StatementSigned { get; set; }

@@ -21,7 +21,7 @@ namespace Federation.Memory.Storage;
 /// time, enforced by the database. Leaves, Merkle nodes, heads and indexes commit or vanish together.
 /// Reads run in a deferred transaction on a pooled connection: one consistent snapshot per call. Thread-safe.
 /// </remarks>
-public sealed class SqliteMemoryStore : IDisposable
+public sealed class SqliteMemoryStore : IMemoryStore
 {
     private const string FormatVersion = "1";
     private readonly string _cs;
@@ -30,7 +30,8 @@ public sealed class SqliteMemoryStore : IDisposable
     private readonly MemoryStoreOptions _options;
     private readonly SqliteConnection _writer;
     private readonly Lock _writeLock = new();
-    private readonly VectorIndex? _vectors;
+    private readonly IVectorIndex? _vectors;
+    private long _vectorsLoaded; // the largest fragment id whose vector is in _vectors (ids grow under SQLite's write lock)
     private readonly Lock _globalLock = new();
     private (long Version, GlobalTree Tree, Dictionary<string, long> Ids)? _global;
 
@@ -82,7 +83,7 @@ public sealed class SqliteMemoryStore : IDisposable
         }
         if (embedder is not null)
         {
-            _vectors = new VectorIndex(embedder.Dimensions);
+            _vectors = options.VectorIndexFactory?.Invoke(embedder.Dimensions) ?? new VectorIndex(embedder.Dimensions);
             LoadNewVectors();
         }
     }
@@ -101,6 +102,9 @@ public sealed class SqliteMemoryStore : IDisposable
 
     /// <summary>The database file.</summary>
     public string Path { get; }
+
+    /// <inheritdoc/>
+    public string Location => Path;
 
     /// <summary>The key that signs root statements, or null.</summary>
     public NodeId? Signer => _key?.NodeId;
@@ -143,6 +147,7 @@ public sealed class SqliteMemoryStore : IDisposable
         if (_vectors is not null)
         {
             foreach (var (id, ns, cid, v) in added) _vectors.Add(id, ns, cid, v);
+            lock (_vectorLoadLock) foreach (var a in added) if (a.Id > _vectorsLoaded) _vectorsLoaded = a.Id;
             foreach (var id in removed) _vectors.Remove(id);
         }
         return receipts;
@@ -627,17 +632,25 @@ public sealed class SqliteMemoryStore : IDisposable
         return withCid.OrderBy(x => x.S).ThenBy(x => x.Cid).Take(depth).Select(x => (x.Id, x.Cid)).ToList();
     }
 
+    private readonly Lock _vectorLoadLock = new();
+
     private void LoadNewVectors()
     {
         if (_vectors is null) return;
+        lock (_vectorLoadLock) LoadNewVectorsLocked();
+    }
+
+    private void LoadNewVectorsLocked()
+    {
         using var c = Open();
         using var q = Cmd(c, null, "SELECT v.id, v.ns_id, f.cid, v.vec FROM vectors v JOIN fragments f ON f.id = v.id WHERE v.id > $m ORDER BY v.id", "$m");
-        q.Parameters[0].Value = _vectors.MaxId;
+        q.Parameters[0].Value = _vectorsLoaded;
         using var r = q.ExecuteReader();
         while (r.Read())
         {
             var bytes = (byte[])r[3];
-            _vectors.Add(r.GetInt64(0), r.GetInt32(1), new Cid((byte[])r[2]), System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes));
+            _vectorsLoaded = Math.Max(_vectorsLoaded, r.GetInt64(0));
+            _vectors!.Add(r.GetInt64(0), r.GetInt32(1), new Cid((byte[])r[2]), System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes));
         }
     }
 
