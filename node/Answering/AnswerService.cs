@@ -60,7 +60,8 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
     }
 
     /// <summary>True when this decision can be streamed as it is generated (nothing must be checked before release).</summary>
-    public bool CanStreamLive(NodeRuntime rt, RouteDecision d) => gate.CanStreamLive(d, rt.Policy);
+    public bool CanStreamLive(NodeRuntime rt, RouteDecision d, RagContext? rag = null) =>
+        gate.CanStreamLive(d, rt.Policy) && !MemorySnapshotCheck.Applies(d, rag); // class B with memory is checked before release
 
     /// <summary>
     /// Retrieves memory for <paramref name="req"/> (docs/memory.md §RAG) unless the client turned it off: the namespaces
@@ -169,8 +170,8 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
             verdict = gate.Judge(decision, req.Query, results.Select(r => r.Text).ToList(), rt.Policy);
             activity?.SetTag("federation.verification.status", verdict.Verification.Status.ToString());
         }
-        var verification = verdict.Verification;
         var primary = results[verdict.ChosenIndex];
+        var verification = MemorySnapshotCheck.Apply(verdict.Verification, decision, req.Rag, primary.Text);
         metrics.Tokens(decision.Topic, results.Sum(r => r.PromptTokens), results.Sum(r => r.CompletionTokens));
         metrics.Verification(verification.Class, verification.Status);
 

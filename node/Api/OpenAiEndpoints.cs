@@ -113,7 +113,7 @@ public static class OpenAiEndpoints
         // Streaming: live when nothing must be checked before release; otherwise verified first, then sent as chunks.
         var sse = new SseWriter(ctx, id, created, model, chat);
         FederatedAnswer final;
-        if (answers.CanStreamLive(rt, decision))
+        if (answers.CanStreamLive(rt, decision, req.Rag))
         {
             AnswerOutcome? outcome = null;
             await foreach (var step in answers.StreamLiveAsync(rt, req, decision, ctx.RequestAborted))
