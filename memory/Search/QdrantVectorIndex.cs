@@ -66,6 +66,14 @@ public sealed class QdrantVectorIndex : IVectorIndex
     /// <summary>Deletes the collection (tests).</summary>
     public void DropCollection() => _client.DeleteCollectionAsync(_collection).GetAwaiter().GetResult();
 
+    /// <summary>Deletes collection <paramref name="collection"/> at <paramref name="url"/> if it exists (tests).</summary>
+    public static void Drop(Uri url, string collection, string? apiKey = null)
+    {
+        using var client = new QdrantClient(url, apiKey);
+        if (client.CollectionExistsAsync(collection).GetAwaiter().GetResult())
+            client.DeleteCollectionAsync(collection).GetAwaiter().GetResult();
+    }
+
     /// <inheritdoc/>
     public void Dispose() => _client.Dispose();
 }

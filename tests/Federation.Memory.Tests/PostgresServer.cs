@@ -24,7 +24,8 @@ public sealed class PostgresServer : IDisposable
             "PostgreSQL server binaries (initdb, pg_ctl) were not found via 'pg_config --bindir' or /usr/lib/postgresql/*/bin. "
             + "Install Debian's 'postgresql' package (scripts/test.sh passes it to scripts/setup.sh), then run the tests again.");
         _asPostgres = Environment.UserName == "root";
-        _dir = Path.Combine(Path.GetTempPath(), "fed-pg-" + Guid.NewGuid().ToString("N")[..8]);
+        // as root the cluster belongs to postgres, which must reach the dir: /tmp, not a private TMPDIR
+        _dir = Path.Combine(_asPostgres ? "/tmp" : Path.GetTempPath(), "fed-pg-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(_dir);
         if (_asPostgres) Run("chown", ["postgres:postgres", _dir], asPostgres: false);
         var data = Path.Combine(_dir, "data");
