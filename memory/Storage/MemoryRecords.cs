@@ -88,6 +88,12 @@ public sealed class MemoryStoreOptions
     /// <summary>How many candidates each of the lexical and vector lists contributes to fusion (at least k).</summary>
     public int FusionDepth { get; set; } = 50;
 
+    /// <summary>
+    /// BM25 top-k pruning (MaxScore, docs/memory.md §Search); off only to check that it gives the very list the full
+    /// ranking gives (tests, bench).
+    /// </summary>
+    public bool TopKPruning { get; set; } = true;
+
     /// <summary>The RRF constant k in 1/(k + rank).</summary>
     public int RrfK { get; set; } = 60;
 

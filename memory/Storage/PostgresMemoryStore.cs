@@ -295,13 +295,13 @@ public sealed class PostgresMemoryStore : IMemoryStore
         }
         foreach (var log in logs.Values)
         {
-            FlushDf(c, tx, log);
+            FlushDf(c, tx, log, prune: deletedStored.Any(d => d.Log == log));
             Exec(c, tx, "UPDATE memory_namespaces SET size = $1, root = $2, docs = $3, tokens = $4 WHERE id = $5", log.Tree.Size, log.Tree.Root(), log.Docs, log.Tokens, log.Id);
         }
         return (receipts, removed);
     }
 
-    private static void FlushDf(NpgsqlConnection c, NpgsqlTransaction tx, Log log)
+    private static void FlushDf(NpgsqlConnection c, NpgsqlTransaction tx, Log log, bool prune = false)
     {
         if (log.Df.Count == 0) return;
         // The namespace row is locked, so no other transaction touches this namespace's df rows.
@@ -309,7 +309,7 @@ public sealed class PostgresMemoryStore : IMemoryStore
         var counts = terms.Select(t => log.Df[t]).ToArray();
         Exec(c, tx, "INSERT INTO memory_df (ns_id, term, df) SELECT $1, t, d FROM unnest($2::text[], $3::bigint[]) AS x(t, d) "
             + "ON CONFLICT (term, ns_id) DO UPDATE SET df = memory_df.df + excluded.df", log.Id, terms, counts);
-        Exec(c, tx, "DELETE FROM memory_df WHERE ns_id = $1 AND term = ANY($2) AND df <= 0", log.Id, terms);
+        if (prune) Exec(c, tx, "DELETE FROM memory_df WHERE ns_id = $1 AND term = ANY($2) AND df <= 0", log.Id, terms);
         log.Df.Clear();
     }
 
@@ -390,7 +390,7 @@ public sealed class PostgresMemoryStore : IMemoryStore
             Exec(c, tx, "UPDATE memory_fragments SET status = 2, envelope = NULL, erased_at_ms = $1 WHERE id = $2", now, id);
             if (status == (int)FragmentStatus.Live && env is not null) Unindex(c, tx, log, id, ContentOf(env));
             Exec(c, tx, "DELETE FROM memory_vectors WHERE id = $1", id);
-            FlushDf(c, tx, log);
+            FlushDf(c, tx, log, prune: true);
             Exec(c, tx, "UPDATE memory_namespaces SET docs = $1, tokens = $2 WHERE id = $3", log.Docs, log.Tokens, nsId);
             tx.Commit();
         }
@@ -529,7 +529,7 @@ public sealed class PostgresMemoryStore : IMemoryStore
                     if (namespaces.Contains(r.GetString(1))) nsIds.Add(r.GetInt32(0));
                 }
             if (nsIds.Count == 0) return [];
-            if (docs > 0) lexical = Bm25(c, tx, query, nsIds, docs, (double)tokens / docs, depth);
+            if (docs > 0) lexical = Bm25(c, tx, query, nsIds, docs, (double)tokens / docs, depth, _options.TopKPruning);
         }
         var vector = new List<(long Id, Cid Cid)>();
         if (qv is not null && _vectors is not null)
@@ -570,7 +570,10 @@ public sealed class PostgresMemoryStore : IMemoryStore
     /// N, n and avgdl over every live fragment of every namespace. Terms in ≥ half the fragments are left out unless all
     /// are (as for SQLite). The sum runs in term order (deterministic floating point); ties by CID.
     /// </summary>
-    private static List<(long Id, Cid Cid)> Bm25(NpgsqlConnection c, NpgsqlTransaction tx, string text, HashSet<int> nsIds, long n, double avgdl, int depth)
+    /// <summary>How many lexical searches were answered before every term was essential (tests check that pruning runs).</summary>
+    internal static long PrunedSearches;
+
+    private static List<(long Id, Cid Cid)> Bm25(NpgsqlConnection c, NpgsqlTransaction tx, string text, HashSet<int> nsIds, long n, double avgdl, int depth, bool prune)
     {
         var words = TestBagOfWordsEmbedder.Words(text).Distinct(StringComparer.Ordinal).Take(64).ToArray();
         if (words.Length == 0) return [];
@@ -588,18 +591,39 @@ public sealed class PostgresMemoryStore : IMemoryStore
             var v = Math.Log((n - df[w] + 0.5) / (df[w] + 0.5));
             return v <= 0 ? 1e-6 : v;
         }).ToArray();
-        var result = new List<(long, Cid)>(depth);
-        using (var q = Cmd(c, tx, """
-            SELECT f.id, f.cid, sum(x.idf * p.tf * 2.2::float8 / (p.tf + 1.2::float8 * (0.25::float8 + 0.75::float8 * f.doc_len / $3::float8)) ORDER BY x.term) AS s
-            FROM unnest($1::text[], $2::float8[]) AS x(term, idf)
-            JOIN memory_postings p ON p.term = x.term COLLATE "C"
-            JOIN memory_fragments f ON f.id = p.frag_id
-            WHERE f.ns_id = ANY($4) AND f.status = 0
-            GROUP BY f.id, f.cid ORDER BY s DESC, f.cid LIMIT $5
-            """, kept.ToArray(), idf, avgdl, nsIds.Select(i => (long)i).ToArray(), depth))
-        using (var r = q.ExecuteReader())
-            while (r.Read()) result.Add((r.GetInt64(0), new Cid((byte[])r[1])));
-        return result;
+        // Top-k pruning (MaxScore): a fragment containing none of the rarest terms E scores at most
+        // Σ_{t∉E} idf_t·(k1+1). Score exactly (all terms) only the fragments containing an E term; when the depth-th of
+        // them scores strictly more than that bound, no other fragment can enter the list (or tie into it), so the list
+        // is the exact one. Otherwise E takes the next rarest term; with E = all terms this is the full ranking.
+        var byRarity = Enumerable.Range(0, kept.Count).OrderByDescending(i => idf[i]).ThenBy(i => kept[i], StringComparer.Ordinal).ToList();
+        var ns = nsIds.Select(i => (long)i).ToArray();
+        for (int e = prune ? 1 : kept.Count; ; e++)
+        {
+            double bound = byRarity.Skip(e).Sum(i => idf[i] * (K1 + 1));
+            var essential = byRarity.Take(e).Select(i => kept[i]).ToArray();
+            var result = new List<(long, Cid)>(depth);
+            double last = double.NaN;
+            using (var q = Cmd(c, tx, """
+                SELECT f.id, f.cid, (SELECT sum(x.idf * p.tf * 2.2::float8 / (p.tf + 1.2::float8 * (0.25::float8 + 0.75::float8 * f.doc_len / $3::float8)) ORDER BY x.term COLLATE "C")
+                                     FROM unnest($1::text[], $2::float8[]) AS x(term, idf)
+                                     JOIN memory_postings p ON p.term = x.term COLLATE "C" AND p.frag_id = f.id) AS s
+                FROM memory_fragments f
+                WHERE f.id IN (SELECT frag_id FROM memory_postings WHERE term = ANY($6::text[])) AND f.ns_id = ANY($4) AND f.status = 0
+                ORDER BY s DESC, f.cid LIMIT $5
+                """, kept.ToArray(), idf, avgdl, ns, depth, essential))
+            using (var r = q.ExecuteReader())
+                while (r.Read())
+                {
+                    result.Add((r.GetInt64(0), new Cid((byte[])r[1])));
+                    last = r.GetDouble(2);
+                }
+            if (e >= kept.Count) return result;
+            if (result.Count == depth && last > bound * 1.01) // 1%: rounding slack; the bound is loose anyway
+            {
+                Interlocked.Increment(ref PrunedSearches);
+                return result;
+            }
+        }
     }
 
     private void LoadNewVectors()

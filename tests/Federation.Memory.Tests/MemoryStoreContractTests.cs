@@ -345,3 +345,74 @@ public sealed class PostgresStoreContractTests(PostgresServer server) : MemorySt
         finally { Directory.Delete(dir, recursive: true); }
     }
 }
+
+/// <summary>Top-k pruning (MaxScore) must give exactly the list the full BM25 ranking gives, on both stores.</summary>
+public abstract class PruningContract
+{
+    protected abstract IMemoryStore Open(string location, bool prune);
+
+    protected abstract string NewLocation();
+
+    protected abstract long PrunedSoFar { get; }
+
+    [Fact]
+    public async Task Pruned_bm25_gives_the_same_list_as_the_full_ranking()
+    {
+        long before = PrunedSoFar;
+        var rng = new Random(3);
+        string[] vocab = [.. Enumerable.Range(0, 40).Select(i => "c" + i.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+        string[] rare = ["zeta", "eta", "theta", "iota"];
+        var frags = Enumerable.Range(0, 1500).Select(i =>
+        {
+            var words = Enumerable.Range(0, rng.Next(4, 20)).Select(_ => vocab[(int)Math.Floor(Math.Pow(rng.NextDouble(), 3) * vocab.Length)]).ToList();
+            if (i % 53 == 0) words.Insert(rng.Next(words.Count), rare[i % 4]);
+            if (i % 211 == 0) words.Add(rare[(i + 1) % 4]);
+            return Keys.Fragment(Keys.Alice, i % 5 == 0 ? "topic:a" : "public", string.Join(' ', words), t: i);
+        }).ToList();
+        var at = NewLocation();
+        using (var s = Open(at, true)) foreach (var chunk in frags.Chunk(500)) await s.AppendAsync(chunk);
+        using var pruned = Open(at, true);
+        using var full = Open(at, false);
+        int compared = 0;
+        foreach (var q in new[] { "zeta c0", "zeta c1 c2", "eta theta c0 c3", "iota c5", "zeta eta theta iota c0 c1", "theta c0", "c0 c1", "zeta" })
+            foreach (var ns in new[] { new[] { "public" }, ["public", "topic:a"], ["topic:a"] })
+                foreach (var k in new[] { 1, 3, 10 })
+                {
+                    var a = (await pruned.SearchAsync(q, ns, k)).Select(h => h.Cid).ToList();
+                    var b = (await full.SearchAsync(q, ns, k)).Select(h => h.Cid).ToList();
+                    Assert.Equal(b, a);
+                    compared += a.Count;
+                }
+        Assert.True(compared > 200, $"only {compared} hits compared");
+        Assert.True(PrunedSoFar > before, "no query took the pruned path: the test compares nothing");
+    }
+}
+
+public sealed class SqlitePruningTests : PruningContract, IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "fed-memory-prune-" + Guid.NewGuid().ToString("N")[..8]);
+
+    protected override string NewLocation() => Path.Combine(_dir, "m.db");
+
+    protected override long PrunedSoFar => Interlocked.Read(ref SqliteMemoryStore.PrunedSearches);
+
+    protected override IMemoryStore Open(string location, bool prune) =>
+        SqliteMemoryStore.Open(location, Keys.Node, null, new MemoryStoreOptions { Synchronous = "NORMAL", TopKPruning = prune, FusionDepth = 1 });
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+    }
+}
+
+[Collection("postgres")]
+public sealed class PostgresPruningTests(PostgresServer server) : PruningContract
+{
+    protected override string NewLocation() => server.NewDatabase();
+
+    protected override long PrunedSoFar => Interlocked.Read(ref PostgresMemoryStore.PrunedSearches);
+
+    protected override IMemoryStore Open(string location, bool prune) =>
+        PostgresMemoryStore.Open(location, Keys.Node, null, new MemoryStoreOptions { TopKPruning = prune, FusionDepth = 1 });
+}
