@@ -597,8 +597,11 @@ public sealed class PostgresMemoryStore : IMemoryStore
         // is the exact one. Otherwise E takes the next rarest term; with E = all terms this is the full ranking.
         var byRarity = Enumerable.Range(0, kept.Count).OrderByDescending(i => idf[i]).ThenBy(i => kept[i], StringComparer.Ordinal).ToList();
         var ns = nsIds.Select(i => (long)i).ToArray();
-        for (int e = prune ? 1 : kept.Count; ; e++)
+        long total = kept.Sum(w => df[w]);
+        for (int e = prune ? 1 : kept.Count; e < kept.Count; e++)
         {
+            // scoring a fragment by index lookups costs about what ~16 rows of the grouped scan below do
+            if (byRarity.Take(e).Sum(i => df[kept[i]]) * 16 > total) break;
             double bound = byRarity.Skip(e).Sum(i => idf[i] * (K1 + 1));
             var essential = byRarity.Take(e).Select(i => kept[i]).ToArray();
             var result = new List<(long, Cid)>(depth);
@@ -617,13 +620,25 @@ public sealed class PostgresMemoryStore : IMemoryStore
                     result.Add((r.GetInt64(0), new Cid((byte[])r[1])));
                     last = r.GetDouble(2);
                 }
-            if (e >= kept.Count) return result;
             if (result.Count == depth && last > bound * 1.01) // 1%: rounding slack; the bound is loose anyway
             {
                 Interlocked.Increment(ref PrunedSearches);
                 return result;
             }
         }
+        // The full ranking: every fragment containing a query term, scored in one grouped scan.
+        var all = new List<(long, Cid)>(depth);
+        using (var q = Cmd(c, tx, """
+            SELECT f.id, f.cid, sum(x.idf * p.tf * 2.2::float8 / (p.tf + 1.2::float8 * (0.25::float8 + 0.75::float8 * f.doc_len / $3::float8)) ORDER BY x.term COLLATE "C") AS s
+            FROM unnest($1::text[], $2::float8[]) AS x(term, idf)
+            JOIN memory_postings p ON p.term = x.term COLLATE "C"
+            JOIN memory_fragments f ON f.id = p.frag_id
+            WHERE f.ns_id = ANY($4) AND f.status = 0
+            GROUP BY f.id, f.cid ORDER BY s DESC, f.cid LIMIT $5
+            """, kept.ToArray(), idf, avgdl, ns, depth))
+        using (var r = q.ExecuteReader())
+            while (r.Read()) all.Add((r.GetInt64(0), new Cid((byte[])r[1])));
+        return all;
     }
 
     private void LoadNewVectors()
