@@ -90,6 +90,15 @@ internal static class MemoryBench
         var words = MakeWords();
         var cdf = ZipfCdf(Vocabulary);
         using var key = NodeKey.FromSeed(SHA256.HashData("memory-bench"u8));
+        if (reuse && only == "postgres" && pg is not null)
+        {
+            Console.WriteLine("## PostgreSQL, existing memory tables (search and proofs only)");
+            using var store = PostgresMemoryStore.Open(pg, key);
+            Console.WriteLine($"  fragments: {store.Heads().Sum(h => h.Size):N0}");
+            await Searches(store, words, cdf, "BM25 only");
+            Proofs(store, store.Export().Select(f => f.Cid).ToArray(), key);
+            return 0;
+        }
         if (reuse)
         {
             var existing = Path.Combine(dir, "bm25.db");
