@@ -19,12 +19,12 @@ public sealed class MemoryWriteInvalidException(FragmentFailure failure, string 
 /// signed envelopes checked here (type, fragment shape, author = signer, signature); custodial writes are signed by
 /// the per-user key of <see cref="CustodialKeyring"/> and only where the policy allows them.
 /// </summary>
-public sealed class MemoryService(SqliteMemoryStore store, MemoryPolicy policy, CustodialKeyring? keyring = null, TimeProvider? time = null)
+public sealed class MemoryService(IMemoryStore store, MemoryPolicy policy, CustodialKeyring? keyring = null, TimeProvider? time = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     /// <summary>The store.</summary>
-    public SqliteMemoryStore Store { get; } = store;
+    public IMemoryStore Store { get; } = store;
 
     /// <summary>The policy.</summary>
     public MemoryPolicy Policy { get; } = policy;

@@ -4,7 +4,7 @@
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-FEDERATION_APT_PACKAGES="${FEDERATION_APT_PACKAGES:-chromium}" "$root/scripts/setup.sh" || { echo "0 passed, 1 failed"; exit 1; }
+FEDERATION_APT_PACKAGES="${FEDERATION_APT_PACKAGES:-chromium postgresql}" "$root/scripts/setup.sh" || { echo "0 passed, 1 failed"; exit 1; }
 
 log="$(mktemp)"
 dotnet build "$root/Federation.sln" -c Debug -nologo -v quiet -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }

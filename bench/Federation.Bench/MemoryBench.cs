@@ -18,11 +18,14 @@ namespace Federation.Bench;
 /// signature checks), BM25 top-10 latency p50/p99, fused BM25+vector latency (test embedder), proof generation and offline
 /// verification. Texts are synthetic: 20-40 words drawn from a Zipf(1) vocabulary of 20,000 pseudo-words with a fixed
 /// seed; queries are 2-3 words drawn the same way (so common words with long posting lists occur, as in real queries).
-/// Usage: <c>dotnet run -c Release --project bench/Federation.Bench -- memory [fragments=100000] [dir]</c>.
+/// Usage: <c>dotnet run -c Release --project bench/Federation.Bench -- memory [fragments=100000] [dir] [--postgres CONNSTR]
+/// [--only sqlite|postgres] [--no-service]</c>. With <c>--postgres</c> (or env FEDERATION_BENCH_POSTGRES) the same
+/// append/search/proof figures are taken on <see cref="PostgresMemoryStore"/> too (its memory tables are dropped first).
 /// </summary>
 internal static class MemoryBench
 {
     private const int Vocabulary = 20_000;
+    private static int Queries = 1000;
 
     [StructLayout(LayoutKind.Sequential)]
     private struct Timespec
@@ -45,15 +48,68 @@ internal static class MemoryBench
 
     private static double ProcessCpuS() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
 
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary>CPU seconds (user + system) of every local process named "postgres" (the server, when it runs here).</summary>
+    private static double PostgresCpuS()
     {
-        int n = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 100_000;
-        var dir = args.Length > 1 ? args[1] : Path.Combine(Path.GetTempPath(), "fed-memory-bench-" + Environment.ProcessId);
+        double ticks = 0;
+        foreach (var d in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(d, "stat"));
+                int close = stat.LastIndexOf(')');
+                if (close < 0 || !stat.AsSpan(0, close).EndsWith("(postgres")) continue;
+                var f = stat[(close + 2)..].Split(' ');
+                ticks += double.Parse(f[11], CultureInfo.InvariantCulture) + double.Parse(f[12], CultureInfo.InvariantCulture); // utime, stime
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return ticks / 100.0; // USER_HZ
+    }
+
+    public static async Task<int> RunAsync(string[] argv)
+    {
+        string? pg = Environment.GetEnvironmentVariable("FEDERATION_BENCH_POSTGRES"), only = null;
+        bool service = true, reuse = false; // --reuse: search and prove on an existing <dir>/bm25.db (SQLite) without signing or appending
+        var args = new List<string>();
+        for (int a = 0; a < argv.Length; a++)
+            switch (argv[a])
+            {
+                case "--postgres": pg = argv[++a]; break;
+                case "--only": only = argv[++a]; break;
+                case "--no-service": service = false; break;
+                case "--reuse": reuse = true; break;
+                case "--queries": Queries = int.Parse(argv[++a], CultureInfo.InvariantCulture); break;
+                default: args.Add(argv[a]); break;
+            }
+        int n = args.Count > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 100_000;
+        var dir = args.Count > 1 ? args[1] : Path.Combine(Path.GetTempPath(), "fed-memory-bench-" + Environment.ProcessId);
         Directory.CreateDirectory(dir);
         Console.WriteLine($"# memory bench: {n:N0} fragments ({Environment.ProcessorCount} cores, .NET {Environment.Version}), dir {dir}");
         var words = MakeWords();
         var cdf = ZipfCdf(Vocabulary);
         using var key = NodeKey.FromSeed(SHA256.HashData("memory-bench"u8));
+        if (reuse && only == "postgres" && pg is not null)
+        {
+            Console.WriteLine("## PostgreSQL, existing memory tables (search and proofs only)");
+            using var store = PostgresMemoryStore.Open(pg, key);
+            Console.WriteLine($"  fragments: {store.Heads().Sum(h => h.Size):N0}");
+            await Searches(store, words, cdf, "BM25 only");
+            Proofs(store, store.Export().Select(f => f.Cid).ToArray(), key);
+            return 0;
+        }
+        if (reuse)
+        {
+            var existing = Path.Combine(dir, "bm25.db");
+            if (!File.Exists(existing)) throw new FileNotFoundException($"--reuse needs {existing} from an earlier run with the same dir.");
+            Console.WriteLine("## SQLite, existing store (search and proofs only)");
+            using var store = SqliteMemoryStore.Open(existing, key);
+            Console.WriteLine($"  fragments: {store.Heads().Sum(h => h.Size):N0}");
+            await Searches(store, words, cdf, "BM25 only");
+            Proofs(store, store.Export().Select(f => f.Cid).ToArray(), key);
+            return 0;
+        }
         try
         {
             // Sign (the contributor's cost, not the node's): in parallel, reported for reference.
@@ -69,18 +125,22 @@ internal static class MemoryBench
 
             // 1. Store append alone (fragments already checked), batches of 1000, synchronous=FULL.
             var path = Path.Combine(dir, "bm25.db");
-            using (var store = SqliteMemoryStore.Open(path, key))
+            if (only is null or "sqlite")
             {
-                sw.Restart();
-                double cpu0 = ProcessCpuS();
-                for (int i = 0; i < n; i += 1000) await store.AppendAsync(frags.AsSpan(i, Math.Min(1000, n - i)).ToArray());
-                double cpu = ProcessCpuS() - cpu0;
-                Line($"store append, batches of 1000 ({n:N0}), wall", n / sw.Elapsed.TotalSeconds, "frag/s", ">= 5000", n / sw.Elapsed.TotalSeconds / 5000);
-                Line($"store append, batches of 1000 ({n:N0}), per CPU-second", n / cpu, "frag/s", ">= 5000", n / cpu / 5000);
-                await Searches(store, words, cdf, "BM25 only");
-                Proofs(store, frags, key);
+                Console.WriteLine("## SQLite (synchronous=FULL)");
+                using (var store = SqliteMemoryStore.Open(path, key))
+                    await StoreFigures(store, frags, words, cdf, key, "");
+                Console.WriteLine($"  database size: {new FileInfo(path).Length / 1e6:F0} MB (+ WAL)");
             }
-            Console.WriteLine($"  database size: {new FileInfo(path).Length / 1e6:F0} MB (+ WAL)");
+            if (pg is not null && only is null or "postgres")
+            {
+                // The server's CPU is not in this process: its time is the server processes' (reported by the caller).
+                Console.WriteLine("## PostgreSQL (synchronous_commit=on); CPU figures are this client process only");
+                PostgresMemoryStore.DropAll(pg!);
+                using var store = PostgresMemoryStore.Open(pg!, key);
+                await StoreFigures(store, frags, words, cdf, key, " (client CPU)");
+            }
+            if (!service) return 0;
 
             // 2. Through the service: signature + policy checks in parallel, then append (what POST /v1/memory/fragments does).
             int m = Math.Min(n, 100_000);
@@ -99,16 +159,31 @@ internal static class MemoryBench
         }
         finally
         {
-            if (args.Length < 2) Directory.Delete(dir, recursive: true);
+            if (args.Count < 2) Directory.Delete(dir, recursive: true);
         }
         return 0;
     }
 
-    private static async Task Searches(SqliteMemoryStore store, string[] words, double[] cdf, string what)
+    private static async Task StoreFigures(IMemoryStore store, SignedFragment[] frags, string[] words, double[] cdf, NodeKey key, string cpuNote)
+    {
+        int n = frags.Length;
+        var sw = Stopwatch.StartNew();
+        double cpu0 = ProcessCpuS(), server0 = PostgresCpuS();
+        for (int i = 0; i < n; i += 1000) await store.AppendAsync(frags.AsSpan(i, Math.Min(1000, n - i)).ToArray());
+        double cpu = ProcessCpuS() - cpu0, server = PostgresCpuS() - server0;
+        Line($"store append, batches of 1000 ({n:N0}), wall", n / sw.Elapsed.TotalSeconds, "frag/s", ">= 5000", n / sw.Elapsed.TotalSeconds / 5000);
+        Line($"store append ({n:N0}), per CPU-second{cpuNote}", n / cpu, "frag/s", ">= 5000", n / cpu / 5000);
+        if (store is PostgresMemoryStore)
+            Line($"store append ({n:N0}), per CPU-second (client + local server)", n / (cpu + server), "frag/s", ">= 5000", n / (cpu + server) / 5000);
+        await Searches(store, words, cdf, "BM25 only");
+        Proofs(store, frags.Select(f => f.Cid).ToArray(), key);
+    }
+
+    private static async Task Searches(IMemoryStore store, string[] words, double[] cdf, string what)
     {
         var rng = new Random(7);
         var ns = Enumerable.Range(0, 8).Select(i => "topic:t" + i).ToArray();
-        var queries = Enumerable.Range(0, 1000).Select(_ => Text(rng, words, cdf, 2 + rng.Next(2))).ToArray();
+        var queries = Enumerable.Range(0, Queries).Select(_ => Text(rng, words, cdf, 2 + rng.Next(2))).ToArray();
         for (int i = 0; i < 50; i++) await store.SearchAsync(queries[i], ns, 10);
         var us = new List<double>(queries.Length);
         var cpuUs = new List<double>(queries.Length);
@@ -117,11 +192,18 @@ internal static class MemoryBench
             long t0 = Stopwatch.GetTimestamp();
             double c0 = ThreadCpuUs();
             var task = store.SearchAsync(q, ns, 10);
-            double c1 = ThreadCpuUs(); // the search completes synchronously (no awaited I/O), on this thread
+            double c1 = ThreadCpuUs(); // the search completes synchronously (no awaited I/O), on this thread (PostgreSQL: client side only)
             var hits = await task;
             us.Add(Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
             cpuUs.Add(c1 - c0);
             if (hits.Count == 0) throw new InvalidOperationException($"no hit for '{q}'");
+        }
+        if (store is PostgresMemoryStore)
+        {
+            // server CPU per query: the whole run's server time over the queries (no per-query server clock)
+            double s0 = PostgresCpuS();
+            foreach (var q in queries.Take(200)) await store.SearchAsync(q, ns, 10);
+            Line($"search top-10, {what}: local server CPU, mean of 200", (PostgresCpuS() - s0) * 1000 / 200, "ms", "-");
         }
         us.Sort();
         cpuUs.Sort();
@@ -132,11 +214,11 @@ internal static class MemoryBench
         Line($"search top-10, {what}: thread-CPU p99", cp99, "ms", "< 20", 20 / cp99);
     }
 
-    private static void Proofs(SqliteMemoryStore store, SignedFragment[] frags, NodeKey key)
+    private static void Proofs(IMemoryStore store, Cid[] frags, NodeKey key)
     {
         var rng = new Random(11);
         store.CurrentStatement();
-        var picks = Enumerable.Range(0, 1000).Select(_ => frags[rng.Next(frags.Length)].Cid).ToArray();
+        var picks = Enumerable.Range(0, 1000).Select(_ => frags[rng.Next(frags.Length)]).ToArray();
         var proofs = new List<JsonObject>(picks.Length);
         var sw = Stopwatch.StartNew();
         double t0 = ThreadCpuUs();

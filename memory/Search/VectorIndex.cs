@@ -9,8 +9,9 @@ namespace Federation.Memory.Search;
 /// removed rows are skipped. Ties are broken by CID, so the same query on the same state gives the same list.
 /// Thread-safe (a reader-writer lock).
 /// </summary>
-internal sealed class VectorIndex(int dimensions) : IDisposable
+public sealed class VectorIndex(int dimensions) : IVectorIndex
 {
+    /// <inheritdoc/>
     public void Dispose() => _lock.Dispose();
 
     private readonly ReaderWriterLockSlim _lock = new();
@@ -21,11 +22,13 @@ internal sealed class VectorIndex(int dimensions) : IDisposable
     private readonly Dictionary<long, int> _row = [];
     private int _count;
 
+    /// <inheritdoc/>
     public int Dimensions { get; } = dimensions;
 
     /// <summary>The largest fragment id loaded (the store loads rows above it after other processes append).</summary>
     public long MaxId { get; private set; }
 
+    /// <summary>Rows held.</summary>
     public int Count => _row.Count;
 
     /// <summary>Normalises <paramref name="v"/> in place to unit length (a zero vector stays zero).</summary>
@@ -35,6 +38,7 @@ internal sealed class VectorIndex(int dimensions) : IDisposable
         if (n > 0) TensorPrimitives.Divide(v, n, v);
     }
 
+    /// <inheritdoc/>
     public void Add(long id, int nsId, Cid cid, ReadOnlySpan<float> unit)
     {
         if (unit.Length != Dimensions) throw new ArgumentException($"expected a vector of {Dimensions} floats, got {unit.Length}.");
@@ -61,6 +65,7 @@ internal sealed class VectorIndex(int dimensions) : IDisposable
         finally { _lock.ExitWriteLock(); }
     }
 
+    /// <inheritdoc/>
     public void Remove(long id)
     {
         _lock.EnterWriteLock();

@@ -76,10 +76,10 @@ public sealed class MemoryStoreException(string message, string code) : Exceptio
     public string Code { get; } = code;
 }
 
-/// <summary>Tuning of <see cref="SqliteMemoryStore"/>.</summary>
+/// <summary>Tuning of <see cref="SqliteMemoryStore"/> and <see cref="PostgresMemoryStore"/>.</summary>
 public sealed class MemoryStoreOptions
 {
-    /// <summary>SQLite <c>synchronous</c>: FULL (default) makes every acknowledged append durable across power loss.</summary>
+    /// <summary>SQLite <c>synchronous</c> (PostgreSQL: OFF sets <c>synchronous_commit = off</c> for benchmarks): FULL (default) makes every acknowledged append durable across power loss.</summary>
     public string Synchronous { get; set; } = "FULL";
 
     /// <summary>The clock for statement times and erasure times.</summary>
@@ -88,8 +88,20 @@ public sealed class MemoryStoreOptions
     /// <summary>How many candidates each of the lexical and vector lists contributes to fusion (at least k).</summary>
     public int FusionDepth { get; set; } = 50;
 
+    /// <summary>
+    /// BM25 top-k pruning (MaxScore, docs/memory.md §Search). Exact (tests compare it with the full ranking) but OFF by
+    /// default: measured slower on SQLite (scoring a candidate row with <c>MATCH … AND rowid = ?</c> did not seek).
+    /// </summary>
+    public bool TopKPruning { get; set; }
+
     /// <summary>The RRF constant k in 1/(k + rank).</summary>
     public int RrfK { get; set; } = 60;
+
+    /// <summary>
+    /// Makes the vector index for the embedder's dimensions (default: the embedded exact <see cref="Search.VectorIndex"/>;
+    /// <see cref="Search.QdrantVectorIndex"/> when configured). The store feeds it every live vector it holds.
+    /// </summary>
+    public Func<int, Search.IVectorIndex>? VectorIndexFactory { get; set; }
 
     /// <summary>Called after a new root statement is signed (the node appends it to its ledger).</summary>
     public Action<MemoryRootStatement>? StatementSigned { get; set; }

@@ -21,7 +21,7 @@ namespace Federation.Memory.Storage;
 /// time, enforced by the database. Leaves, Merkle nodes, heads and indexes commit or vanish together.
 /// Reads run in a deferred transaction on a pooled connection: one consistent snapshot per call. Thread-safe.
 /// </remarks>
-public sealed class SqliteMemoryStore : IDisposable
+public sealed class SqliteMemoryStore : IMemoryStore
 {
     private const string FormatVersion = "1";
     private readonly string _cs;
@@ -30,7 +30,8 @@ public sealed class SqliteMemoryStore : IDisposable
     private readonly MemoryStoreOptions _options;
     private readonly SqliteConnection _writer;
     private readonly Lock _writeLock = new();
-    private readonly VectorIndex? _vectors;
+    private readonly IVectorIndex? _vectors;
+    private long _vectorsLoaded; // the largest fragment id whose vector is in _vectors (ids grow under SQLite's write lock)
     private readonly Lock _globalLock = new();
     private (long Version, GlobalTree Tree, Dictionary<string, long> Ids)? _global;
 
@@ -82,7 +83,7 @@ public sealed class SqliteMemoryStore : IDisposable
         }
         if (embedder is not null)
         {
-            _vectors = new VectorIndex(embedder.Dimensions);
+            _vectors = options.VectorIndexFactory?.Invoke(embedder.Dimensions) ?? new VectorIndex(embedder.Dimensions);
             LoadNewVectors();
         }
     }
@@ -101,6 +102,9 @@ public sealed class SqliteMemoryStore : IDisposable
 
     /// <summary>The database file.</summary>
     public string Path { get; }
+
+    /// <inheritdoc/>
+    public string Location => Path;
 
     /// <summary>The key that signs root statements, or null.</summary>
     public NodeId? Signer => _key?.NodeId;
@@ -143,6 +147,7 @@ public sealed class SqliteMemoryStore : IDisposable
         if (_vectors is not null)
         {
             foreach (var (id, ns, cid, v) in added) _vectors.Add(id, ns, cid, v);
+            lock (_vectorLoadLock) foreach (var a in added) if (a.Id > _vectorsLoaded) _vectorsLoaded = a.Id;
             foreach (var id in removed) _vectors.Remove(id);
         }
         return receipts;
@@ -468,8 +473,10 @@ public sealed class SqliteMemoryStore : IDisposable
                     if (namespaces.Contains(r.GetString(1))) { nsIds.Add(r.GetInt32(0)); wanted += r.GetInt64(2); }
                 }
             if (nsIds.Count == 0) return [];
-            var match = ContentMatch(c, tx, query);
-            if (match is not null) lexical = Lexical(c, tx, match, nsIds, all == 0 ? 1 : (double)wanted / all, depth);
+            var (match, kept, docs) = ContentTerms(c, tx, query);
+            if (match is not null)
+                lexical = (_options.TopKPruning ? Pruned(c, tx, match, kept, docs, nsIds, depth) : null)
+                    ?? Lexical(c, tx, match, nsIds, all == 0 ? 1 : (double)wanted / all, depth);
         }
         var vector = new List<(long Id, Cid Cid)>();
         if (qv is not null && _vectors is not null)
@@ -517,14 +524,17 @@ public sealed class SqliteMemoryStore : IDisposable
     /// FTS5's BM25 clamps their idf to 1e-6, so they add no rank, only rows to score. Null when no word occurs at all.
     /// Document frequencies are cached per store version (a pure function of the state, so results stay reproducible).
     /// </summary>
-    internal string? ContentMatch(SqliteConnection c, SqliteTransaction? tx, string text)
+    internal string? ContentMatch(SqliteConnection c, SqliteTransaction? tx, string text) => ContentTerms(c, tx, text).Match;
+
+    /// <summary><see cref="ContentMatch"/> with the words it kept (in match order), their document frequencies and the document count.</summary>
+    private (string? Match, List<(string Word, long Df)> Kept, long Docs) ContentTerms(SqliteConnection c, SqliteTransaction? tx, string text)
     {
         var words = TestBagOfWordsEmbedder.Words(text).Distinct(StringComparer.Ordinal).Take(64).ToList();
-        if (words.Count == 0) return null;
+        if (words.Count == 0) return (null, [], 0);
         long docs = long.Parse((string)Scalar(c, tx, "SELECT value FROM meta WHERE key = 'fts_docs'")!, System.Globalization.CultureInfo.InvariantCulture);
         long version = long.Parse((string)Scalar(c, tx, "SELECT value FROM meta WHERE key = 'version'")!, System.Globalization.CultureInfo.InvariantCulture);
-        var kept = new List<string>();
-        var common = new List<string>();
+        var kept = new List<(string Word, long Df)>();
+        var common = new List<(string Word, long Df)>();
         using (var q = Cmd(c, tx, "SELECT doc FROM fts_vocab WHERE term = $t AND col = 'content'", "$t"))
             foreach (var w in words)
             {
@@ -543,12 +553,14 @@ public sealed class SqliteMemoryStore : IDisposable
                     lock (_dfLock) if (_dfVersion == version) _df[w] = df;
                 }
                 if (df == 0) continue;
-                if (df >= 0 && 2 * df >= docs) common.Add(w); else kept.Add(w);
+                if (df >= 0 && 2 * df >= docs) common.Add((w, df)); else kept.Add((w, df));
             }
         if (kept.Count == 0) kept = common;
-        if (kept.Count == 0) return null;
-        return "content : (" + string.Join(" OR ", kept.Select(w => "\"" + w + "\"")) + ")";
+        if (kept.Count == 0) return (null, [], docs);
+        return (Match(kept.Select(k => k.Word)), kept, docs);
     }
+
+    private static string Match(IEnumerable<string> words) => "content : (" + string.Join(" OR ", words.Select(w => "\"" + w + "\"")) + ")";
 
     private readonly Lock _dfLock = new();
     private readonly Dictionary<string, long> _df = new(StringComparer.Ordinal);
@@ -594,6 +606,56 @@ public sealed class SqliteMemoryStore : IDisposable
     }
 
     /// <summary>
+    /// Top-k pruning (MaxScore) for queries that mix rare and common words: a row containing none of the rarest words E
+    /// scores at most Σ_{w∉E} idf_w·(k1+1) (FTS5: k1 = 1.2; idf from the same N and document frequencies FTS5 uses). Only
+    /// rows containing an E word are scored — each with the full match, so by the very bm25() value the full ranking
+    /// would give — and when the depth-th of them (in the asked namespaces) scores strictly better than that bound, no
+    /// other row can enter or tie into the list: it is the exact list. Null when pruning does not apply or would not pay
+    /// (E's rows are not far fewer than all the words' rows); the caller then ranks with FTS5 over every matching row.
+    /// </summary>
+    /// <summary>How many lexical searches the pruned path answered (tests check that it runs).</summary>
+    internal static long PrunedSearches;
+
+    private static List<(long Id, Cid Cid)>? Pruned(SqliteConnection c, SqliteTransaction tx, string fullMatch, List<(string Word, long Df)> kept, long docs, HashSet<int> nsIds, int depth)
+    {
+        if (kept.Count < 2 || kept.Any(k => k.Df < 0) || docs <= 0) return null;
+        static double Idf(long n, long df) { var v = Math.Log((n - df + 0.5) / (df + 0.5)); return v <= 0 ? 1e-6 : v; }
+        var byRarity = kept.OrderBy(k => k.Df).ThenBy(k => k.Word, StringComparer.Ordinal).ToList();
+        long total = kept.Sum(k => k.Df);
+        for (int e = 1; e < byRarity.Count; e++)
+        {
+            long candidates = byRarity.Take(e).Sum(k => k.Df);
+            // scoring one row by rowid costs about what ~16 rows of a full scan do (measured: bench memory)
+            if (candidates * 16 > total) return null;
+            double bound = byRarity.Skip(e).Sum(k => Idf(docs, k.Df) * 2.2);
+            var rows = new List<(long Id, double S, Cid Cid)>();
+            using (var find = Cmd(c, tx, "SELECT x.rowid, f.ns_id, f.cid FROM fts x JOIN fragments f ON f.id = x.rowid WHERE fts MATCH $q", "$q"))
+            using (var score = Cmd(c, tx, "SELECT bm25(fts, 1.0, 0.0) FROM fts WHERE fts MATCH $q AND rowid = $id", "$q", "$id"))
+            {
+                find.Parameters[0].Value = Match(byRarity.Take(e).Select(k => k.Word));
+                score.Parameters[0].Value = fullMatch;
+                var found = new List<(long Id, Cid Cid)>();
+                using (var r = find.ExecuteReader())
+                    while (r.Read())
+                        if (nsIds.Contains(r.GetInt32(1))) found.Add((r.GetInt64(0), new Cid((byte[])r[2])));
+                foreach (var (id, cid) in found)
+                {
+                    score.Parameters[1].Value = id;
+                    rows.Add((id, (double)score.ExecuteScalar()!, cid));
+                }
+            }
+            rows.Sort((a, b) => a.S != b.S ? a.S.CompareTo(b.S) : a.Cid.CompareTo(b.Cid));
+            // FTS5's bm25() is negative: better is lower; the bound for unscored rows is -bound
+            if (rows.Count >= depth && -rows[depth - 1].S > bound * 1.01) // 1%: slack for df and rounding; the bound is loose anyway
+            {
+                Interlocked.Increment(ref PrunedSearches);
+                return rows.Take(depth).Select(x => (x.Id, x.Cid)).ToList();
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
     /// The best <paramref name="depth"/> rows by BM25 (content column only), ties broken by CID: FTS5 ranks inside the
     /// index (ORDER BY score LIMIT), and only when a tie straddles the cut are all rows of that score fetched and ordered.
     /// </summary>
@@ -627,17 +689,25 @@ public sealed class SqliteMemoryStore : IDisposable
         return withCid.OrderBy(x => x.S).ThenBy(x => x.Cid).Take(depth).Select(x => (x.Id, x.Cid)).ToList();
     }
 
+    private readonly Lock _vectorLoadLock = new();
+
     private void LoadNewVectors()
     {
         if (_vectors is null) return;
+        lock (_vectorLoadLock) LoadNewVectorsLocked();
+    }
+
+    private void LoadNewVectorsLocked()
+    {
         using var c = Open();
         using var q = Cmd(c, null, "SELECT v.id, v.ns_id, f.cid, v.vec FROM vectors v JOIN fragments f ON f.id = v.id WHERE v.id > $m ORDER BY v.id", "$m");
-        q.Parameters[0].Value = _vectors.MaxId;
+        q.Parameters[0].Value = _vectorsLoaded;
         using var r = q.ExecuteReader();
         while (r.Read())
         {
             var bytes = (byte[])r[3];
-            _vectors.Add(r.GetInt64(0), r.GetInt32(1), new Cid((byte[])r[2]), System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes));
+            _vectorsLoaded = Math.Max(_vectorsLoaded, r.GetInt64(0));
+            _vectors!.Add(r.GetInt64(0), r.GetInt32(1), new Cid((byte[])r[2]), System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes));
         }
     }
 

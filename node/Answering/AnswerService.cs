@@ -60,7 +60,9 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
     }
 
     /// <summary>True when this decision can be streamed as it is generated (nothing must be checked before release).</summary>
-    public bool CanStreamLive(NodeRuntime rt, RouteDecision d) => gate.CanStreamLive(d, rt.Policy) && reputation.CanStreamLive(d);
+    public bool CanStreamLive(NodeRuntime rt, RouteDecision d, RagContext? rag = null) =>
+        gate.CanStreamLive(d, rt.Policy) && reputation.CanStreamLive(d)
+        && !MemorySnapshotCheck.Applies(d, rag); // class B with memory is checked before release
 
     /// <summary>
     /// Retrieves memory for <paramref name="req"/> (docs/memory.md §RAG) unless the client turned it off: the namespaces
@@ -173,7 +175,8 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
             activity?.SetTag("federation.verification.status", verdict.Verification.Status.ToString());
         }
         var primary = results[verdict.ChosenIndex];
-        var verification = StructuredOutputGate.Check(req, primary.Text, verdict.Verification);
+        var verification = MemorySnapshotCheck.Apply(StructuredOutputGate.Check(req, primary.Text, verdict.Verification),
+            decision, req.Rag, primary.Text);
         metrics.Tokens(decision.Topic, results.Sum(r => r.PromptTokens), results.Sum(r => r.CompletionTokens));
         metrics.Verification(verification.Class, verification.Status);
 

@@ -127,7 +127,7 @@ public static class OpenAiEndpoints
         var sse = new SseWriter(ctx, id, created, model, chat);
         FederatedAnswer final;
         // structured output and log probabilities are sent once the whole answer has passed the gate
-        if (answers.CanStreamLive(rt, decision) && req.Structured is null && req.TopLogprobs is null)
+        if (answers.CanStreamLive(rt, decision, req.Rag) && req.Structured is null && req.TopLogprobs is null)
         {
             AnswerOutcome? outcome = null;
             await foreach (var step in answers.StreamLiveAsync(rt, req, decision, ctx.RequestAborted))

@@ -316,9 +316,9 @@ internal static class MemoryCommands
 
     // ---------------------------------------------------------------- helpers
 
-    private sealed class Context(SqliteMemoryStore store, MemoryService service, MemoryPrincipal who, NodeKey? nodeKey) : IDisposable
+    private sealed class Context(IMemoryStore store, MemoryService service, MemoryPrincipal who, NodeKey? nodeKey) : IDisposable
     {
-        public SqliteMemoryStore Store { get; } = store;
+        public IMemoryStore Store { get; } = store;
         public MemoryService Service { get; } = service;
         public MemoryPrincipal Who { get; } = who;
         public NodeKey? NodeKey { get; } = nodeKey;
@@ -343,7 +343,9 @@ internal static class MemoryCommands
         }
         else if (withKey)
             throw new CliException($"no node key at {ks.KeyPath}; run 'fed init' (with the same --data-dir) to create the node identity first.");
-        var store = SqliteMemoryStore.Open(Path.Combine(dataDir, "memory.db"), key);
+        IMemoryStore store;
+        try { store = MemoryStores.Open(dataDir, key); } // <data-dir>/memory.db, or PostgreSQL when configured
+        catch (InvalidDataException e) { throw new CliException(e.Message); }
         var who = p.GetValue(AsUser) is { } u
             ? MemoryNamespace.ValidId(u) ? MemoryPrincipal.User(u) : throw new CliException($"--as '{u}' is not a user id (A-Z a-z 0-9 . _ @ -).", ExitCodes.Usage)
             : MemoryPrincipal.Operator;

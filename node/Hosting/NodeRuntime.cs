@@ -93,7 +93,7 @@ public sealed class NodeRuntime : IAsyncDisposable
 
         var ledger = SqliteLedger.Open(layout.LedgerDb, key, new LedgerOptions { Synchronous = options.LedgerSync });
         SpecialistEngine? engine = null;
-        SqliteMemoryStore? memoryStore = null;
+        IMemoryStore? memoryStore = null;
         try
         {
             engine = SpecialistEngine.Open(new EngineOptions
@@ -121,7 +121,8 @@ public sealed class NodeRuntime : IAsyncDisposable
             logger.EngineReady(engine.BaseCid.ToString(), bindings.Count);
             var memoryPolicyPath = PolicyLocator.FindMemoryPolicy(options.PolicyPath);
             var memoryPolicy = memoryPolicyPath is null ? MemoryPolicy.Default : MemoryPolicyLoader.Load(memoryPolicyPath);
-            memoryStore = SqliteMemoryStore.Open(layout.MemoryDb, key, new EngineEmbedder(engine), new MemoryStoreOptions
+            // SQLite at <data-dir>/memory.db, or PostgreSQL/Qdrant when configured (docs/memory.md §Configuration)
+            memoryStore = MemoryStores.Open(layout.Root, key, new EngineEmbedder(engine), new MemoryStoreOptions
             {
                 // Blocking is deliberate: the statement is in the ledger before the write that caused it returns.
                 StatementSigned = st => ledger.AppendAsync(MemoryRootEntryType, st.Envelope.ToJson()).GetAwaiter().GetResult(),

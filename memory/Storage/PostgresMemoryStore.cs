@@ -1,0 +1,729 @@
+using System.Text;
+using Federation.Memory.Search;
+using Federation.Memory.Testing;
+using Federation.Registry;
+using Federation.Registry.Crypto;
+using Federation.Registry.Envelopes;
+using Federation.Registry.Json;
+using Federation.Registry.Merkle;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Federation.Memory.Storage;
+
+/// <summary>
+/// The shared memory store (issue 10, Storage): every namespace log, its Merkle nodes, the signed envelopes, an inverted
+/// index for BM25, the vectors and the signed root statements in PostgreSQL, so several node processes (on several
+/// machines) serve one memory. Same contract as <see cref="SqliteMemoryStore"/> (<see cref="IMemoryStore"/>).
+/// </summary>
+/// <remarks>
+/// One writer per namespace at a time, enforced by the database: an append locks the rows of the namespaces it writes
+/// (<c>SELECT … FOR UPDATE</c>, in code-point order of names so two batches never deadlock) and reads each log's size
+/// under that lock; leaves, Merkle nodes, heads and index rows commit or vanish together. Reads run in one
+/// REPEATABLE READ transaction per call (one snapshot). BM25 is computed here with FTS5's formula over this store's own
+/// postings (docs/memory.md §"PostgreSQL ranking"). Thread-safe.
+/// </remarks>
+public sealed class PostgresMemoryStore : IMemoryStore
+{
+    private const string FormatVersion = "1";
+    private const double K1 = 1.2, B = 0.75; // FTS5's bm25() constants
+    private readonly NpgsqlDataSource _db;
+    private readonly NodeKey? _key;
+    private readonly IEmbedder? _embedder;
+    private readonly MemoryStoreOptions _options;
+    private readonly IVectorIndex? _vectors;
+    private readonly Lock _vectorLoadLock = new();
+    private readonly Dictionary<long, long> _vectorsLoaded = []; // ns id -> leaves whose vectors are loaded
+
+    private PostgresMemoryStore(string connectionString, NodeKey? key, IEmbedder? embedder, MemoryStoreOptions options)
+    {
+        var csb = new NpgsqlConnectionStringBuilder(connectionString);
+        Location = $"postgresql://{csb.Host}:{csb.Port}/{csb.Database}";
+        _db = NpgsqlDataSource.Create(csb.ConnectionString);
+        _key = key;
+        _embedder = embedder;
+        _options = options;
+        using (var c = _db.OpenConnection())
+        using (var tx = c.BeginTransaction())
+        {
+            // Two processes opening a fresh database at once: the schema is created by one of them.
+            Exec(c, tx, "SELECT pg_advisory_xact_lock(7243560119)");
+            Exec(c, tx, """
+                CREATE TABLE IF NOT EXISTS memory_meta (key text PRIMARY KEY, value text NOT NULL);
+                CREATE TABLE IF NOT EXISTS memory_namespaces (id bigserial PRIMARY KEY, name text NOT NULL UNIQUE, size bigint NOT NULL,
+                  root bytea NOT NULL, docs bigint NOT NULL DEFAULT 0, tokens bigint NOT NULL DEFAULT 0);
+                CREATE TABLE IF NOT EXISTS memory_fragments (id bigint PRIMARY KEY, cid bytea NOT NULL UNIQUE, ns_id bigint NOT NULL,
+                  leaf_index bigint NOT NULL, status int NOT NULL, envelope bytea, erased_at_ms bigint, doc_len int NOT NULL,
+                  UNIQUE (ns_id, leaf_index));
+                CREATE SEQUENCE IF NOT EXISTS memory_fragment_ids;
+                CREATE TABLE IF NOT EXISTS memory_merkle_nodes (ns_id bigint NOT NULL, id bigint NOT NULL, hash bytea NOT NULL, PRIMARY KEY (ns_id, id));
+                CREATE TABLE IF NOT EXISTS memory_postings (term text COLLATE "C" NOT NULL, frag_id bigint NOT NULL, tf int NOT NULL, PRIMARY KEY (term, frag_id));
+                CREATE TABLE IF NOT EXISTS memory_df (ns_id bigint NOT NULL, term text COLLATE "C" NOT NULL, df bigint NOT NULL, PRIMARY KEY (term, ns_id));
+                CREATE TABLE IF NOT EXISTS memory_vectors (id bigint PRIMARY KEY, ns_id bigint NOT NULL, leaf_index bigint NOT NULL, vec bytea NOT NULL);
+                CREATE INDEX IF NOT EXISTS memory_vectors_log ON memory_vectors (ns_id, leaf_index);
+                CREATE TABLE IF NOT EXISTS memory_statements (seq bigserial PRIMARY KEY, global_root bytea NOT NULL, namespaces bigint NOT NULL,
+                  time_ms bigint NOT NULL, envelope bytea NOT NULL);
+                CREATE INDEX IF NOT EXISTS memory_statements_root ON memory_statements (global_root);
+                INSERT INTO memory_meta (key, value) VALUES ('format', '1') ON CONFLICT DO NOTHING;
+                """);
+            var format = Scalar(c, tx, "SELECT value FROM memory_meta WHERE key = 'format'") as string;
+            if (format != FormatVersion)
+                throw new InvalidDataException($"{Location}: memory store format '{format}' is not supported; this build reads format {FormatVersion}.");
+            if (embedder is not null)
+            {
+                var want = embedder.Dimensions.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                var dims = Scalar(c, tx, "SELECT value FROM memory_meta WHERE key = 'embedding_dims'") as string;
+                if (dims is null) Exec(c, tx, "INSERT INTO memory_meta (key, value) VALUES ('embedding_dims', $1)", want);
+                else if (dims != want)
+                    throw new InvalidDataException($"{Location}: the store holds {dims}-dimensional vectors but the embedder gives {want}; use the same embedder, or a new database.");
+            }
+            tx.Commit();
+        }
+        if (embedder is not null)
+        {
+            _vectors = options.VectorIndexFactory?.Invoke(embedder.Dimensions) ?? new VectorIndex(embedder.Dimensions);
+            LoadNewVectors();
+        }
+    }
+
+    /// <summary>
+    /// Opens (creating the tables if needed) the store in the database of <paramref name="connectionString"/> (an Npgsql
+    /// connection string: <c>Host=…;Port=…;Database=…;Username=…;Password=…</c>). Key and embedder as for
+    /// <see cref="SqliteMemoryStore.Open"/>.
+    /// </summary>
+    /// <exception cref="NpgsqlException">The server cannot be reached or refuses the login.</exception>
+    public static PostgresMemoryStore Open(string connectionString, NodeKey? nodeKey, IEmbedder? embedder = null, MemoryStoreOptions? options = null) =>
+        new(connectionString, nodeKey, embedder, options ?? new MemoryStoreOptions());
+
+    /// <inheritdoc/>
+    public string Location { get; }
+
+    /// <inheritdoc/>
+    public NodeId? Signer => _key?.NodeId;
+
+    /// <inheritdoc/>
+    public bool HasEmbedder => _embedder is not null;
+
+    // ---------------------------------------------------------------- writes
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<AppendReceipt>> AppendAsync(IReadOnlyList<SignedFragment> fragments, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(fragments);
+        var vecs = new float[]?[fragments.Count];
+        if (_embedder is not null)
+            for (int i = 0; i < fragments.Count; i++)
+            {
+                var f = fragments[i].Fragment;
+                if (f.TombstoneTarget is not null) continue;
+                var v = await _embedder.EmbedAsync(f.Content, cancellationToken).ConfigureAwait(false);
+                if (v.Length != _embedder.Dimensions)
+                    throw new InvalidOperationException($"the embedder returned {v.Length} floats; it declares {_embedder.Dimensions}.");
+                VectorIndex.Normalize(v);
+                vecs[i] = v;
+            }
+        if (fragments.Count == 0) return [];
+        await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        if (_options.Synchronous.Equals("OFF", StringComparison.OrdinalIgnoreCase)) Exec(c, null, "SET synchronous_commit = off");
+        await using var tx = await c.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var (receipts, removed) = AppendCore(c, tx, fragments, vecs);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        if (_vectors is not null)
+        {
+            foreach (var id in removed) _vectors.Remove(id);
+            LoadNewVectors();
+        }
+        return receipts;
+    }
+
+    private sealed class Log(long id, long size, long docs, long tokens, NodeCache nodes)
+    {
+        public long Id { get; } = id;
+        public MerkleTree Tree { get; } = new(nodes, size);
+        public NodeCache Nodes { get; } = nodes;
+        public long Docs { get; set; } = docs;
+        public long Tokens { get; set; } = tokens;
+        public Dictionary<string, long> Df { get; } = new(StringComparer.Ordinal);
+    }
+
+    private (AppendReceipt[] Receipts, List<long> Removed) AppendCore(NpgsqlConnection c, NpgsqlTransaction tx, IReadOnlyList<SignedFragment> fragments, float[]?[] vecs)
+    {
+        // 1. Lock every namespace this batch writes, in code-point order (no two batches wait on each other in a cycle).
+        var names = fragments.Select(f => f.Fragment.Namespace.Name).Distinct(StringComparer.Ordinal).OrderBy(n => n, CodePointComparer.Instance).ToList();
+        var logs = new Dictionary<string, Log>(StringComparer.Ordinal);
+        foreach (var name in names)
+        {
+            Exec(c, tx, "INSERT INTO memory_namespaces (name, size, root) VALUES ($1, 0, $2) ON CONFLICT (name) DO NOTHING", name, MerkleHasher.EmptyRoot());
+            long id, size, docs, tokens;
+            using (var q = Cmd(c, tx, "SELECT id, size, docs, tokens FROM memory_namespaces WHERE name = $1 FOR UPDATE", name))
+            using (var r = q.ExecuteReader())
+            {
+                r.Read();
+                (id, size, docs, tokens) = (r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3));
+            }
+            logs[name] = new Log(id, size, docs, tokens, new NodeCache(c, tx, id));
+        }
+
+        // 2. Which of these are stored already (read under the locks, so a concurrent writer's commit is seen).
+        var existing = new Dictionary<Cid, (long Id, string Ns, long Leaf, int Status, long NsId, string? Content)>();
+        var lookups = fragments.Select(f => f.Cid).Concat(fragments.Select(f => f.Fragment.TombstoneTarget).OfType<Cid>()).Distinct().Select(x => x.ToArray()).ToArray();
+        using (var q = Cmd(c, tx, "SELECT f.id, n.name, f.leaf_index, f.status, f.ns_id, f.cid, f.envelope FROM memory_fragments f JOIN memory_namespaces n ON n.id = f.ns_id WHERE f.cid = ANY($1)", (object)lookups))
+        using (var r = q.ExecuteReader())
+            while (r.Read())
+            {
+                string? content = r.IsDBNull(6) ? null : ContentOf((byte[])r[6]);
+                existing[new Cid((byte[])r[5])] = (r.GetInt64(0), r.GetString(1), r.GetInt64(2), r.GetInt32(3), r.GetInt64(4), content);
+            }
+
+        var receipts = new AppendReceipt[fragments.Count];
+        var inBatch = new Dictionary<Cid, (int Row, AppendReceipt Receipt)>();
+        var rows = new List<(long Id, Cid Cid, Log Log, long Leaf, int Status, byte[] Env, int DocLen, Dictionary<string, int>? Terms, float[]? Vec)>();
+        var removed = new List<long>();
+        var deletedStored = new List<(long Id, Log Log, string Content)>();
+        var pendingIds = new Queue<long>(NextIds(c, tx, fragments.Count));
+        for (int i = 0; i < fragments.Count; i++)
+        {
+            var sf = fragments[i];
+            if (inBatch.TryGetValue(sf.Cid, out var dup)) { receipts[i] = dup.Receipt with { Duplicate = true }; continue; }
+            if (existing.TryGetValue(sf.Cid, out var ex)) { receipts[i] = new AppendReceipt(sf.Cid, ex.Ns, ex.Leaf, true); continue; }
+            var nsName = sf.Fragment.Namespace.Name;
+            var log = logs[nsName];
+            var target = sf.Fragment.TombstoneTarget;
+            if (sf.Fragment.Metadata.ContainsKey(Fragment.TombstoneKey))
+            {
+                if (target is null || sf.Fragment.Content.Length != 0)
+                    throw new MemoryStoreException("a tombstone has empty content and metadata {\"tombstone\": \"<cid of the deleted fragment>\"}.", "memory.bad_tombstone");
+                if (inBatch.TryGetValue(target.Value, out var mine))
+                {
+                    var row = rows[mine.Row];
+                    if (row.Status != (int)FragmentStatus.Live)
+                        throw new MemoryStoreException($"{target} is {((FragmentStatus)row.Status).ToString().ToLowerInvariant()}; only a live fragment can be deleted.", "memory.bad_tombstone");
+                    if (row.Log != log)
+                        throw new MemoryStoreException($"the tombstone is in {nsName} but {target} is in another namespace; delete it in its own namespace.", "memory.bad_tombstone");
+                    rows[mine.Row] = row with { Status = (int)FragmentStatus.Deleted, Terms = null, Vec = null };
+                }
+                else if (existing.TryGetValue(target.Value, out var t))
+                {
+                    if (t.NsId != log.Id)
+                        throw new MemoryStoreException($"the tombstone is in {nsName} but {target} is in another namespace; delete it in its own namespace.", "memory.bad_tombstone");
+                    if (t.Status != (int)FragmentStatus.Live)
+                        throw new MemoryStoreException($"{target} is {((FragmentStatus)t.Status).ToString().ToLowerInvariant()}; only a live fragment can be deleted.", "memory.bad_tombstone");
+                    existing[target.Value] = t with { Status = (int)FragmentStatus.Deleted };
+                    deletedStored.Add((t.Id, log, t.Content ?? ""));
+                    removed.Add(t.Id);
+                }
+                else throw new MemoryStoreException($"the tombstone deletes {target}, which is not in the store.", "memory.not_found");
+            }
+            long leaf = log.Tree.Size;
+            log.Tree.AppendLeafHash(MerkleHasher.HashLeaf(sf.Cid.ToArray()));
+            long id = pendingIds.Dequeue();
+            Dictionary<string, int>? terms = null;
+            int docLen = 0;
+            if (target is null) (terms, docLen) = Terms(sf.Fragment.Content);
+            rows.Add((id, sf.Cid, log, leaf, target is null ? (int)FragmentStatus.Live : (int)FragmentStatus.Tombstone, sf.Envelope.ToCanonicalBytes(), docLen, terms, vecs[i]));
+            receipts[i] = new AppendReceipt(sf.Cid, nsName, leaf, false);
+            inBatch[sf.Cid] = (rows.Count - 1, receipts[i]);
+        }
+
+        // 3. Write: fragments, postings, vectors and Merkle nodes by COPY; index statistics and heads by UPDATE.
+        if (rows.Count > 0)
+        {
+            using (var w = c.BeginBinaryImport("COPY memory_fragments (id, cid, ns_id, leaf_index, status, envelope, doc_len) FROM STDIN (FORMAT BINARY)"))
+            {
+                foreach (var r in rows)
+                {
+                    w.StartRow();
+                    w.Write(r.Id, NpgsqlDbType.Bigint);
+                    w.Write(r.Cid.ToArray(), NpgsqlDbType.Bytea);
+                    w.Write(r.Log.Id, NpgsqlDbType.Bigint);
+                    w.Write(r.Leaf, NpgsqlDbType.Bigint);
+                    w.Write(r.Status, NpgsqlDbType.Integer);
+                    w.Write(r.Env, NpgsqlDbType.Bytea);
+                    w.Write(r.DocLen, NpgsqlDbType.Integer);
+                }
+                w.Complete();
+            }
+            using (var w = c.BeginBinaryImport("COPY memory_postings (term, frag_id, tf) FROM STDIN (FORMAT BINARY)"))
+            {
+                foreach (var r in rows)
+                {
+                    if (r.Terms is null) continue;
+                    foreach (var (term, tf) in r.Terms)
+                    {
+                        w.StartRow();
+                        w.Write(term, NpgsqlDbType.Text);
+                        w.Write(r.Id, NpgsqlDbType.Bigint);
+                        w.Write(tf, NpgsqlDbType.Integer);
+                        r.Log.Df[term] = r.Log.Df.GetValueOrDefault(term) + 1;
+                    }
+                    r.Log.Docs++;
+                    r.Log.Tokens += r.DocLen;
+                }
+                w.Complete();
+            }
+            if (rows.Any(r => r.Vec is not null && r.Terms is not null))
+            {
+                using var w = c.BeginBinaryImport("COPY memory_vectors (id, ns_id, leaf_index, vec) FROM STDIN (FORMAT BINARY)");
+                foreach (var r in rows)
+                {
+                    if (r.Vec is null || r.Terms is null) continue;
+                    w.StartRow();
+                    w.Write(r.Id, NpgsqlDbType.Bigint);
+                    w.Write(r.Log.Id, NpgsqlDbType.Bigint);
+                    w.Write(r.Leaf, NpgsqlDbType.Bigint);
+                    w.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(r.Vec.AsSpan()).ToArray(), NpgsqlDbType.Bytea);
+                }
+                w.Complete();
+            }
+        }
+        foreach (var (id, log, content) in deletedStored)
+        {
+            Exec(c, tx, "UPDATE memory_fragments SET status = 1 WHERE id = $1", id);
+            Unindex(c, tx, log, id, content);
+        }
+        using (var w = c.BeginBinaryImport("COPY memory_merkle_nodes (ns_id, id, hash) FROM STDIN (FORMAT BINARY)"))
+        {
+            foreach (var log in logs.Values)
+                foreach (var (key, hash) in log.Nodes.Written)
+                {
+                    w.StartRow();
+                    w.Write(log.Id, NpgsqlDbType.Bigint);
+                    w.Write(key, NpgsqlDbType.Bigint);
+                    w.Write(hash, NpgsqlDbType.Bytea);
+                }
+            w.Complete();
+        }
+        foreach (var log in logs.Values)
+        {
+            FlushDf(c, tx, log, prune: deletedStored.Any(d => d.Log == log));
+            Exec(c, tx, "UPDATE memory_namespaces SET size = $1, root = $2, docs = $3, tokens = $4 WHERE id = $5", log.Tree.Size, log.Tree.Root(), log.Docs, log.Tokens, log.Id);
+        }
+        return (receipts, removed);
+    }
+
+    private static void FlushDf(NpgsqlConnection c, NpgsqlTransaction tx, Log log, bool prune = false)
+    {
+        if (log.Df.Count == 0) return;
+        // The namespace row is locked, so no other transaction touches this namespace's df rows.
+        var terms = log.Df.Keys.Order(StringComparer.Ordinal).ToArray();
+        var counts = terms.Select(t => log.Df[t]).ToArray();
+        Exec(c, tx, "INSERT INTO memory_df (ns_id, term, df) SELECT $1, t, d FROM unnest($2::text[], $3::bigint[]) AS x(t, d) "
+            + "ON CONFLICT (term, ns_id) DO UPDATE SET df = memory_df.df + excluded.df", log.Id, terms, counts);
+        if (prune) Exec(c, tx, "DELETE FROM memory_df WHERE ns_id = $1 AND term = ANY($2) AND df <= 0", log.Id, terms);
+        log.Df.Clear();
+    }
+
+    /// <summary>Removes a fragment's postings and takes it out of the BM25 statistics (tombstone or erasure).</summary>
+    private static void Unindex(NpgsqlConnection c, NpgsqlTransaction tx, Log log, long id, string content)
+    {
+        var (terms, len) = Terms(content);
+        var list = terms.Keys.ToArray();
+        int n = Exec(c, tx, "DELETE FROM memory_postings WHERE frag_id = $1 AND term = ANY($2)", id, list);
+        if (n == 0 && list.Length > 0) return; // was not indexed (already removed)
+        foreach (var t in list) log.Df[t] = log.Df.GetValueOrDefault(t) - 1;
+        log.Docs--;
+        log.Tokens -= len;
+    }
+
+    /// <summary>
+    /// The indexed terms of a text and its BM25 length: the words of <see cref="TestBagOfWordsEmbedder.Words"/> (runs of
+    /// letters and digits, lower-cased — what FTS5's unicode61 tokenizer gives for ASCII text) with their counts, and the
+    /// word count plus one (FTS5 counts the namespace column's one token in a row's length).
+    /// </summary>
+    internal static (Dictionary<string, int> Terms, int Length) Terms(string content)
+    {
+        var terms = new Dictionary<string, int>(StringComparer.Ordinal);
+        int n = 0;
+        foreach (var w in TestBagOfWordsEmbedder.Words(content)) { terms[w] = terms.GetValueOrDefault(w) + 1; n++; }
+        return (terms, n + 1);
+    }
+
+    private static long[] NextIds(NpgsqlConnection c, NpgsqlTransaction tx, int n)
+    {
+        var ids = new List<long>(n);
+        using var q = Cmd(c, tx, "SELECT nextval('memory_fragment_ids') FROM generate_series(1, $1)", n);
+        using var r = q.ExecuteReader();
+        while (r.Read()) ids.Add(r.GetInt64(0));
+        return [.. ids];
+    }
+
+    private static string ContentOf(byte[] envelope)
+    {
+        var env = SignedEnvelope.Parse(Encoding.UTF8.GetString(envelope));
+        return Fragment.TryFromJson(env.Payload, out var f, out _) ? f!.Content : "";
+    }
+
+    /// <inheritdoc/>
+    public bool Erase(Cid cid)
+    {
+        long now = _options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        long id;
+        using (var c = _db.OpenConnection())
+        using (var tx = c.BeginTransaction())
+        {
+            long nsId;
+            using (var q = Cmd(c, tx, "SELECT id, ns_id FROM memory_fragments WHERE cid = $1", cid.ToArray()))
+            using (var r = q.ExecuteReader())
+            {
+                if (!r.Read()) throw new MemoryStoreException($"no fragment {cid} in the store.", "memory.not_found");
+                id = r.GetInt64(0);
+                nsId = r.GetInt64(1);
+            }
+            // The namespace's writer lock: its index statistics change.
+            Log log;
+            using (var q = Cmd(c, tx, "SELECT docs, tokens FROM memory_namespaces WHERE id = $1 FOR UPDATE", nsId))
+            using (var r = q.ExecuteReader())
+            {
+                r.Read();
+                log = new Log(nsId, 0, r.GetInt64(0), r.GetInt64(1), new NodeCache(c, tx, nsId));
+            }
+            int status;
+            byte[]? env;
+            using (var q = Cmd(c, tx, "SELECT status, envelope FROM memory_fragments WHERE id = $1", id))
+            using (var r = q.ExecuteReader())
+            {
+                r.Read();
+                status = r.GetInt32(0);
+                env = r.IsDBNull(1) ? null : (byte[])r[1];
+            }
+            if (status == (int)FragmentStatus.Erased) return false;
+            Exec(c, tx, "UPDATE memory_fragments SET status = 2, envelope = NULL, erased_at_ms = $1 WHERE id = $2", now, id);
+            if (status == (int)FragmentStatus.Live && env is not null) Unindex(c, tx, log, id, ContentOf(env));
+            Exec(c, tx, "DELETE FROM memory_vectors WHERE id = $1", id);
+            FlushDf(c, tx, log, prune: true);
+            Exec(c, tx, "UPDATE memory_namespaces SET docs = $1, tokens = $2 WHERE id = $3", log.Docs, log.Tokens, nsId);
+            tx.Commit();
+        }
+        _vectors?.Remove(id);
+        return true;
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    private (NpgsqlConnection C, NpgsqlTransaction Tx) Snapshot()
+    {
+        var c = _db.OpenConnection();
+        var tx = c.BeginTransaction(System.Data.IsolationLevel.RepeatableRead);
+        return (c, tx);
+    }
+
+    /// <inheritdoc/>
+    public StoredFragment? Get(Cid cid)
+    {
+        using var c = _db.OpenConnection();
+        using var q = Cmd(c, null, "SELECT n.name, f.leaf_index, f.status, f.envelope, f.erased_at_ms FROM memory_fragments f JOIN memory_namespaces n ON n.id = f.ns_id WHERE f.cid = $1", cid.ToArray());
+        using var r = q.ExecuteReader();
+        return r.Read() ? ReadStored(cid, r, 0) : null;
+    }
+
+    private static StoredFragment ReadStored(Cid cid, NpgsqlDataReader r, int o) => new(cid, r.GetString(o), r.GetInt64(o + 1), (FragmentStatus)r.GetInt32(o + 2),
+        r.IsDBNull(o + 3) ? null : SignedEnvelope.Parse(Encoding.UTF8.GetString((byte[])r[o + 3])), r.IsDBNull(o + 4) ? null : r.GetInt64(o + 4));
+
+    /// <inheritdoc/>
+    public IReadOnlyList<NamespaceHead> Heads() => GlobalTree().Heads;
+
+    /// <inheritdoc/>
+    public GlobalTree GlobalTree()
+    {
+        using var c = _db.OpenConnection();
+        return Global(c, null);
+    }
+
+    private static GlobalTree Global(NpgsqlConnection c, NpgsqlTransaction? tx)
+    {
+        var heads = new List<NamespaceHead>();
+        using var q = Cmd(c, tx, "SELECT name, root, size FROM memory_namespaces");
+        using var r = q.ExecuteReader();
+        while (r.Read()) heads.Add(new NamespaceHead(r.GetString(0), (byte[])r[1], r.GetInt64(2)));
+        return new GlobalTree(heads);
+    }
+
+    /// <inheritdoc/>
+    public MemoryRootStatement CurrentStatement() => StatementFor(GlobalTree());
+
+    private MemoryRootStatement StatementFor(GlobalTree tree)
+    {
+        using var c = _db.OpenConnection();
+        using (var q = Cmd(c, null, "SELECT envelope FROM memory_statements WHERE global_root = $1 AND namespaces = $2 ORDER BY seq DESC LIMIT 1", tree.Root, tree.Size))
+            if (q.ExecuteScalar() is byte[] bytes
+                && MemoryRootStatement.TryFromEnvelope(SignedEnvelope.Parse(Encoding.UTF8.GetString(bytes)), out var s, out _))
+                return s;
+        var key = _key ?? throw new MemoryStoreException($"{Location} was opened without the node key; the root statement for the current state is not signed yet. Open it with the node key.", "memory.read_only");
+        var st = MemoryRootStatement.Create(tree.Root, tree.Size, _options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds(), key);
+        Exec(c, null, "INSERT INTO memory_statements (global_root, namespaces, time_ms, envelope) VALUES ($1, $2, $3, $4)",
+            st.GlobalRoot, st.Namespaces, st.TimeMs, st.Envelope.ToCanonicalBytes());
+        _options.StatementSigned?.Invoke(st);
+        return st;
+    }
+
+    /// <inheritdoc/>
+    public JsonObject Prove(Cid cid)
+    {
+        GlobalTree g;
+        string ns;
+        long leaf;
+        InclusionProof nsProof;
+        NamespaceHead head;
+        SignedEnvelope? env;
+        var (c, tx) = Snapshot();
+        using (c)
+        using (tx)
+        {
+            long nsId;
+            using (var q = Cmd(c, tx, "SELECT n.name, f.leaf_index, f.status, f.envelope, f.erased_at_ms, f.ns_id FROM memory_fragments f JOIN memory_namespaces n ON n.id = f.ns_id WHERE f.cid = $1", cid.ToArray()))
+            using (var r = q.ExecuteReader())
+            {
+                if (!r.Read()) throw new MemoryStoreException($"no fragment {cid} in the store.", "memory.not_found");
+                var sf = ReadStored(cid, r, 0);
+                ns = sf.Namespace; leaf = sf.LeafIndex; env = sf.Envelope; nsId = r.GetInt64(5);
+            }
+            g = Global(c, tx);
+            head = g.Heads[g.IndexOf(ns)];
+            nsProof = MerkleTree.ProveInclusion(new NodeCache(c, tx, nsId), leaf, head.Size);
+        }
+        var statement = StatementFor(g);
+        return MemoryProof.Build(env, cid, ns, nsProof, head.Root, g.Prove(g.IndexOf(ns)), g.Root, statement.Envelope);
+    }
+
+    /// <inheritdoc/>
+    public IEnumerable<StoredFragment> Export(string? ns = null)
+    {
+        var (c, tx) = Snapshot();
+        using (c)
+        using (tx)
+        {
+            // COLLATE "C": byte order of UTF-8 = code-point order, whatever the database's collation.
+            using var q = Cmd(c, tx, "SELECT f.cid, n.name, f.leaf_index, f.status, f.envelope, f.erased_at_ms FROM memory_fragments f JOIN memory_namespaces n ON n.id = f.ns_id "
+                + "WHERE $1::text IS NULL OR n.name = $1::text ORDER BY n.name COLLATE \"C\", f.leaf_index", (object?)ns ?? DBNull.Value);
+            using var r = q.ExecuteReader();
+            while (r.Read()) yield return ReadStored(new Cid((byte[])r[0]), r, 1);
+        }
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<MemoryHit>> SearchAsync(string query, IReadOnlyCollection<string> namespaces, int k, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (k < 1 || k > 1000) throw new ArgumentOutOfRangeException(nameof(k), $"k must be between 1 and 1000; got {k}.");
+        if (namespaces.Count == 0) return [];
+        int depth = Math.Max(k, _options.FusionDepth);
+        float[]? qv = null;
+        if (_embedder is not null)
+        {
+            qv = await _embedder.EmbedAsync(query, cancellationToken).ConfigureAwait(false);
+            VectorIndex.Normalize(qv);
+        }
+        var lexical = new List<(long Id, Cid Cid)>();
+        var nsIds = new HashSet<int>();
+        var (c, tx) = Snapshot();
+        using (c)
+        using (tx)
+        {
+            long docs = 0, tokens = 0;
+            using (var q = Cmd(c, tx, "SELECT id, name, docs, tokens FROM memory_namespaces"))
+            using (var r = q.ExecuteReader())
+                while (r.Read())
+                {
+                    docs += r.GetInt64(2);
+                    tokens += r.GetInt64(3);
+                    if (namespaces.Contains(r.GetString(1))) nsIds.Add(r.GetInt32(0));
+                }
+            if (nsIds.Count == 0) return [];
+            if (docs > 0) lexical = Bm25(c, tx, query, nsIds, docs, (double)tokens / docs, depth, _options.TopKPruning);
+        }
+        var vector = new List<(long Id, Cid Cid)>();
+        if (qv is not null && _vectors is not null)
+        {
+            LoadNewVectors();
+            foreach (var (id, cid, _) in _vectors.Search(qv, nsIds, depth)) vector.Add((id, cid));
+        }
+        // Reciprocal rank fusion over 1-based ranks, as in SqliteMemoryStore.
+        var fused = new Dictionary<long, (Cid Cid, double Score, int? L, int? V)>();
+        for (int i = 0; i < lexical.Count; i++)
+            fused[lexical[i].Id] = (lexical[i].Cid, 1.0 / (_options.RrfK + i + 1), i + 1, null);
+        for (int i = 0; i < vector.Count; i++)
+        {
+            var add = 1.0 / (_options.RrfK + i + 1);
+            fused[vector[i].Id] = fused.TryGetValue(vector[i].Id, out var e) ? (e.Cid, e.Score + add, e.L, i + 1) : (vector[i].Cid, add, null, i + 1);
+        }
+        var order = fused.OrderByDescending(e => e.Value.Score).ThenBy(e => e.Value.Cid).Take(k).ToList();
+        if (order.Count == 0) return [];
+        var envs = new Dictionary<long, byte[]>();
+        using (var c2 = _db.OpenConnection())
+        using (var q = Cmd(c2, null, "SELECT id, envelope FROM memory_fragments WHERE id = ANY($1) AND status = 0", order.Select(o => o.Key).ToArray()))
+        using (var r = q.ExecuteReader())
+            while (r.Read()) envs[r.GetInt64(0)] = (byte[])r[1];
+        var hits = new List<MemoryHit>(order.Count);
+        foreach (var (id, (cid, score, l, v)) in order)
+        {
+            if (!envs.TryGetValue(id, out var bytes)) continue; // deleted by another process since the vector cache loaded it
+            var env = SignedEnvelope.Parse(Encoding.UTF8.GetString(bytes));
+            Fragment.TryFromJson(env.Payload, out var f, out _);
+            hits.Add(new MemoryHit(cid, f!.Namespace.Name, f.Content, f.Metadata, score, l, v));
+        }
+        return hits;
+    }
+
+    /// <summary>
+    /// BM25 with FTS5's formula and statistics (docs/memory.md §"PostgreSQL ranking"): idf = ln((N − n + 0.5)/(n + 0.5)),
+    /// clamped to 1e-6 when not positive; score = Σ idf·tf·(k1+1)/(tf + k1·(1 − b + b·dl/avgdl)), k1 = 1.2, b = 0.75,
+    /// N, n and avgdl over every live fragment of every namespace. Terms in ≥ half the fragments are left out unless all
+    /// are (as for SQLite). The sum runs in term order (deterministic floating point); ties by CID.
+    /// </summary>
+    /// <summary>How many lexical searches were answered before every term was essential (tests check that pruning runs).</summary>
+    internal static long PrunedSearches;
+
+    private static List<(long Id, Cid Cid)> Bm25(NpgsqlConnection c, NpgsqlTransaction tx, string text, HashSet<int> nsIds, long n, double avgdl, int depth, bool prune)
+    {
+        var words = TestBagOfWordsEmbedder.Words(text).Distinct(StringComparer.Ordinal).Take(64).ToArray();
+        if (words.Length == 0) return [];
+        var df = new Dictionary<string, long>(StringComparer.Ordinal);
+        using (var q = Cmd(c, tx, "SELECT term, sum(df)::bigint FROM memory_df WHERE term = ANY($1) GROUP BY term", (object)words))
+        using (var r = q.ExecuteReader())
+            while (r.Read()) df[r.GetString(0)] = r.GetInt64(1);
+        var present = words.Where(w => df.GetValueOrDefault(w) > 0).ToList();
+        var kept = present.Where(w => 2 * df[w] < n).ToList();
+        if (kept.Count == 0) kept = present;
+        if (kept.Count == 0) return [];
+        kept.Sort(StringComparer.Ordinal);
+        var idf = kept.Select(w =>
+        {
+            var v = Math.Log((n - df[w] + 0.5) / (df[w] + 0.5));
+            return v <= 0 ? 1e-6 : v;
+        }).ToArray();
+        // Top-k pruning (MaxScore): a fragment containing none of the rarest terms E scores at most
+        // Σ_{t∉E} idf_t·(k1+1). Score exactly (all terms) only the fragments containing an E term; when the depth-th of
+        // them scores strictly more than that bound, no other fragment can enter the list (or tie into it), so the list
+        // is the exact one. Otherwise E takes the next rarest term; with E = all terms this is the full ranking.
+        var byRarity = Enumerable.Range(0, kept.Count).OrderByDescending(i => idf[i]).ThenBy(i => kept[i], StringComparer.Ordinal).ToList();
+        var ns = nsIds.Select(i => (long)i).ToArray();
+        long total = kept.Sum(w => df[w]);
+        for (int e = prune ? 1 : kept.Count; e < kept.Count; e++)
+        {
+            // scoring a fragment by index lookups costs about what ~16 rows of the grouped scan below do
+            if (byRarity.Take(e).Sum(i => df[kept[i]]) * 16 > total) break;
+            double bound = byRarity.Skip(e).Sum(i => idf[i] * (K1 + 1));
+            var essential = byRarity.Take(e).Select(i => kept[i]).ToArray();
+            var result = new List<(long, Cid)>(depth);
+            double last = double.NaN;
+            using (var q = Cmd(c, tx, """
+                SELECT f.id, f.cid, (SELECT sum(x.idf * p.tf * 2.2::float8 / (p.tf + 1.2::float8 * (0.25::float8 + 0.75::float8 * f.doc_len / $3::float8)) ORDER BY x.term COLLATE "C")
+                                     FROM unnest($1::text[], $2::float8[]) AS x(term, idf)
+                                     JOIN memory_postings p ON p.term = x.term COLLATE "C" AND p.frag_id = f.id) AS s
+                FROM memory_fragments f
+                WHERE f.id IN (SELECT frag_id FROM memory_postings WHERE term = ANY($6::text[])) AND f.ns_id = ANY($4) AND f.status = 0
+                ORDER BY s DESC, f.cid LIMIT $5
+                """, kept.ToArray(), idf, avgdl, ns, depth, essential))
+            using (var r = q.ExecuteReader())
+                while (r.Read())
+                {
+                    result.Add((r.GetInt64(0), new Cid((byte[])r[1])));
+                    last = r.GetDouble(2);
+                }
+            if (result.Count == depth && last > bound * 1.01) // 1%: rounding slack; the bound is loose anyway
+            {
+                Interlocked.Increment(ref PrunedSearches);
+                return result;
+            }
+        }
+        // The full ranking: every fragment containing a query term, scored in one grouped scan.
+        var all = new List<(long, Cid)>(depth);
+        using (var q = Cmd(c, tx, """
+            SELECT f.id, f.cid, sum(x.idf * p.tf * 2.2::float8 / (p.tf + 1.2::float8 * (0.25::float8 + 0.75::float8 * f.doc_len / $3::float8)) ORDER BY x.term COLLATE "C") AS s
+            FROM unnest($1::text[], $2::float8[]) AS x(term, idf)
+            JOIN memory_postings p ON p.term = x.term COLLATE "C"
+            JOIN memory_fragments f ON f.id = p.frag_id
+            WHERE f.ns_id = ANY($4) AND f.status = 0
+            GROUP BY f.id, f.cid ORDER BY s DESC, f.cid LIMIT $5
+            """, kept.ToArray(), idf, avgdl, ns, depth))
+        using (var r = q.ExecuteReader())
+            while (r.Read()) all.Add((r.GetInt64(0), new Cid((byte[])r[1])));
+        return all;
+    }
+
+    private void LoadNewVectors()
+    {
+        if (_vectors is null) return;
+        lock (_vectorLoadLock)
+        {
+            using var c = _db.OpenConnection();
+            var sizes = new List<(long Id, long Size)>();
+            using (var q = Cmd(c, null, "SELECT id, size FROM memory_namespaces"))
+            using (var r = q.ExecuteReader())
+                while (r.Read()) sizes.Add((r.GetInt64(0), r.GetInt64(1)));
+            // A namespace's leaves commit in order under its writer lock: every leaf below the size read is committed.
+            foreach (var (ns, size) in sizes)
+            {
+                long from = _vectorsLoaded.GetValueOrDefault(ns);
+                if (from >= size) continue;
+                using (var q = Cmd(c, null, "SELECT v.id, f.cid, v.vec FROM memory_vectors v JOIN memory_fragments f ON f.id = v.id "
+                    + "WHERE v.ns_id = $1 AND v.leaf_index >= $2 AND v.leaf_index < $3 AND f.status = 0 ORDER BY v.leaf_index", ns, from, size))
+                using (var r = q.ExecuteReader())
+                    while (r.Read())
+                        _vectors.Add(r.GetInt64(0), (int)ns, new Cid((byte[])r[1]), System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>((byte[])r[2]));
+                _vectorsLoaded[ns] = size;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- plumbing
+
+    private static NpgsqlCommand Cmd(NpgsqlConnection c, NpgsqlTransaction? tx, string sql, params object[] args)
+    {
+        var cmd = new NpgsqlCommand(sql, c, tx);
+        foreach (var a in args) cmd.Parameters.Add(new NpgsqlParameter { Value = a });
+        return cmd;
+    }
+
+    private static int Exec(NpgsqlConnection c, NpgsqlTransaction? tx, string sql, params object[] args)
+    {
+        using var cmd = Cmd(c, tx, sql, args);
+        return cmd.ExecuteNonQuery();
+    }
+
+    private static object? Scalar(NpgsqlConnection c, NpgsqlTransaction? tx, string sql, params object[] args)
+    {
+        using var cmd = Cmd(c, tx, sql, args);
+        return cmd.ExecuteScalar();
+    }
+
+    /// <summary>Drops every memory table (tests and benchmarks start from an empty database).</summary>
+    public static void DropAll(string connectionString)
+    {
+        using var ds = NpgsqlDataSource.Create(connectionString);
+        using var c = ds.OpenConnection();
+        Exec(c, null, "DROP TABLE IF EXISTS memory_meta, memory_namespaces, memory_fragments, memory_merkle_nodes, memory_postings, memory_df, memory_vectors, memory_statements; DROP SEQUENCE IF EXISTS memory_fragment_ids;");
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _vectors?.Dispose();
+        _db.Dispose();
+    }
+
+    /// <summary>
+    /// Merkle nodes of one namespace: read from <c>memory_merkle_nodes</c> (key level &lt;&lt; 56 | index) unless written in
+    /// this transaction; new nodes are collected and written by one COPY at the end of the append.
+    /// </summary>
+    private sealed class NodeCache(NpgsqlConnection c, NpgsqlTransaction? tx, long nsId) : IMerkleNodeStore
+    {
+        public Dictionary<long, byte[]> Written { get; } = [];
+        private readonly Dictionary<long, byte[]> _read = [];
+
+        public void ReadNode(int level, long index, Span<byte> destination)
+        {
+            long key = ((long)level << 56) | index;
+            if (!Written.TryGetValue(key, out var h) && !_read.TryGetValue(key, out h))
+            {
+                h = Scalar(c, tx, "SELECT hash FROM memory_merkle_nodes WHERE ns_id = $1 AND id = $2", nsId, key) as byte[];
+                if (h is null || h.Length != MerkleHasher.HashSize)
+                    throw new InvalidDataException($"merkle node ({level}, {index}) is missing from the memory database: it is corrupt; restore it from a backup or re-import the export.");
+                _read[key] = h;
+            }
+            h.CopyTo(destination);
+        }
+
+        public void WriteNode(int level, long index, ReadOnlySpan<byte> hash) => Written[((long)level << 56) | index] = hash.ToArray();
+    }
+}
