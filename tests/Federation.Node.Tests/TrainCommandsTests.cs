@@ -59,4 +59,34 @@ public sealed class TrainCommandsTests : IDisposable
         Assert.Equal(2, rank.Code);
         Assert.Contains("--rank", rank.Err, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Examples_jsonl_with_checkpoints_then_resume_and_route_errors()
+    {
+        var lines = Enumerable.Range(0, 16).Select(i => JsonSerializer.Serialize(new { prompt = $"What is {i % 4} + 1?\n", completion = $"{(i % 4) + 1}" }));
+        File.WriteAllLines(P("ex.jsonl"), lines);
+        var a = Fed("adapter", "train", "--base", P("base.gguf"), "--examples", P("ex.jsonl"), "--rank", "4", "--out", P("e.gguf"),
+            "--epochs", "2", "--batch", "4", "--checkpoint-dir", P("ck"), "-o", "json");
+        Assert.True(a.Code == 0, a.Err);
+        using var doc = JsonDocument.Parse(a.Out);
+        Assert.Equal("ggml", doc.RootElement.GetProperty("route").GetString());
+        var ckpt = doc.RootElement.GetProperty("checkpoint").GetString()!;
+        Assert.EndsWith("epoch-0002.ckpt", ckpt, StringComparison.Ordinal);
+        Assert.StartsWith("<svg", File.ReadAllText(P("e.gguf.loss.svg")), StringComparison.Ordinal);
+        var resumed = Fed("adapter", "train", "--base", P("base.gguf"), "--examples", P("ex.jsonl"), "--rank", "4", "--out", P("e2.gguf"),
+            "--epochs", "2", "--batch", "4", "--resume", ckpt, "-o", "json");
+        Assert.True(resumed.Code == 0, resumed.Err);
+        using var doc2 = JsonDocument.Parse(resumed.Out);
+        Assert.Equal(doc.RootElement.GetProperty("cid").GetString(), doc2.RootElement.GetProperty("cid").GetString());
+
+        var both = Fed("model", "train", "--model", P("base.gguf"), "--out", P("x.gguf"));
+        Assert.Equal(2, both.Code);
+        Assert.Contains("exactly one of --corpus", both.Err, StringComparison.Ordinal);
+        var opt = Fed("model", "train", "--model", P("base.gguf"), "--corpus", P("corpus.txt"), "--out", P("x.gguf"), "--route", "opt", "--resume", ckpt);
+        Assert.Equal(2, opt.Code);
+        Assert.Contains("need --route ggml", opt.Err, StringComparison.Ordinal);
+        var route = Fed("model", "train", "--model", P("base.gguf"), "--corpus", P("corpus.txt"), "--out", P("x.gguf"), "--route", "gpu");
+        Assert.Equal(2, route.Code);
+        Assert.False(File.Exists(P("x.gguf")));
+    }
 }
