@@ -30,7 +30,7 @@ public static class FederationEndpoints
             return TypedResults.Ok(new ReviewResponse(
                 item.Id, item.Status.ToString().ToLowerInvariant(), item.Topic, item.CreatedAt.ToUnixTimeSeconds(), item.Reviewer, item.Comment,
                 item.Status == ReviewStatus.Approved && item.LedgerIndex is not null ? item.FinalAnswer : null,
-                item.LedgerIndex, item.LedgerIndex is { } i ? $"/v1/federation/ledger/{i}/proof" : null));
+                item.LedgerIndex, item.LedgerIndex is { } i ? $"/v1/federation/ledger/{i}/proof" : null, item.Member));
         }).WithName("GetReview").Metric("federation.reviews");
 
         g.MapGet("/ledger/sth", async Task<Ok<SignedTreeHeadResponse>> (RuntimeHolder holder, CancellationToken ct) =>

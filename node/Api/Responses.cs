@@ -92,7 +92,9 @@ public sealed record EmbeddingList(string Object, IReadOnlyList<EmbeddingItem> D
 /// <summary><c>GET /v1/federation/reviews/{id}</c>: the answer only once approved and ledgered.</summary>
 public sealed record ReviewResponse(
     string Id, string Status, string Topic, long CreatedAt, string? Reviewer, string? Comment, string? Answer,
-    long? LedgerIndex, string? ProofUrl);
+    long? LedgerIndex, string? ProofUrl,
+    // the panel member (specialist id) whose answer the reviewer approved; null when the item had one draft or is pending
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Member = null);
 
 /// <summary>A signed tree head: <c>{"tree_size","root","timestamp","signer","signature","id"}</c> (docs/ledger.md).</summary>
 public sealed record SignedTreeHeadResponse(long TreeSize, string Root, long Timestamp, string Signer, string Signature, string Id);

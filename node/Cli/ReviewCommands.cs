@@ -35,7 +35,8 @@ internal static class ReviewCommands
             var i = Queue(p).Get(p.GetValue(showId)!) ?? throw new CliException($"no review '{p.GetValue(showId)}'; see 'fed review list'");
             if (CliCommon.IsJson(p)) CliCommon.WriteJson(p, Json(i));
             else CliCommon.WriteLine(p, $"{i.Id} ({i.Status.ToString().ToLowerInvariant()}, topic {i.Topic})\nquery:\n{i.Query}\ndraft:\n{i.Draft}\nroute: {i.RouteJson}" +
-                (i.Reviewer is null ? "" : $"\ndecided by {i.Reviewer}: {i.Comment}; final: {i.FinalAnswer}; ledger {i.LedgerIndex}"));
+                string.Concat(i.Panel.Select(m => $"\npanel member {m.Specialist}:\n{m.Text}")) +
+                (i.Reviewer is null ? "" : $"\ndecided by {i.Reviewer}{(i.Member is null ? "" : $" (member {i.Member})")}: {i.Comment}; final: {i.FinalAnswer}; ledger {i.LedgerIndex}"));
             return ExitCodes.Ok;
         });
 
@@ -52,8 +53,13 @@ internal static class ReviewCommands
         var reviewer = new Option<string>("--reviewer") { Description = "Reviewer name (its signing key lives in the data dir).", Required = true };
         var comment = new Option<string?>("--comment") { Description = approve ? "Optional comment." : "Why the answer is rejected.", Required = !approve };
         var answer = new Option<string?>("--answer") { Description = "Approve an edited answer instead of the draft." };
-        var cmd = new Command(name, approve ? "Approve a T3 answer (optionally edited)." : "Reject a T3 answer with a comment.") { id, reviewer, comment };
-        if (approve) cmd.Options.Add(answer);
+        var member = new Option<string?>("--member") { Description = "Approve this panel member's answer (its specialist id; `fed review show` lists the panel)." };
+        var cmd = new Command(name, approve ? "Approve a T3 answer (optionally edited), or one panel member's answer." : "Reject a T3 answer with a comment.") { id, reviewer, comment };
+        if (approve)
+        {
+            cmd.Options.Add(answer);
+            cmd.Options.Add(member);
+        }
         cmd.SetAction(async (p, ct) =>
         {
             var dataDir = CliCommon.ResolveDataDir(p);
@@ -63,7 +69,8 @@ internal static class ReviewCommands
             {
                 ledger = TryOpenLedger(dataDir);
                 using var service = new ReviewService(queue, new Hosting.DataDirLayout(dataDir), () => ledger);
-                var item = await service.DecideAsync(p.GetValue(id)!, approve, p.GetValue(reviewer)!, approve ? p.GetValue(answer) : null, p.GetValue(comment), ct);
+                var item = await service.DecideAsync(p.GetValue(id)!, approve, p.GetValue(reviewer)!, approve ? p.GetValue(answer) : null, p.GetValue(comment), ct,
+                    approve ? p.GetValue(member) : null);
                 if (CliCommon.IsJson(p)) CliCommon.WriteJson(p, Json(item));
                 else CliCommon.WriteLine(p, item.LedgerIndex is { } li
                     ? $"{item.Id} {name}d by {item.Reviewer}; ledger entry {li}"
@@ -111,5 +118,6 @@ internal static class ReviewCommands
         id = i.Id, status = i.Status.ToString().ToLowerInvariant(), topic = i.Topic, query = i.Query, draft = i.Draft,
         final_answer = i.FinalAnswer, reviewer = i.Reviewer, comment = i.Comment, ledger_index = i.LedgerIndex,
         created_at = i.CreatedAt.ToUnixTimeSeconds(), decided_at = i.DecidedAt?.ToUnixTimeSeconds(),
+        panel = i.Panel.Select(m => new { specialist = m.Specialist, answer = m.Text }).ToList(), member = i.Member,
     };
 }

@@ -4,9 +4,8 @@ namespace Federation.Node.Explorer;
 
 /// <summary>
 /// What the node knows of a specialist's provenance, for the review and explorer pages: the exact base and adapter CIDs
-/// it runs, and the lineage and jurisdiction its routing policy declares. <see cref="ManifestCid"/> is null until the
-/// production line signs provenance manifests; the pages then say "not signed yet" instead of presenting the policy's
-/// declaration as signed.
+/// it runs, and its lineage and jurisdiction: from its signed provenance manifest when one verifies, else the routing
+/// policy's declaration with <see cref="ManifestCid"/> null, which the pages show as "not signed yet".
 /// </summary>
 /// <param name="Source">Where <see cref="Lineage"/> and <see cref="Jurisdiction"/> come from, in words.</param>
 public sealed record SpecialistProvenance(string Id, string BaseCid, string AdapterCid, string Lineage, string Jurisdiction,
@@ -19,13 +18,22 @@ public sealed record SpecialistProvenance(string Id, string BaseCid, string Adap
     public bool Signed => ManifestCid is not null;
 
     /// <summary>
-    /// The one accessor both pages use. Today: the runtime's binding (CIDs) and the policy's declaration (lineage,
-    /// jurisdiction). When signed manifests land, fill <see cref="ManifestCid"/>/<see cref="ManifestSigner"/> here.
+    /// The one accessor both pages use: the runtime's binding (CIDs); lineage and jurisdiction from the adapter's signed
+    /// provenance manifest when it has one that verifies (demo federation, docs/production-line.md), otherwise the
+    /// routing policy's declaration, marked "not signed yet".
     /// </summary>
     public static SpecialistProvenance? Of(NodeRuntime rt, string specialistId)
     {
         ArgumentNullException.ThrowIfNull(rt);
         if (!rt.Specialists.TryGetValue(specialistId, out var b)) return null;
+        if (Federation.Registry.Cid.TryParse(b.AdapterCid, out var cid)
+            && File.Exists(Federation.Specialists.Production.Provenance.ProvenanceManifest.PathFor(b.AdapterPath)))
+        {
+            var check = Federation.Specialists.Production.Provenance.ManifestVerifier.Verify(b.AdapterPath, cid, [rt.Key.Id]);
+            if (check.IsValid && check.Manifest is { } m && check.Envelope is { } env)
+                return new SpecialistProvenance(b.Ref.Id, b.BaseCid, b.AdapterCid, m.Lineage.Lineage, m.Operator.Jurisdiction,
+                    env.Id.ToString(), env.Signer.ToString(), "signed provenance manifest");
+        }
         return new SpecialistProvenance(b.Ref.Id, b.BaseCid, b.AdapterCid, b.Ref.BaseLineage, b.Ref.Jurisdiction, null, null,
             $"declared by the routing policy, {Path.GetFileName(b.Ref.Position.Source)}:{b.Ref.Position.Line}");
     }

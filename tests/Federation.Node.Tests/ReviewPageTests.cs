@@ -120,6 +120,40 @@ public sealed class ReviewPageTests(NodeFixture node)
     }
 
     [Fact]
+    public async Task Fed_review_approve_member_releases_that_members_answer_and_the_review_api_names_the_member()
+    {
+        var id = await PendingReviewAsync("defense strategy for the cli member check");
+        var panel = node.App.Services.GetRequiredService<ReviewQueue>().Get(id)!.Panel;
+        Assert.True(panel.Count >= 2, "a T3 review keeps every panel member's answer");
+        var shown = CliRunner.Fed("review", "show", id, "--data-dir", node.DataDir, "-o", "json");
+        Assert.Equal(0, shown.Code);
+        Assert.Equal(panel.Count, JsonDocument.Parse(shown.Out).RootElement.GetProperty("panel").GetArrayLength());
+
+        var bad = CliRunner.Fed("review", "approve", id, "--reviewer", "alice", "--member", "no-such-specialist", "--data-dir", node.DataDir);
+        Assert.NotEqual(0, bad.Code);
+        Assert.Equal(ReviewStatus.Pending, node.App.Services.GetRequiredService<ReviewQueue>().Get(id)!.Status);
+
+        var chosen = panel[1];
+        var ok = CliRunner.Fed("review", "approve", id, "--reviewer", "alice", "--member", chosen.Specialist, "--data-dir", node.DataDir, "-o", "json");
+        Assert.True(ok.Code == 0, ok.Err);
+        var json = JsonDocument.Parse(ok.Out).RootElement;
+        Assert.Equal(chosen.Specialist, json.GetProperty("member").GetString());
+        Assert.Equal(chosen.Text, json.GetProperty("final_answer").GetString());
+
+        // the running node ledgers the decision; the review API then names the member and releases its text
+        JsonElement review = default;
+        for (var i = 0; i < 100; i++)
+        {
+            review = await node.Http.GetFromJsonAsync<JsonElement>($"/v1/federation/reviews/{id}");
+            if (review.TryGetProperty("answer", out var a) && a.ValueKind == JsonValueKind.String) break;
+            await Task.Delay(100);
+        }
+        Assert.Equal("approved", review.GetProperty("status").GetString());
+        Assert.Equal(chosen.Specialist, review.GetProperty("member").GetString());
+        Assert.Equal(chosen.Text, review.GetProperty("answer").GetString());
+    }
+
+    [Fact]
     public async Task A_decision_without_the_forms_anti_forgery_token_is_refused()
     {
         var id = await PendingReviewAsync("defense strategy review for the board");
