@@ -41,7 +41,7 @@ fi
 log "building the node and the load generator (Release)"
 dotnet build "$root/node/Federation.Node.csproj" -c Release -nologo -v quiet -clp:ErrorsOnly >&2
 dotnet build "$root/bench/Federation.Bench/Federation.Bench.csproj" -c Release -nologo -v quiet -clp:ErrorsOnly >&2
-fed() { dotnet "$root/node/bin/Release/net10.0/fed.dll" "$@"; }
+fed() { dotnet "$root/node/bin/Release/net10.0/Federation.Node.dll" "$@"; }
 load() { dotnet "$root/bench/Federation.Bench/bin/Release/net10.0/Federation.Bench.dll" peer-load "$@"; }
 
 work="$(mktemp -d)"
@@ -49,9 +49,9 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-wait_http() { # url
+wait_http() { # url log
   for _ in $(seq 1 600); do curl -sf -o /dev/null "$1" -H "Authorization: Bearer ${key:-x}" && return 0; sleep 0.2; done
-  log "server at $1 did not come up"; return 1
+  log "server at $1 did not come up; the end of its log:"; tail -20 "$2" >&2; return 1
 }
 
 results="$work/results.jsonl"
@@ -73,9 +73,11 @@ assert "\nspecialists:\n" in text, "policies/routing.yaml has no top-level speci
 open(sys.argv[2], "w").write(text.replace("\nspecialists:\n", "\nspecialists:\n" + extra, 1))
 EOF2
   key="$(fed keys create --name bench --data-dir "$data" -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')"
-  fed serve --data-dir "$data" --policy "$data/routing.yaml" --urls "http://127.0.0.1:$node_port" >"$work/node-$preset.log" 2>&1 &
+  # dotnet directly (not the fed function): $! must be the server itself so the cleanup trap stops it
+  dotnet "$root/node/bin/Release/net10.0/Federation.Node.dll" serve --data-dir "$data" --policy "$data/routing.yaml" \
+    --urls "http://127.0.0.1:$node_port" >"$work/node-$preset.log" 2>&1 &
   node_pid=$!; pids+=("$node_pid")
-  wait_http "http://127.0.0.1:$node_port/v1/models"
+  wait_http "http://127.0.0.1:$node_port/v1/models" "$work/node-$preset.log"
 
   # The bench specialists and their adapter files, in one order for both servers.
   curl -sf "http://127.0.0.1:$node_port/v1/models" -H "Authorization: Bearer $key" >"$work/models.json"
@@ -101,7 +103,7 @@ EOF2
   "$server" -m "$base" "${loras[@]}" --lora-init-without-apply -t 2 -np 4 -c 2048 --host 127.0.0.1 --port "$llama_port" \
     >"$work/llama-$preset.log" 2>&1 &
   llama_pid=$!; pids+=("$llama_pid")
-  wait_http "http://127.0.0.1:$llama_port/health"
+  wait_http "http://127.0.0.1:$llama_port/health" "$work/llama-$preset.log"
   models_csv="$(IFS=,; echo "${ids[*]}")"
 
   for r in $(seq 1 "$rounds"); do

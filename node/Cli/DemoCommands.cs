@@ -51,6 +51,7 @@ internal static class DemoCommands
         var cmd = new Command("build", "Build the demo federation (or reuse the cached build of the same recipe) under <data-dir>/demo.") { Profile, RecipeFile, verify };
         cmd.SetAction(p =>
         {
+            Federation.Specialists.Interop.LlamaLibrary.PreferPassiveWait(); // before llama.cpp loads: see the method
             var recipe = LoadRecipe(p);
             var root = CliCommon.ResolveDataDir(p);
             Directory.CreateDirectory(root);

@@ -22,6 +22,7 @@ internal static class TrainCommands
         o.AddTo(cmd);
         cmd.SetAction(p =>
         {
+            Federation.Specialists.Interop.LlamaLibrary.PreferPassiveWait(); // before llama.cpp loads: see the method
             var a = o.Read(p);
             var r = a.Route == "opt" && a.Corpus is { } corpus
                 ? ModelCommands.Guard(() => ModelTrainer.Train(a.Model, corpus, a.Out, a.Options with { Trainable = TrainableSet.All }, line => CliCommon.WriteError(p, line)))
@@ -54,6 +55,7 @@ internal static class TrainCommands
         cmd.Options.Add(keep);
         cmd.SetAction(p =>
         {
+            Federation.Specialists.Interop.LlamaLibrary.PreferPassiveWait(); // before llama.cpp loads: see the method
             var a = o.Read(p);
             var r = p.GetValue(rank);
             if (r < 1) throw new CliException($"--rank must be at least 1 (got {r}).", ExitCodes.Usage);

@@ -24,7 +24,7 @@ public enum NativeLogLevel
 /// An explicit folder (argument, or <c>FEDERATION_LLAMA_LIB_DIR</c>) replaces the package's libraries with a
 /// self-built <c>libllama</c> of the same llama.cpp commit.
 /// </summary>
-public static class LlamaLibrary
+public static partial class LlamaLibrary
 {
     /// <summary>llama.cpp commit that LLamaSharp 0.30.0's backend packages are built from.</summary>
     public const string LlamaCppCommit = "815a2a5";
@@ -58,6 +58,30 @@ public static class LlamaLibrary
     /// fragments. Called on whatever thread logs; must not throw. Null drops them.
     /// </summary>
     public static Action<NativeLogLevel, string>? LogSink { get; set; }
+
+    /// <summary>
+    /// Asks the OpenMP runtime that llama.cpp's CPU backend uses to sleep, not spin, at its barriers
+    /// (<c>OMP_WAIT_POLICY=PASSIVE</c>, unless the environment already sets it). Training runs one barrier per graph
+    /// node; on a machine with fewer free cores than threads spinning made 2-thread training ~5× slower (measured,
+    /// docs/production-line.md). OpenMP reads the variable once, when the library loads, so this only has an effect
+    /// before <see cref="EnsureLoaded"/>; it returns false when it came too late or the environment already decides.
+    /// </summary>
+    public static bool PreferPassiveWait()
+    {
+        lock (Gate)
+        {
+            if (_loadedPath is not null || Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is not null) return false;
+            if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return false;
+            // the native environment (getenv in libgomp), not only .NET's copy of it
+            return LibC.setenv("OMP_WAIT_POLICY", "PASSIVE", 0) == 0;
+        }
+    }
+
+    private static partial class LibC
+    {
+        [System.Runtime.InteropServices.LibraryImport("libc", StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
+        internal static partial int setenv(string name, string value, int overwrite);
+    }
 
     /// <summary>
     /// Loads the native library (once per process) and returns its folder. Later calls return the folder already

@@ -130,6 +130,64 @@ public sealed class DemoFederationTests(DemoNodeFixture fx, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task Structured_output_from_trained_adapters_parses_and_validates_against_each_schema()
+    {
+        // the trained elements-b adapter (route 1) on base-b answers under three response formats; each output is
+        // checked here by hand against its schema, not with the node's own validator
+        var objectSchema = new
+        {
+            type = "object",
+            properties = new { symbol = new { type = "string", minLength = 1, maxLength = 3 }, number = new { type = "integer" } },
+            required = new[] { "symbol", "number" },
+            additionalProperties = false,
+        };
+        var arraySchema = new { type = "array", items = new { type = "string", @enum = new[] { "Fe", "Cu", "Au" } }, minItems = 1, maxItems = 3 };
+        var formats = new object[]
+        {
+            new { type = "json_schema", json_schema = new { name = "element", strict = true, schema = objectSchema } },
+            new { type = "json_schema", json_schema = new { name = "symbols", strict = true, schema = arraySchema } },
+            new { type = "json_object" },
+        };
+        foreach (var question in new[] { "What is the symbol of iron?", "Which element has atomic number 29?" })
+            for (var f = 0; f < formats.Length; f++)
+            {
+                using var resp = await fx.Http.PostAsJsonAsync("/v1/chat/completions", new
+                {
+                    model = "federation", temperature = 0, max_tokens = 48, response_format = formats[f],
+                    messages = new[] { new { role = "user", content = question } },
+                });
+                var body = await resp.Content.ReadAsStringAsync();
+                Assert.True(resp.StatusCode == HttpStatusCode.OK, $"format {f}, '{question}': {(int)resp.StatusCode} {body}");
+                using var doc = JsonDocument.Parse(body);
+                var fed = doc.RootElement.GetProperty("federation");
+                Assert.Equal("elements", fed.GetProperty("route").GetProperty("topic").GetString());
+                Assert.Equal(fx.Runtime.Specialists["elements-b"].AdapterCid, fed.GetProperty("specialists")[0].GetProperty("adapter_cid").GetString());
+                var content = doc.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
+                output.WriteLine($"format {f}, '{question}': {content}");
+                using var answer = JsonDocument.Parse(content); // throws (fails) on anything that is not JSON
+                var v = answer.RootElement;
+                switch (f)
+                {
+                    case 0:
+                        Assert.Equal(JsonValueKind.Object, v.ValueKind);
+                        Assert.Equal(["number", "symbol"], v.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal).ToArray());
+                        var symbol = v.GetProperty("symbol").GetString()!;
+                        Assert.InRange(symbol.Length, 1, 3);
+                        Assert.True(v.GetProperty("number").TryGetInt64(out _), content);
+                        break;
+                    case 1:
+                        Assert.Equal(JsonValueKind.Array, v.ValueKind);
+                        Assert.InRange(v.GetArrayLength(), 1, 3);
+                        Assert.All(v.EnumerateArray(), e => Assert.Contains(e.GetString(), new[] { "Fe", "Cu", "Au" }));
+                        break;
+                    default:
+                        Assert.Equal(JsonValueKind.Object, v.ValueKind);
+                        break;
+                }
+            }
+    }
+
+    [Fact]
     public async Task A_restart_reuses_the_build_without_new_catalog_entries_and_a_tampered_manifest_refuses_start()
     {
         var demo = fx.Runtime.Demo!.Federation;
