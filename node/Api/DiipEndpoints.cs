@@ -142,7 +142,8 @@ public sealed class DiipStore : IDisposable
 
     public void Dispose() => _gate.Dispose();
 
-    private static string? FindPolicy()
+    /// <summary>policies/diip.yaml above the current directory or the program's (the CLI and the node find it alike).</summary>
+    public static string? FindPolicy()
     {
         foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)

@@ -237,7 +237,7 @@ internal static class DiipCommands
 
     private static Ctx Open(ParseResult p)
     {
-        var policyPath = p.GetValue(PolicyOption) ?? FindPolicy()
+        var policyPath = p.GetValue(PolicyOption) ?? Api.DiipStore.FindPolicy()
             ?? throw new CliException("policies/diip.yaml not found above the current directory or next to fed; pass --policy FILE.", ExitCodes.Usage);
         if (!File.Exists(policyPath)) throw new CliException($"policy file '{policyPath}' does not exist; pass --policy with a readable DIIP policy.", ExitCodes.Usage);
         DiipPolicy policy;
@@ -268,17 +268,6 @@ internal static class DiipCommands
             throw new CliException($"{e.Code}: {e.Reason}");
         }
         return new Ctx(p, policy, log, book, dataDir, writerLock);
-    }
-
-    private static string? FindPolicy()
-    {
-        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, "policies", "diip.yaml");
-                if (File.Exists(candidate)) return candidate;
-            }
-        return null;
     }
 
     private sealed record Ctx(ParseResult P, DiipPolicy Policy, DiipEventLog Log, DiipBook Book, string DataDir, FileStream WriterLock) : IDisposable
