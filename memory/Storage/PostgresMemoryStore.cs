@@ -503,16 +503,10 @@ public sealed class PostgresMemoryStore : IMemoryStore
     /// <inheritdoc/>
     public async Task<IReadOnlyList<MemoryHit>> SearchAsync(string query, IReadOnlyCollection<string> namespaces, int k, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(query);
-        if (k < 1 || k > 1000) throw new ArgumentOutOfRangeException(nameof(k), $"k must be between 1 and 1000; got {k}.");
+        SearchFusion.CheckArguments(query, k);
         if (namespaces.Count == 0) return [];
         int depth = Math.Max(k, _options.FusionDepth);
-        float[]? qv = null;
-        if (_embedder is not null)
-        {
-            qv = await _embedder.EmbedAsync(query, cancellationToken).ConfigureAwait(false);
-            VectorIndex.Normalize(qv);
-        }
+        var qv = await SearchFusion.EmbedQueryAsync(_embedder, query, cancellationToken).ConfigureAwait(false);
         var lexical = new List<(long Id, Cid Cid)>();
         var nsIds = new HashSet<int>();
         var (c, tx) = Snapshot();
@@ -537,29 +531,18 @@ public sealed class PostgresMemoryStore : IMemoryStore
             LoadNewVectors();
             foreach (var (id, cid, _) in _vectors.Search(qv, nsIds, depth)) vector.Add((id, cid));
         }
-        // Reciprocal rank fusion over 1-based ranks, as in SqliteMemoryStore.
-        var fused = new Dictionary<long, (Cid Cid, double Score, int? L, int? V)>();
-        for (int i = 0; i < lexical.Count; i++)
-            fused[lexical[i].Id] = (lexical[i].Cid, 1.0 / (_options.RrfK + i + 1), i + 1, null);
-        for (int i = 0; i < vector.Count; i++)
-        {
-            var add = 1.0 / (_options.RrfK + i + 1);
-            fused[vector[i].Id] = fused.TryGetValue(vector[i].Id, out var e) ? (e.Cid, e.Score + add, e.L, i + 1) : (vector[i].Cid, add, null, i + 1);
-        }
-        var order = fused.OrderByDescending(e => e.Value.Score).ThenBy(e => e.Value.Cid).Take(k).ToList();
+        var order = SearchFusion.Fuse(lexical, vector, _options.RrfK, k);
         if (order.Count == 0) return [];
         var envs = new Dictionary<long, byte[]>();
         using (var c2 = _db.OpenConnection())
-        using (var q = Cmd(c2, null, "SELECT id, envelope FROM memory_fragments WHERE id = ANY($1) AND status = 0", order.Select(o => o.Key).ToArray()))
+        using (var q = Cmd(c2, null, "SELECT id, envelope FROM memory_fragments WHERE id = ANY($1) AND status = 0", order.Select(o => o.Id).ToArray()))
         using (var r = q.ExecuteReader())
             while (r.Read()) envs[r.GetInt64(0)] = (byte[])r[1];
         var hits = new List<MemoryHit>(order.Count);
-        foreach (var (id, (cid, score, l, v)) in order)
+        foreach (var (id, cid, score, l, v) in order)
         {
             if (!envs.TryGetValue(id, out var bytes)) continue; // deleted by another process since the vector cache loaded it
-            var env = SignedEnvelope.Parse(Encoding.UTF8.GetString(bytes));
-            Fragment.TryFromJson(env.Payload, out var f, out _);
-            hits.Add(new MemoryHit(cid, f!.Namespace.Name, f.Content, f.Metadata, score, l, v));
+            hits.Add(SearchFusion.Hit(cid, bytes, score, l, v));
         }
         return hits;
     }

@@ -449,16 +449,10 @@ public sealed class SqliteMemoryStore : IMemoryStore
     /// </summary>
     public async Task<IReadOnlyList<MemoryHit>> SearchAsync(string query, IReadOnlyCollection<string> namespaces, int k, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(query);
-        if (k < 1 || k > 1000) throw new ArgumentOutOfRangeException(nameof(k), $"k must be between 1 and 1000; got {k}.");
+        SearchFusion.CheckArguments(query, k);
         if (namespaces.Count == 0) return [];
         int depth = Math.Max(k, _options.FusionDepth);
-        float[]? qv = null;
-        if (_embedder is not null)
-        {
-            qv = await _embedder.EmbedAsync(query, cancellationToken).ConfigureAwait(false);
-            VectorIndex.Normalize(qv);
-        }
+        var qv = await SearchFusion.EmbedQueryAsync(_embedder, query, cancellationToken).ConfigureAwait(false);
         var lexical = new List<(long Id, Cid Cid)>();
         var nsIds = new HashSet<int>();
         using var c = Open();
@@ -484,26 +478,15 @@ public sealed class SqliteMemoryStore : IMemoryStore
             LoadNewVectors();
             foreach (var (id, cid, _) in _vectors.Search(qv, nsIds, depth)) vector.Add((id, cid));
         }
-        // Reciprocal rank fusion over 1-based ranks; integer ranks make the scores exactly reproducible.
-        var fused = new Dictionary<long, (Cid Cid, double Score, int? L, int? V)>();
-        for (int i = 0; i < lexical.Count; i++)
-            fused[lexical[i].Id] = (lexical[i].Cid, 1.0 / (_options.RrfK + i + 1), i + 1, null);
-        for (int i = 0; i < vector.Count; i++)
-        {
-            var add = 1.0 / (_options.RrfK + i + 1);
-            fused[vector[i].Id] = fused.TryGetValue(vector[i].Id, out var e) ? (e.Cid, e.Score + add, e.L, i + 1) : (vector[i].Cid, add, null, i + 1);
-        }
-        var order = fused.OrderByDescending(e => e.Value.Score).ThenBy(e => e.Value.Cid).Take(k).ToList();
+        var order = SearchFusion.Fuse(lexical, vector, _options.RrfK, k);
         if (order.Count == 0) return [];
         var hits = new List<MemoryHit>(order.Count);
         using var get = Cmd(c, null, "SELECT f.envelope FROM fragments f WHERE f.id = $id AND f.status = 0", "$id");
-        foreach (var (id, (cid, score, l, v)) in order)
+        foreach (var (id, cid, score, l, v) in order)
         {
             get.Parameters[0].Value = id;
             if (get.ExecuteScalar() is not byte[] bytes) continue; // deleted by another process since the vector cache loaded it
-            var env = SignedEnvelope.Parse(Encoding.UTF8.GetString(bytes));
-            Fragment.TryFromJson(env.Payload, out var f, out _);
-            hits.Add(new MemoryHit(cid, f!.Namespace.Name, f.Content, f.Metadata, score, l, v));
+            hits.Add(SearchFusion.Hit(cid, bytes, score, l, v));
         }
         return hits;
     }
