@@ -92,7 +92,9 @@ public sealed record FederationInfo(
     LedgerInfo Ledger,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ReviewInfo? Review,
     // the memory put into the prompt: {"global_root","fragments":[{"fragment_cid","namespace","score"}],"proofs":[…]} (docs/memory.md §RAG)
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CanonicalJsonValue? Memory = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CanonicalJsonValue? Memory = null,
+    // on a response-cache hit: the ledger entry of the answer that was generated (ResponseCache)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CacheHitInfo? CacheHitOf = null);
 
 public sealed record LedgerUsage(int PromptTokens, int CompletionTokens);
 
@@ -113,7 +115,9 @@ public sealed record AnswerFacts(
     string? MemoryRoot = null,
     CanonicalJsonValue? Memory = null,
     // the generation request (with --store-bodies, single specialist) so a challenge can replay it (ChallengeReplay)
-    CanonicalJsonValue? Request = null);
+    CanonicalJsonValue? Request = null,
+    // a response-cache hit: the entry of the original answer (ResponseCache)
+    CacheHitInfo? CacheHitOf = null);
 
 /// <summary>
 /// The ledger payload of an <c>answer</c> entry (docs/api.md "Ledger entries"). Built only by <see cref="Create"/>, for
@@ -133,7 +137,8 @@ public sealed record AnswerRecord(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Query,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Answer,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CanonicalJsonValue? Memory,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CanonicalJsonValue? Request = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CanonicalJsonValue? Request = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CacheHitInfo? CacheHitOf = null)
 {
     /// <summary>The ledger entry type.</summary>
     public const string EntryType = "answer";
@@ -162,7 +167,8 @@ public sealed record AnswerRecord(
             facts.Query,
             facts.Query is null ? null : answer,
             facts.Memory,
-            facts.Request);
+            facts.Request,
+            facts.CacheHitOf);
     }
 
     /// <summary>The canonical JSON the ledger signs (floats stay floats).</summary>

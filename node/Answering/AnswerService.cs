@@ -49,6 +49,9 @@ public readonly record struct StreamStep(string Text, AnswerOutcome? Final);
 public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, NodeOptions options,
     NodeMetrics metrics, TimeProvider time, LiveReputation reputation)
 {
+    /// <summary>The signed response cache (<see cref="ResponseCache"/>; <c>--response-cache</c>, 0 = off).</summary>
+    public ResponseCache Cache { get; } = new(options.ResponseCacheEntries);
+
     /// <summary>Plans the route (pure: the router's <see cref="RoutePlanner.Plan"/>) under the running policy.</summary>
     public RoutePlan Plan(NodeRuntime rt, RouteQuery query, RequestedRoute request)
     {
@@ -117,6 +120,13 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
     public async Task<AnswerOutcome> CompleteAsync(NodeRuntime rt, CompletionRequestIn req, RouteDecision decision, CancellationToken ct)
     {
         var sw = Stopwatch.StartNew();
+        var cacheKey = ResponseCaching.KeyFor(Cache, rt, req, decision);
+        if (cacheKey is not null && Cache.TryGet(cacheKey) is { } hit)
+        {
+            metrics.CacheHit(hit.GenerationTime);
+            return await FinishAsync(rt, req, decision, [hit.Result], ct, hit.Original); // only the engine is skipped
+        }
+        if (cacheKey is not null) metrics.CacheMiss();
         GenerationResult[] results;
         using (var dispatch = NodeTelemetry.Source.StartActivity("dispatch"))
         {
@@ -126,7 +136,9 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
         }
         if (results.Any(r => r.FinishReason == FinishReason.Cancelled)) ct.ThrowIfCancellationRequested();
         metrics.Duration(decision.Topic, sw.Elapsed);
-        return await FinishAsync(rt, req, decision, results, ct);
+        var outcome = await FinishAsync(rt, req, decision, results, ct);
+        if (cacheKey is not null) ResponseCaching.Keep(Cache, cacheKey, results[0], sw.Elapsed, outcome);
+        return outcome;
     }
 
     private static async Task<GenerationResult> GenerateAsync(NodeRuntime rt, CompletionRequestIn req, string specialist, CancellationToken ct)
@@ -164,7 +176,8 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
         yield return new StreamStep("", await FinishAsync(rt, req, decision, [result], ct));
     }
 
-    private async Task<AnswerOutcome> FinishAsync(NodeRuntime rt, CompletionRequestIn req, RouteDecision decision, GenerationResult[] results, CancellationToken ct)
+    private async Task<AnswerOutcome> FinishAsync(NodeRuntime rt, CompletionRequestIn req, RouteDecision decision, GenerationResult[] results, CancellationToken ct,
+        CacheHitInfo? cacheHit = null)
     {
         var query = req.QueryText;
         GateVerdict verdict;
@@ -191,7 +204,8 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
             new LedgerUsage(results.Sum(r => r.PromptTokens), results.Sum(r => r.CompletionTokens)),
             options.StoreBodies ? query : null, options.StoreBodies ? primary.Text : null,
             req.Rag?.GlobalRoot, memoryJson,
-            Request: options.StoreBodies && results.Length == 1 ? ChallengeReplay.From(ToGeneration(req, decision.Specialists[0]), primary) : null);
+            Request: options.StoreBodies && results.Length == 1 ? ChallengeReplay.From(ToGeneration(req, decision.Specialists[0]), primary) : null,
+            CacheHitOf: cacheHit);
 
         if (verification.Status == VerificationStatus.NeedsReview)
         {
@@ -218,6 +232,6 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
         if (!verification.Released)
             return new AnswerOutcome(AnswerStatus.VerificationFailed, null, null, verification.Detail, receipt.Index);
         return AnswerOutcome.Released(new FederatedAnswer(primary.Text, primary, decision,
-            new FederationInfo(route, specialists, verification, LedgerInfo.At(receipt.Index, receipt.EntryId.ToString()), null, memoryJson)));
+            new FederationInfo(route, specialists, verification, LedgerInfo.At(receipt.Index, receipt.EntryId.ToString()), null, memoryJson, cacheHit)));
     }
 }

@@ -93,6 +93,9 @@ public sealed record CompletionRequestIn(
 
     /// <summary><c>federation.review: "async"</c>: a T3 answer is not waited for; the client gets 409 <c>review.pending</c> at once.</summary>
     public bool ReviewAsync { get; init; }
+
+    /// <summary><c>federation.cache: false</c>: neither answered from nor kept in the node's response cache.</summary>
+    public bool UseCache { get; init; } = true;
 }
 
 /// <summary><c>federation.memory</c>: whether to retrieve, and from which namespaces (null: the caller's defaults).</summary>
@@ -278,7 +281,7 @@ public static class RequestValidator
             throw ApiException.BadRequest("request.invalid_value", "'top_k' must be 0 (off) or positive.", "top_k");
         return new CompletionRequestIn(model, messages, prompt, maxTokens, temperature, topP, topK,
             r.Seed is { } s ? unchecked((ulong)s) : null, r.Stop?.Values ?? [], r.Stream ?? false, r.StreamOptions?.IncludeUsage ?? false,
-            Requested(model, r.Federation)) { Memory = Memory(r.Federation?.Memory), ReviewAsync = ReviewAsync(r.Federation) };
+            Requested(model, r.Federation)) { Memory = Memory(r.Federation?.Memory), ReviewAsync = ReviewAsync(r.Federation), UseCache = r.Federation?.Cache ?? true };
     }
 
     /// <summary><c>federation.review</c>: <c>wait</c> (default) or <c>async</c>.</summary>

@@ -30,6 +30,9 @@ public sealed record FederationRequest
     /// <summary>Memory retrieval: <c>false</c> (none), <c>true</c> (the default namespaces) or a list of namespaces to read.</summary>
     public JsonElement? Memory { get; init; }
 
+    /// <summary><c>false</c>: skip the node's response cache for this request (default true: used when the node has one).</summary>
+    public bool? Cache { get; init; }
+
     /// <summary>Fields this node does not know; any is refused with 400 naming it.</summary>
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Unknown { get; set; }

@@ -25,9 +25,11 @@ internal static class ServeCommand
         var sporeAuto = new Option<bool>("--spore-auto-verify") { Description = "With --spore-listen: spot-check others' Spore records (p 0.05, §8), answer challenges, settle own challenges (docs/spore.md)." };
         var demo = new Option<string?>("--demo") { Description = "Serve the demo federation of this profile (full or test): built on first start under <data-dir>/demo, reused later; policy default policies/demo/routing.yaml." };
         demo.AcceptOnlyFromAmong("full", "test");
+        var responseCache = new Option<int>("--response-cache") { Description = "Keep this many greedy answers in the signed response cache (a hit skips the engine, gets a fresh ledger entry naming the original); 0 = off." };
         var cmd = new Command("serve", "Run the node: OpenAI-compatible API, federation API, T3 review page.")
         {
             urls, policy, reviewWait, storeBodies, threads, contexts, maxQueue, admissionQueue, ledgerSync, sporeListen, sporePeers, sporeAuto, demo,
+            responseCache,
         };
         cmd.SetAction(async (p, ct) =>
         {
@@ -47,6 +49,7 @@ internal static class ServeCommand
                 SporePeers = p.GetValue(sporePeers) ?? [],
                 SporeAutoVerify = p.GetValue(sporeAuto),
                 DemoProfile = p.GetValue(demo),
+                ResponseCacheEntries = p.GetValue(responseCache),
             };
             if (options.SporeListen is null && options.SporePeers.Count > 0)
                 throw new CliException("--spore-peer needs --spore-listen (the Spore peer runs only when it listens).", ExitCodes.Usage);

@@ -61,6 +61,9 @@ public sealed class NodeOptions
     /// </summary>
     public string? DemoProfile { get; set; }
 
+    /// <summary>Greedy answers kept in the signed response cache (<c>--response-cache</c>, docs/api.md); 0 (default) = off.</summary>
+    public int ResponseCacheEntries { get; set; }
+
     /// <summary>Problems with these settings, each saying what to change; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -76,6 +79,7 @@ public sealed class NodeOptions
         if (MaxTokensLimit < 1) errors.Add($"the max_tokens limit must be at least 1; found {MaxTokensLimit}");
         if (string.IsNullOrWhiteSpace(DataDir)) errors.Add("--data-dir must name a directory");
         if (ReviewWait < TimeSpan.Zero) errors.Add("--review-wait must not be negative");
+        if (ResponseCacheEntries is < 0 or > 1_000_000) errors.Add($"--response-cache must be 0 (off) .. 1000000 answers; found {ResponseCacheEntries}");
         if (DemoProfile is not (null or "full" or "test")) errors.Add($"--demo must be full or test; found {DemoProfile}");
         if (PolicyPath is not null && !File.Exists(PolicyPath)) errors.Add($"--policy: file '{PolicyPath}' does not exist");
         return errors;
@@ -98,6 +102,7 @@ public sealed class NodeOptions
         target.MaxRequestBytes = MaxRequestBytes;
         target.SporeAutoVerify = SporeAutoVerify;
         target.DemoProfile = DemoProfile;
+        target.ResponseCacheEntries = ResponseCacheEntries;
     }
 
     /// <summary>True when every URL binds a loopback address only.</summary>

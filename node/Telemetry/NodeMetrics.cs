@@ -36,6 +36,11 @@ public sealed class NodeMetrics : IDisposable
     private static readonly Histogram<double> RequestDuration = Answers.CreateHistogram<double>("gen_ai.server.request.duration", unit: "s", description: "Generation duration by topic");
     private static readonly Counter<long> Verifications = Answers.CreateCounter<long>("federation.verifications", description: "Verification gate outcomes by class and status");
 
+    private static readonly Counter<long> CacheHits = Answers.CreateCounter<long>("federation.response_cache.hits", description: "Answers served from the signed response cache (the engine skipped)");
+    private static readonly Counter<long> CacheMisses = Answers.CreateCounter<long>("federation.response_cache.misses", description: "Cacheable requests the response cache did not hold");
+    private static readonly Counter<double> CacheSaved = Answers.CreateCounter<double>("federation.response_cache.saved", unit: "s", description: "Generation time response-cache hits did not spend (the original generations' durations)");
+    private static long _cacheHits, _cacheLookups;
+
     private static readonly ConcurrentDictionary<RuntimeHolder, byte> Nodes = new();
 
     static NodeMetrics()
@@ -43,6 +48,8 @@ public sealed class NodeMetrics : IDisposable
         Ledger.CreateObservableGauge("federation.ledger.size", () => Observe(rt => rt.Ledger.Size), description: "Entries in the ledger");
         Engine.CreateObservableGauge("federation.engine.queue_length", () => Observe(rt => (long)rt.Engine.QueueLength), description: "Requests waiting for an engine context");
         Engine.CreateObservableCounter("federation.engine.adapter_swaps", () => Observe(rt => rt.Engine.AdapterSwaps), description: "LoRA adapter swaps");
+        Answers.CreateObservableGauge("federation.response_cache.hit_ratio", () => Interlocked.Read(ref _cacheLookups) is var n and > 0 ? (double)Interlocked.Read(ref _cacheHits) / n : 0.0,
+            description: "Response-cache hits over cacheable requests, since the process started");
     }
 
     private readonly RuntimeHolder _holder;
@@ -74,6 +81,22 @@ public sealed class NodeMetrics : IDisposable
 
     public void Verification(string cls, VerificationStatus status) =>
         Verifications.Add(1, new KeyValuePair<string, object?>("class", cls), new KeyValuePair<string, object?>("status", StatusName(status)));
+
+    /// <summary>A response-cache hit, and the generation time it saved.</summary>
+    public void CacheHit(TimeSpan saved)
+    {
+        CacheHits.Add(1);
+        CacheSaved.Add(saved.TotalSeconds);
+        Interlocked.Increment(ref _cacheHits);
+        Interlocked.Increment(ref _cacheLookups);
+    }
+
+    /// <summary>A cacheable request the response cache did not hold.</summary>
+    public void CacheMiss()
+    {
+        CacheMisses.Add(1);
+        Interlocked.Increment(ref _cacheLookups);
+    }
 
     /// <summary>Stops reporting this node's gauges (the host disposes it at shutdown).</summary>
     public void Dispose() => Nodes.TryRemove(_holder, out _);
