@@ -68,6 +68,25 @@ public static class QueryClassifier
         return policy.Index.Classify(query);
     }
 
+    /// <summary>
+    /// The topic decision of a single user message without the trace, normalised text and hash that
+    /// <see cref="Classify(string, RoutingPolicy)"/> returns: the same topic, score and runner-up, and no allocation.
+    /// </summary>
+    public static TopicDecision Decide(string query, RoutingPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(policy);
+        return policy.Index.Decide(query);
+    }
+
+    /// <summary>The topic decision of every segment of <paramref name="query"/> (see <see cref="Decide(string, RoutingPolicy)"/>).</summary>
+    public static TopicDecision Decide(RouteQuery query, RoutingPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(policy);
+        return policy.Index.Decide(query);
+    }
+
     /// <summary>Lowercase hex SHA-256 of the UTF-8 bytes of <paramref name="normalized"/>.</summary>
     public static string HashQuery(string normalized) => HashQuery(normalized.AsSpan());
 
@@ -142,16 +161,107 @@ internal sealed class ClassifierIndex
 
     public Classification Classify(RouteQuery query)
     {
+        var buf = NormalizedBuffer.Rent();
+        var sc = ClassifyScratch.Rent(_rules.Length, _topics.Length);
+        try
+        {
+            var r = Score(Segments(query, sc), buf, sc);
+            var text = new string(buf.Chars, 0, buf.Length);
+            // The trace lists matched rules in rule order, the order scores were summed in, so it sums to the score exactly.
+            var trace = new RuleMatch[r.Matched];
+            int ti = 0;
+            var segments = query.Segments;
+            for (int g = 0; g < _rules.Length; g++)
+            {
+                int st = sc.Start[g];
+                if (st < 0) continue;
+                int len = sc.Length[g];
+                var rule = _rules[g];
+                int s = 0;
+                while (sc.SegStart[s + 1] <= st) s++;
+                int os = int.MaxValue, oe = 0;
+                for (int j = st; j < st + len; j++)
+                {
+                    if (buf.Starts[j] < os) os = buf.Starts[j];
+                    if (buf.Ends[j] > oe) oe = buf.Ends[j];
+                }
+                var seg = segments[s];
+                trace[ti++] = new RuleMatch(_topics[_ruleTopic[g]].Id, rule.Id, rule.Kind, rule.Pattern, rule.Weight, s, seg.Role, os, oe - os,
+                    seg.Text.Substring(os, oe - os), text.Substring(st, len));
+            }
+            return new Classification(_topics[r.Best], sc.Scores[r.Best],
+                r.Second < 0 ? null : new TopicScore(_topics[r.Second].Id, sc.Scores[r.Second]),
+                trace, r.FellBack, text, QueryClassifier.HashQuery(text), r.Truncated);
+        }
+        finally
+        {
+            ClassifyScratch.Return(sc);
+            NormalizedBuffer.Return(buf);
+        }
+    }
+
+    /// <summary>The topic decision alone (no trace, no normalised text, no hash): allocates nothing once warm.</summary>
+    public TopicDecision Decide(RouteQuery query)
+    {
+        var buf = NormalizedBuffer.Rent();
+        var sc = ClassifyScratch.Rent(_rules.Length, _topics.Length);
+        try
+        {
+            return Decision(Score(Segments(query, sc), buf, sc), sc);
+        }
+        finally
+        {
+            ClassifyScratch.Return(sc);
+            NormalizedBuffer.Return(buf);
+        }
+    }
+
+    /// <inheritdoc cref="Decide(RouteQuery)"/>
+    public TopicDecision Decide(string userText)
+    {
+        var buf = NormalizedBuffer.Rent();
+        var sc = ClassifyScratch.Rent(_rules.Length, _topics.Length);
+        try
+        {
+            var one = new QuerySegment(SegmentRole.User, userText);
+            return Decision(Score(new ReadOnlySpan<QuerySegment>(in one), buf, sc), sc);
+        }
+        finally
+        {
+            ClassifyScratch.Return(sc);
+            NormalizedBuffer.Return(buf);
+        }
+    }
+
+    private TopicDecision Decision(Scored r, ClassifyScratch sc) =>
+        new(_topics[r.Best], sc.Scores[r.Best], r.Second < 0 ? null : _topics[r.Second], r.Second < 0 ? 0 : sc.Scores[r.Second], r.FellBack, r.Truncated, r.Matched);
+
+    private static ReadOnlySpan<QuerySegment> Segments(RouteQuery query, ClassifyScratch sc)
+    {
+        var segments = query.Segments;
+        if (segments is QuerySegment[] array) return array;
+        if (segments is List<QuerySegment> list) return System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list);
+        if (sc.SegmentCopy.Length < segments.Count) sc.SegmentCopy = new QuerySegment[Math.Max(segments.Count, sc.SegmentCopy.Length * 2)];
+        for (int i = 0; i < segments.Count; i++) sc.SegmentCopy[i] = segments[i];
+        return sc.SegmentCopy.AsSpan(0, segments.Count);
+    }
+
+    private readonly record struct Scored(int Best, int Second, bool FellBack, bool Truncated, int Matched);
+
+    // Normalises, tokenizes and matches every rule into the scratch arrays (start/length of each rule's first match,
+    // -1 when none; per-topic score and best matched rule priority), then picks the topic and runner-up. No allocation
+    // once the thread's buffers have grown to the query's size.
+    private Scored Score(ReadOnlySpan<QuerySegment> segments, NormalizedBuffer buf, ClassifyScratch sc)
+    {
         // Normalise every segment into one buffer, separated by '\n' (never a word character and never produced by
         // normalisation, so words, phrases and regex matches cannot span two segments). Only max_query_chars of
         // original text in all are read; the rest is reported as truncated.
-        var segments = query.Segments;
-        var buf = NormalizedBuffer.Rent();
-        Span<int> segStart = segments.Count <= 64 ? stackalloc int[segments.Count + 1] : new int[segments.Count + 1];
+        sc.EnsureSegments(segments.Length + 1);
+        var segStart = sc.SegStart;
         int budget = _policy.MaxQueryChars;
         bool truncated = false;
         int segCount = 0;
-        for (int s = 0; s < segments.Count; s++)
+        for (int s = 0; s < segments.Length; s++)
         {
             if (s > 0) buf.Append('\n', -1, -1);
             segStart[s] = buf.Length;
@@ -163,11 +273,11 @@ internal sealed class ClassifierIndex
             if (take < t.Length) { truncated = true; break; }
         }
         segStart[segCount] = buf.Length + 1;
-        var text = new string(buf.Chars, 0, buf.Length);
-        var span = text.AsSpan();
+        ReadOnlySpan<char> span = buf.Chars.AsSpan(0, buf.Length);
 
-        var words = new List<WordSpan>(32);
-        Span<int> segWordStart = segCount <= 64 ? stackalloc int[segCount + 1] : new int[segCount + 1];
+        var words = sc.Words;
+        words.Clear();
+        var segWordStart = sc.SegWordStart;
         for (int s = 0; s < segCount; s++)
         {
             segWordStart[s] = words.Count;
@@ -175,11 +285,11 @@ internal sealed class ClassifierIndex
             QueryText.Tokenize(span[a..b], a, words);
         }
         segWordStart[segCount] = words.Count;
+        var wordSpans = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(words);
 
         // First-match position per rule; -1 = not matched. A rule counts once however often it matches, across all segments.
-        int[]? rentedStart = null, rentedLength = null;
-        Span<int> start = _rules.Length <= 1024 ? stackalloc int[_rules.Length] : (rentedStart = System.Buffers.ArrayPool<int>.Shared.Rent(_rules.Length)).AsSpan(0, _rules.Length);
-        Span<int> length = _rules.Length <= 1024 ? stackalloc int[_rules.Length] : (rentedLength = System.Buffers.ArrayPool<int>.Shared.Rent(_rules.Length)).AsSpan(0, _rules.Length);
+        var start = sc.Start.AsSpan(0, _rules.Length);
+        var length = sc.Length.AsSpan(0, _rules.Length);
         start.Fill(-1);
         int matchedCount = 0;
 
@@ -188,7 +298,7 @@ internal sealed class ClassifierIndex
             int wEnd = segWordStart[s + 1];
             for (int i = segWordStart[s]; i < wEnd; i++)
             {
-                var w = words[i];
+                var w = wordSpans[i];
                 var word = span.Slice(w.Start, w.Length);
                 if (_keywords.TryGetValue(word, out var kws))
                 {
@@ -205,11 +315,11 @@ internal sealed class ClassifierIndex
                         bool ok = true;
                         for (int k = 1; k < pw.Count && ok; k++)
                         {
-                            var qw = words[i + k];
+                            var qw = wordSpans[i + k];
                             ok = span.Slice(qw.Start, qw.Length).SequenceEqual(pw[k]);
                         }
                         if (!ok) continue;
-                        var last = words[i + pw.Count - 1];
+                        var last = wordSpans[i + pw.Count - 1];
                         start[g] = w.Start;
                         length[g] = last.Start + last.Length - w.Start;
                         matchedCount++;
@@ -233,11 +343,10 @@ internal sealed class ClassifierIndex
         }
 
         // Scores are summed in rule order, the same order as the trace, so the trace sums to the score exactly.
-        var scores = new double[_topics.Length];
-        var bestRulePriority = new int[_topics.Length];
-        Array.Fill(bestRulePriority, int.MinValue);
-        var trace = new RuleMatch[matchedCount];
-        int ti = 0;
+        var scores = sc.Scores.AsSpan(0, _topics.Length);
+        var bestRulePriority = sc.RulePriority.AsSpan(0, _topics.Length);
+        scores.Clear();
+        bestRulePriority.Fill(int.MinValue);
         for (int g = 0; g < _rules.Length; g++)
         {
             if (start[g] < 0) continue;
@@ -245,26 +354,7 @@ internal sealed class ClassifierIndex
             int t = _ruleTopic[g];
             scores[t] += r.Weight;
             if (r.Priority > bestRulePriority[t]) bestRulePriority[t] = r.Priority;
-            trace[ti++] = Match(r, _topics[t].Id, start[g], length[g], segStart, buf, segments, text);
         }
-
-        static RuleMatch Match(MatchRule r, string topic, int st, int len, ReadOnlySpan<int> segStart, NormalizedBuffer buf, IReadOnlyList<QuerySegment> segments, string text)
-        {
-            int s = 0;
-            while (segStart[s + 1] <= st) s++;
-            int os = int.MaxValue, oe = 0;
-            for (int j = st; j < st + len; j++)
-            {
-                if (buf.Starts[j] < os) os = buf.Starts[j];
-                if (buf.Ends[j] > oe) oe = buf.Ends[j];
-            }
-            var seg = segments[s];
-            return new RuleMatch(topic, r.Id, r.Kind, r.Pattern, r.Weight, s, seg.Role, os, oe - os, seg.Text.Substring(os, oe - os), text.Substring(st, len));
-        }
-
-        if (rentedStart is not null) System.Buffers.ArrayPool<int>.Shared.Return(rentedStart);
-        if (rentedLength is not null) System.Buffers.ArrayPool<int>.Shared.Return(rentedLength);
-        NormalizedBuffer.Return(buf);
 
         // The highest tier present wins (issue 8): a topic is present when its score is positive and above its min_score;
         // among present topics the order is tier, then score and the tie-breaks. Runner-up: the best other positive topic.
@@ -285,16 +375,14 @@ internal sealed class ClassifierIndex
             best = _defaultTopic;
             if (second == best) second = -1;
         }
-        return new Classification(_topics[best], scores[best],
-            second < 0 ? null : new TopicScore(_topics[second].Id, scores[second]),
-            trace, fellBack, text, QueryClassifier.HashQuery(text), truncated);
+        return new Scored(best, second, fellBack, truncated, matchedCount);
     }
 
     // Effective tier: a topic's tier when it is present (score above min_score), else 0 (it can only be a runner-up).
-    private int EffectiveTier(int t, double[] scores) => scores[t] > 0 && scores[t] > _topics[t].MinScore ? (int)_topics[t].Tier : 0;
+    private int EffectiveTier(int t, ReadOnlySpan<double> scores) => scores[t] > 0 && scores[t] > _topics[t].MinScore ? (int)_topics[t].Tier : 0;
 
     // Order (docs/routing.md): effective tier, then score, then topic priority, then best matched rule priority, then topic id (ordinal, smaller wins).
-    private bool Better(int a, int b, double[] scores, int[] rulePriority)
+    private bool Better(int a, int b, ReadOnlySpan<double> scores, ReadOnlySpan<int> rulePriority)
     {
         int ta = EffectiveTier(a, scores), tb = EffectiveTier(b, scores);
         if (ta != tb) return ta > tb;
@@ -302,5 +390,64 @@ internal sealed class ClassifierIndex
         if (_topics[a].Priority != _topics[b].Priority) return _topics[a].Priority > _topics[b].Priority;
         if (rulePriority[a] != rulePriority[b]) return rulePriority[a] > rulePriority[b];
         return string.CompareOrdinal(_topics[a].Id, _topics[b].Id) < 0;
+    }
+}
+
+/// <summary>
+/// The topic decision of a query without its trace (<see cref="QueryClassifier.Decide(string, RoutingPolicy)"/>): the
+/// same topic, score, runner-up and fallback as <see cref="Classification"/>, computed without allocating.
+/// </summary>
+/// <param name="Topic">The chosen topic.</param>
+/// <param name="Score">Its score.</param>
+/// <param name="RunnerUp">The best other topic with a positive score, or null.</param>
+/// <param name="RunnerUpScore">The runner-up's score (0 when none).</param>
+/// <param name="FellBackToDefault">True when no topic scored above its min_score.</param>
+/// <param name="Truncated">True when only a prefix of max_query_chars was read.</param>
+/// <param name="MatchedRules">How many rules matched (the trace's length).</param>
+public readonly record struct TopicDecision(TopicPolicy Topic, double Score, TopicPolicy? RunnerUp, double RunnerUpScore,
+    bool FellBackToDefault, bool Truncated, int MatchedRules);
+
+/// <summary>Per-thread working arrays of the classifier, grown to the largest policy and query seen, so a warm classification allocates nothing.</summary>
+internal sealed class ClassifyScratch
+{
+    public readonly List<WordSpan> Words = new(64);
+    public int[] Start = [], Length = [], RulePriority = [], SegStart = new int[8], SegWordStart = new int[8];
+    public double[] Scores = [];
+    public QuerySegment[] SegmentCopy = [];
+
+    [ThreadStatic] private static ClassifyScratch? t_cached;
+
+    public static ClassifyScratch Rent(int rules, int topics)
+    {
+        var s = t_cached ?? new ClassifyScratch();
+        t_cached = null; // a nested classification on this thread (none today) would get its own
+        if (s.Start.Length < rules)
+        {
+            s.Start = new int[rules];
+            s.Length = new int[rules];
+        }
+        if (s.Scores.Length < topics)
+        {
+            s.Scores = new double[topics];
+            s.RulePriority = new int[topics];
+        }
+        return s;
+    }
+
+    public void EnsureSegments(int n)
+    {
+        if (SegStart.Length >= n) return;
+        SegStart = new int[Math.Max(n, SegStart.Length * 2)];
+        SegWordStart = new int[SegStart.Length];
+    }
+
+    public static void Return(ClassifyScratch s)
+    {
+        // a huge query's buffers are not kept
+        if (s.Words.Capacity <= 1 << 16 && s.SegStart.Length <= 1 << 12 && s.SegmentCopy.Length <= 1 << 12)
+        {
+            Array.Clear(s.SegmentCopy); // no references to old query text
+            t_cached = s;
+        }
     }
 }

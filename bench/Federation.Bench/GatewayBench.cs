@@ -19,6 +19,7 @@ internal static class GatewayBench
     public static int Run(string[] args)
     {
         var n = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 200;
+        Console.WriteLine($"load average {RouterBench.LoadAverage()} (measured under load when above ~1)");
         Once(n, "FULL");
         Once(n, "NORMAL");
         return 0;
@@ -75,6 +76,7 @@ internal static class GatewayBench
             Console.WriteLine($"  direct engine   p50 {P(directMs, 50):0.000} ms  p99 {P(directMs, 99):0.000} ms  (baseline)");
             Console.WriteLine($"  via gateway     p50 {P(gatewayMs, 50):0.000} ms  p99 {P(gatewayMs, 99):0.000} ms  ratio p50 {P(gatewayMs, 50) / P(directMs, 50):0.00}x");
             Console.WriteLine($"  overhead        p50 {P(overhead, 50):0.000} ms  p99 {P(overhead, 99):0.000} ms  goal p50 < 2 ms: {(P(overhead, 50) < 2 ? "met" : "NOT met")}");
+            Breakdown(http, body, n / 2);
             Console.WriteLine($"  ledger size after run: {rt.Ledger.Size}; verify: {(rt.Ledger.VerifyAll(rt.Key.Id).IsValid ? "ok" : "FAILED")}");
         }
         finally
@@ -83,6 +85,35 @@ internal static class GatewayBench
             app.DisposeAsync().AsTask().GetAwaiter().GetResult();
             try { Directory.Delete(dir, true); } catch (IOException) { }
         }
+    }
+
+    // Where a gateway request's time goes: p50 of each span of the node's trace (route, memory, dispatch, engine, gate,
+    // ledger) and of ASP.NET Core's whole server-side request, in a separate pass (listening makes spans cost a little).
+    private static void Breakdown(HttpClient http, object body, int n)
+    {
+        var spans = new System.Collections.Concurrent.ConcurrentDictionary<string, List<double>>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name is Federation.Node.Telemetry.NodeTelemetry.SourceName or "Microsoft.AspNetCore",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = a =>
+            {
+                var list = spans.GetOrAdd(a.Source.Name == "Microsoft.AspNetCore" ? "server (whole request)" : a.OperationName, _ => []);
+                lock (list) list.Add(a.Duration.TotalMilliseconds);
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        var total = new List<double>(n);
+        for (var i = 0; i < n; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            using var r = http.PostAsJsonAsync("/v1/chat/completions", body).GetAwaiter().GetResult();
+            r.EnsureSuccessStatusCode();
+            r.Content.ReadAsByteArrayAsync().GetAwaiter().GetResult();
+            total.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        Console.WriteLine($"  breakdown ({n} more requests, spans recorded), p50 ms: client round trip {P(total, 50):0.000}; "
+            + string.Join("; ", spans.OrderByDescending(kv => P(kv.Value, 50)).Select(kv => $"{kv.Key} {P(kv.Value, 50):0.000}")));
     }
 
     private static double P(List<double> xs, double p)

@@ -50,7 +50,9 @@ internal static class RouterBench
 
         Console.WriteLine($"router bench: {topics} topics x {rules} rules, ~{words}-word queries (avg {queries.Average(q => q.Length):F0} chars), {iterations} decisions");
         Console.WriteLine($"policy parse+validate+compile: {loadMs:F1} ms (cid {policy.Cid[..12]}…)");
+        Console.WriteLine($"load average {LoadAverage()} (measured under load when above ~1)");
         Console.WriteLine($"{"operation",-28} {"p50 µs",8} {"p90 µs",8} {"p99 µs",8} {"p99.9 µs",9} {"max µs",9} {"alloc B/op",11}");
+        Measure("decide (topic, no trace)", queries, iterations, q => QueryClassifier.Decide(q, policy).Topic);
         Measure("classify", queries, iterations, q => QueryClassifier.Classify(q, policy));
         var auto = new RequestedRoute();
         Measure("plan (auto route)", queries, iterations, q => RoutePlanner.Plan(q, policy, auto));
@@ -73,6 +75,9 @@ internal static class RouterBench
         double P(double q) => samples[Math.Min(samples.Length - 1, (int)(q * samples.Length))];
         Console.WriteLine($"{name,-28} {P(0.5),8:F2} {P(0.9),8:F2} {P(0.99),8:F2} {P(0.999),9:F2} {samples[^1],9:F1} {alloc,11}");
     }
+
+    internal static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     private static string Word(Random rng)
     {

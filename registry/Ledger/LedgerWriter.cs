@@ -32,6 +32,7 @@ public sealed class LedgerWriter : IAsyncDisposable
     private readonly Channel<object> _queue;
     private readonly Task _loop;
     private MerkleTree _tree;
+    private long _commits;
     private bool _disposed;
 
     internal LedgerWriter(string path, SqliteConnection connection, NodeKey? key, LedgerOptions options, LedgerHead head)
@@ -69,6 +70,10 @@ public sealed class LedgerWriter : IAsyncDisposable
     /// <summary>The most recent tree head this ledger holds (signed by this writer, or found on open); null when none.</summary>
     /// <remarks>Costs nothing: serve it instead of signing a head per request.</remarks>
     public SignedTreeHead? LatestSignedTreeHead => _head.Latest;
+
+    /// <summary>Append transactions committed so far (one fsync each with synchronous=FULL); fewer than the appends when
+    /// concurrent appends shared a commit.</summary>
+    public long Commits => Interlocked.Read(ref _commits);
 
     /// <summary>Seals <paramref name="payload"/> as an entry of <paramref name="type"/> and appends it; completes once durable.</summary>
     public async Task<LedgerReceipt> AppendAsync(string type, JsonValue payload, CancellationToken cancellationToken = default)
@@ -189,6 +194,7 @@ public sealed class LedgerWriter : IAsyncDisposable
                 }
             }
             tx.Commit();
+            Interlocked.Increment(ref _commits);
             _head.Publish(_tree.Size);
             for (int b = 0; b < batch.Count; b++) batch[b].Done.TrySetResult(receipts[b]);
         }
