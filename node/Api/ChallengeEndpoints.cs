@@ -88,21 +88,14 @@ public static class ChallengeEndpoints
         }).RequireAuthorization(NodeAuth.ClientPolicy).WithTags("Federation").WithName("OpenChallenge").Metric("federation.challenges")
             .ProducesProblemLike(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status404NotFound, StatusCodes.Status503ServiceUnavailable);
 
-        app.MapPost("/v1/federation/reputation/{topic}/triggers", async (string topic, HttpRequest request, RuntimeHolder holder, NodeOptions options, LiveReputation live) =>
+        app.MapPost("/v1/federation/reputation/{topic}/triggers", async (string topic, HttpRequest request, RuntimeHolder holder, LiveReputation live, Auditing.SlashingSweep sweep) =>
         {
             var rt = OpenAiEndpoints.Ready(holder);
-            var book = live.Book;
-            if (!book.Topics.Contains(topic))
+            if (!live.Book.Topics.Contains(topic))
                 throw ApiException.NotFound("reputation.unknown_topic", $"No reputation records for topic '{topic}' on this node.", "topic");
-            var knobs = live.Knobs(topic);
-            var tau = live.Tau;
-            var proposals = SlashingTriggers.FailingCanaries(book, topic, tau, knobs).Concat(SlashingTriggers.Collusions(book, topic, tau, knobs)).ToList();
             var slashes = new JsonArray();
-            foreach (var p in proposals)
-            {
-                var (env, idx) = await SlashAsync(rt, options, live, p, request.HttpContext.RequestAborted);
-                slashes.Add(new JsonObject { ["index"] = idx, ["reason"] = p.Reason, ["node"] = p.Node, ["specialist"] = p.Specialist, ["record"] = env.ToJson() });
-            }
+            foreach (var s in await sweep.RunAsync(rt, topic, request.HttpContext.RequestAborted))
+                slashes.Add(new JsonObject { ["index"] = s.LedgerIndex, ["reason"] = s.Proposal.Reason, ["node"] = s.Proposal.Node, ["specialist"] = s.Proposal.Specialist, ["record"] = s.Envelope.ToJson() });
             return Json(new JsonObject { ["topic"] = topic, ["slashes"] = slashes });
         }).RequireAuthorization(NodeAuth.ClientPolicy).WithTags("Federation").WithName("RunSlashingTriggers").Metric("federation.reputation.triggers")
             .ProducesProblemLike(StatusCodes.Status401Unauthorized, StatusCodes.Status404NotFound, StatusCodes.Status503ServiceUnavailable);
