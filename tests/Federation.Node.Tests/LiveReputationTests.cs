@@ -19,7 +19,8 @@ namespace Federation.Node.Tests;
 /// A node of its own (its reputation book must start empty) with the repository's routing policy and a reputation policy
 /// next to it: topic <c>code</c> releases unchecked answers only at trust score ≥ 0.45, topic <c>medical</c> has no
 /// w_max cap (two audited panel members would otherwise get equal shares) and releases a low-agreement panel with its
-/// measured confidence (so no answer waits for a reviewer). The demo specialists are random adapters, so
+/// measured confidence (so no answer waits for a reviewer). No answer is sampled for a self-audit re-check
+/// (<c>audit_rate: 0</c>) unless a test turns it on: a re-check appends to the ledger in the background. The demo specialists are random adapters, so
 /// outcomes are driven by controlled class-A canaries: a regex every answer matches, and one no answer can match.
 /// </summary>
 public sealed class LiveReputationFixture : IAsyncLifetime
@@ -49,6 +50,7 @@ public sealed class LiveReputationFixture : IAsyncLifetime
           newcomer_mass: 5
           independence_prior: 0.5
           independence_min_shared: 10
+          audit_rate: 0
         topics:
           code:
             trust_threshold: 0.45
