@@ -47,6 +47,15 @@ public sealed class ReputationBook
     /// </summary>
     public const string OutcomeType = "reputation.outcome";
 
+    /// <summary>
+    /// A node's re-check of one of its own answers, drawn at the topic's audit rate (docs/reputation.md "Self-audit"),
+    /// signed by that node: payload <c>{"v":1,"topic","node","specialist","ledger_index","ledger_entry","class",
+    /// "checks":[…],"outcome":"passed"|"failed"|"not_checkable","time"}</c>. A failure is class-A evidence o = 0, d = 1
+    /// for the specialist (so the failing-class-A trigger sees it); a pass is kept but is not evidence — a node that picks
+    /// what it re-checks could otherwise farm its own passes.
+    /// </summary>
+    public const string RecheckType = "reputation.recheck";
+
     /// <summary>Seconds per policy time unit (the policy's half-lives are in days).</summary>
     public const double SecondsPerDay = 86400;
 
@@ -87,7 +96,8 @@ public sealed class ReputationBook
             AuditRecordType => ParseAudit(envelope, id),
             SlashType => ParseSlash(envelope, id),
             OutcomeType => ParseOutcome(envelope, id),
-            _ => throw new ReputationRecordException($"record {id} has type '{envelope.Type}'; the reputation book takes '{AuditRecordType}' (from 'fed audit run'), '{SlashType}' or '{OutcomeType}' envelopes."),
+            RecheckType => ParseRecheck(envelope, id),
+            _ => throw new ReputationRecordException($"record {id} has type '{envelope.Type}'; the reputation book takes '{AuditRecordType}' (from 'fed audit run'), '{SlashType}', '{OutcomeType}' or '{RecheckType}' envelopes."),
         };
         if (!_records.TryAdd(id, envelope)) return new IngestResult(id, envelope.Type, topic, false, evidence.Count);
         _evidence.AddRange(evidence);
@@ -253,6 +263,20 @@ public sealed class ReputationBook
             ? sa.Select(x => new BookEvidence(topic, Target(node, ((JsonString)x).Value), new Audit(time / SecondsPerDay, 1, 0), id)).ToList()
             : [];
         return (topic, evidence, []);
+    }
+
+    private static (string Topic, List<BookEvidence> Evidence, List<BookSlash> Slashes) ParseRecheck(SignedEnvelope env, string id)
+    {
+        var p = env.Payload as JsonObject ?? throw Bad(id, "payload", "expected an object");
+        var topic = Str(p, "topic", id);
+        var node = Str(p, "node", id);
+        if (node != env.Signer.ToString())
+            throw Bad(id, "node", $"a re-check is about the signer's own answers, but it names node {node} and is signed by {env.Signer}");
+        var specialist = Str(p, "specialist", id);
+        var outcome = Str(p, "outcome", id);
+        if (outcome is not ("passed" or "failed" or "not_checkable")) throw Bad(id, "outcome", $"expected \"passed\", \"failed\" or \"not_checkable\", found \"{outcome}\"");
+        var time = Num(p, "time", id, "");
+        return (topic, outcome == "failed" ? [new BookEvidence(topic, Target(node, specialist), new Audit(time / SecondsPerDay, 1, 0), id)] : [], []);
     }
 
     /// <summary>

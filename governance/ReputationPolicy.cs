@@ -49,6 +49,21 @@ public sealed record LiveKnobs(double TrustThreshold, double CompetenceFloor, Lo
 /// <summary><c>policies/reputation.yaml</c>: defaults plus per-topic overrides. <see cref="Cid"/> = SHA-256 of the file bytes.</summary>
 public sealed record ReputationPolicy(string Cid, string Source, int Version, TopicReputationKnobs Defaults, IReadOnlyDictionary<string, TopicReputationKnobs> Topics)
 {
+    /// <summary>
+    /// Node ids (64 lowercase hex, the Ed25519 public key) of the neutral auditors whose signed challenge verdicts this node accepts (top-level
+    /// <c>auditors</c>, optional). Empty: the node judges challenges itself (a single-node federation has no one else).
+    /// </summary>
+    public IReadOnlyList<string> Auditors { get; init; } = [];
+
+    /// <summary>
+    /// Seconds between two scheduled runs of the slashing triggers (top-level <c>trigger_interval</c>, optional;
+    /// <see cref="DefaultTriggerInterval"/> when absent, 0 turns the schedule off).
+    /// </summary>
+    public double TriggerInterval { get; init; } = DefaultTriggerInterval;
+
+    /// <summary>One hour: triggers act on decayed evidence that moves over days, so an hourly sweep loses nothing.</summary>
+    public const double DefaultTriggerInterval = 3600;
+
     /// <summary>The knobs of <paramref name="topic"/>: its overrides on top of the defaults, or the defaults.</summary>
     public TopicReputationKnobs For(string topic) => Topics.TryGetValue(topic, out var k) ? k : Defaults;
 }
@@ -77,7 +92,7 @@ public static class ReputationPolicyLoader
     /// <summary>The only schema version this build reads.</summary>
     public const int SupportedVersion = 1;
 
-    private static readonly string[] TopKeys = ["version", "defaults", "topics"];
+    private static readonly string[] TopKeys = ["version", "defaults", "topics", "auditors", "trigger_interval"];
     private static readonly string[] KnobKeys =
         ["half_life", "kappa", "C0", "gamma", "beta", "stake0", "g_max", "w_max", "slash_factor", "recovery_half_life",
          "exploration_share", "newcomer_mass", "independence_prior", "independence_min_shared",
@@ -156,8 +171,28 @@ public static class ReputationPolicyLoader
                 }
             }
 
+            var auditors = new List<string>();
+            if (Get(top, "auditors") is { } an)
+            {
+                if (an is YamlSequenceNode aseq)
+                    foreach (var a in aseq.Children)
+                    {
+                        if (a is YamlScalarNode { Value: { } av } && Federation.Registry.Crypto.NodeId.TryParse(av, out _)) auditors.Add(av);
+                        else Error(a, $"expected auditors to list node ids (64 lowercase hex: the auditor node's public key, as its signed tree head names it), found {Describe(a)}");
+                    }
+                else Error(an, $"expected auditors to be a list of node key ids, found {Describe(an)}");
+            }
+            double interval = ReputationPolicy.DefaultTriggerInterval;
+            if (Get(top, "trigger_interval") is { } tin)
+            {
+                if (tin is YamlScalarNode ts && ts.Style == ScalarStyle.Plain &&
+                    double.TryParse(ts.Value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var tv) && double.IsFinite(tv))
+                    interval = tv;
+                else Error(tin, $"expected trigger_interval to be a number of seconds >= 0 (0: no schedule), found {Describe(tin)}");
+            }
+
             if (_errors.Count > 0) throw new ReputationPolicyException(_errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToArray());
-            return new ReputationPolicy(cid, source, version, defaults, topics);
+            return new ReputationPolicy(cid, source, version, defaults, topics) { Auditors = auditors, TriggerInterval = interval };
         }
 
         private static readonly TopicReputationKnobs Fallback = new(ReputationKnobs.Default, Slashing.DefaultFactor, 120, 0.1, 5, IndependenceKnobs.Default);

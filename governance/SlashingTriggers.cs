@@ -114,6 +114,26 @@ public static class SlashingTriggers
         return result;
     }
 
+    /// <summary>
+    /// Every automatic trigger (failing class A, then collusion) on every topic of the book at τ, topics in ordinal order:
+    /// what one scheduled sweep (<see cref="TriggerSchedule"/>) or <c>POST …/triggers</c> signs, books and ledgers.
+    /// Idempotent like each trigger: once its proposals are booked, a second sweep at the same or a later τ without new
+    /// evidence proposes nothing.
+    /// </summary>
+    public static IReadOnlyList<SlashProposal> Sweep(ReputationBook book, double tau, Func<string, TopicReputationKnobs> knobs)
+    {
+        ArgumentNullException.ThrowIfNull(book);
+        ArgumentNullException.ThrowIfNull(knobs);
+        var result = new List<SlashProposal>();
+        foreach (var topic in book.Topics)
+        {
+            var k = knobs(topic);
+            result.AddRange(FailingCanaries(book, topic, tau, k));
+            result.AddRange(Collusions(book, topic, tau, k));
+        }
+        return result;
+    }
+
     /// <summary>The loser of a challenge (§9.3): evidence is the challenge record and the disputed ledger entry.</summary>
     public static SlashProposal Challenge(string topic, string node, string specialist, long time, string detail, IReadOnlyList<string> evidence) =>
         new(topic, node, specialist, time, $"{LostChallenge}: {detail}", Require(evidence));

@@ -184,12 +184,13 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
         using (var activity = NodeTelemetry.Source.StartActivity("gate"))
         {
             verdict = gate.Judge(decision, req.Query, results.Select(r => r.Text).ToList(), rt.Policy);
+            // objective checks first: the trust rule judges only what nothing could check (docs/reputation.md "Live path")
+            verdict = verdict with { Verification = MemorySnapshotCheck.Apply(verdict.Verification, decision, req.Rag, results[verdict.ChosenIndex].Text) };
             verdict = await reputation.ReviseAsync(rt, decision, results.Select(r => r.Text).ToList(), verdict, ct); // docs/reputation.md "Live path"
             activity?.SetTag("federation.verification.status", verdict.Verification.Status.ToString());
         }
         var primary = results[verdict.ChosenIndex];
-        var verification = MemorySnapshotCheck.Apply(StructuredOutputGate.Check(req, primary.Text, verdict.Verification),
-            decision, req.Rag, primary.Text);
+        var verification = StructuredOutputGate.Check(req, primary.Text, verdict.Verification);
         metrics.Tokens(decision.Topic, results.Sum(r => r.PromptTokens), results.Sum(r => r.CompletionTokens));
         metrics.Verification(verification.Class, verification.Status);
 
@@ -229,6 +230,7 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
         Registry.Ledger.LedgerReceipt receipt;
         using (NodeTelemetry.Source.StartActivity("ledger"))
             receipt = await rt.Ledger.AppendAsync(AnswerRecord.EntryType, answerRecord.ToLedgerPayload(), ct);
+        reputation.Sampled(rt, req, decision, verdict.ChosenIndex, primary, verification, receipt.Index, receipt.EntryId.ToString()); // self-audit, off the hot path
         if (!verification.Released)
             return new AnswerOutcome(AnswerStatus.VerificationFailed, null, null, verification.Detail, receipt.Index);
         return AnswerOutcome.Released(new FederatedAnswer(primary.Text, primary, decision,

@@ -61,7 +61,7 @@ public static class ChallengeReplay
             TopK = (int)Num(req, "top_k"),
             Seed = req.TryGetValue("seed", out var sd) && sd is JsonInt si ? (uint)(long)si.Value : null,
         };
-        var result = await rt.Engine.GenerateAsync(g, ct);
+        var result = await rt.EngineFor(id).GenerateAsync(g, ct); // the engine serving that specialist's base
         var got = AnswerRecord.Sha256(result.Text);
         return got == expected
             ? new ChallengeVerdict(ChallengeOutcome.SpecialistWon, TopicOf(entry), id, [],

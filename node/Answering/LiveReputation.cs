@@ -2,6 +2,7 @@ using System.Globalization;
 using Federation.Canaries.Audit;
 using Federation.Governance;
 using Federation.Node.Cli;
+using Federation.Node.Api;
 using Federation.Node.Hosting;
 using Federation.Node.Verification;
 using Federation.Router;
@@ -45,7 +46,7 @@ public sealed record ReputationInfo(
 /// built-in defaults). It gives routing the topic's standing (<see cref="Standing"/>) and revises the gate's verdict
 /// (<see cref="ReviseAsync"/>): panels weighted by reputation × independence and compared by meaning, release on trust.
 /// </summary>
-public sealed class LiveReputation(NodeOptions options, TimeProvider time)
+public sealed class LiveReputation(NodeOptions options, TimeProvider time, Auditing.SelfAuditQueue selfAudit)
 {
     private readonly Lock _lock = new();
     private (long Length, DateTime Written)? _bookStamp;
@@ -85,7 +86,10 @@ public sealed class LiveReputation(NodeOptions options, TimeProvider time)
     }
 
     /// <summary>The topic's knobs (cached policy, reloaded when the file changes).</summary>
-    public TopicReputationKnobs Knobs(string topic)
+    public TopicReputationKnobs Knobs(string topic) => Policy()?.For(topic) ?? ReputationSimulation.DefaultKnobs;
+
+    /// <summary>The reputation policy the node reads now (cached, reloaded when the file changes); null: built-in defaults.</summary>
+    public ReputationPolicy? Policy()
     {
         var path = PolicyPath();
         var stamp = (path, path is null ? default : File.GetLastWriteTimeUtc(path));
@@ -96,8 +100,34 @@ public sealed class LiveReputation(NodeOptions options, TimeProvider time)
                 _policy = path is null ? null : ReputationPolicyLoader.Parse(File.ReadAllBytes(path), path);
                 _policyStamp = stamp;
             }
-            return _policy?.For(topic) ?? ReputationSimulation.DefaultKnobs;
+            return _policy;
         }
+    }
+
+    /// <summary>The node ids whose signed challenge verdicts the policy accepts (empty: the node judges challenges itself).</summary>
+    public IReadOnlyList<string> Auditors => Policy()?.Auditors ?? [];
+
+    /// <summary>The slashing triggers' schedule (<c>trigger_interval</c>; zero: off).</summary>
+    public TimeSpan TriggerInterval => TimeSpan.FromSeconds(Policy()?.TriggerInterval ?? ReputationPolicy.DefaultTriggerInterval);
+
+    /// <summary>
+    /// After an answer was ledgered: when the gate drew it for a re-check (<see cref="ReputationInfo.AuditSampled"/>), hands
+    /// it to the self-audit queue (docs/reputation.md "Self-audit") and returns at once; answers a human must approve
+    /// are judged by the human instead.
+    /// </summary>
+    public void Sampled(NodeRuntime rt, CompletionRequestIn req, RouteDecision decision, int chosen, Specialists.Engine.GenerationResult primary,
+        VerificationInfo verification, long ledgerIndex, string ledgerEntry)
+    {
+        ArgumentNullException.ThrowIfNull(rt);
+        ArgumentNullException.ThrowIfNull(req);
+        ArgumentNullException.ThrowIfNull(decision);
+        ArgumentNullException.ThrowIfNull(primary);
+        ArgumentNullException.ThrowIfNull(verification);
+        if (verification.Reputation is not { AuditSampled: true } || verification.Status == VerificationStatus.NeedsReview) return;
+        var specialist = decision.Specialists[chosen];
+        var g = AnswerService.ToGeneration(req, specialist);
+        if ((primary.Seed ?? g.Seed) is { } seed) g = g with { Seed = seed }; // the seed the engine used: sampled answers replay too
+        selfAudit.Enqueue(new Auditing.SelfAuditJob(ledgerIndex, ledgerEntry, decision, specialist, req.Query.CheckText, primary.Text, g, req.Rag));
     }
 
     /// <summary>Now, in the policy's unit (days).</summary>

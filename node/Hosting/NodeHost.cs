@@ -67,6 +67,10 @@ public static class NodeHost
         // The gate seam: the router's pure gate (checkers named by the policy), adapted to the node's records.
         services.AddSingleton<IVerificationGate>(new RouterVerificationGate());
         services.AddSingleton<LiveReputation>();
+        services.AddSingleton<Auditing.SelfAuditQueue>(); // issue 11: self-audit re-checks and scheduled slashing triggers
+        services.AddHostedService<Auditing.SelfAuditWorker>();
+        services.AddSingleton<Auditing.SlashingSweep>();
+        services.AddHostedService<Auditing.SlashingScheduleService>();
         services.AddSingleton<AnswerService>();
         // The memory API resolves MemoryService per request: the runtime's, or 503 node.not_ready while it loads.
         services.AddSingleton(sp => OpenAiEndpoints.Ready(sp.GetRequiredService<RuntimeHolder>()).Memory);

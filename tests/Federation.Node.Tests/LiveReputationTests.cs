@@ -19,7 +19,8 @@ namespace Federation.Node.Tests;
 /// A node of its own (its reputation book must start empty) with the repository's routing policy and a reputation policy
 /// next to it: topic <c>code</c> releases unchecked answers only at trust score ≥ 0.45, topic <c>medical</c> has no
 /// w_max cap (two audited panel members would otherwise get equal shares) and releases a low-agreement panel with its
-/// measured confidence (so no answer waits for a reviewer). The demo specialists are random adapters, so
+/// measured confidence (so no answer waits for a reviewer). No answer is sampled for a self-audit re-check
+/// (<c>audit_rate: 0</c>) unless a test turns it on: a re-check appends to the ledger in the background. The demo specialists are random adapters, so
 /// outcomes are driven by controlled class-A canaries: a regex every answer matches, and one no answer can match.
 /// </summary>
 public sealed class LiveReputationFixture : IAsyncLifetime
@@ -49,6 +50,7 @@ public sealed class LiveReputationFixture : IAsyncLifetime
           newcomer_mass: 5
           independence_prior: 0.5
           independence_min_shared: 10
+          audit_rate: 0
         topics:
           code:
             trust_threshold: 0.45
@@ -57,6 +59,8 @@ public sealed class LiveReputationFixture : IAsyncLifetime
             low_agreement: confidence
           legal:
             slash_min_mass: 1
+          general:
+            trust_threshold: 0.9
         """;
 
     public async Task InitializeAsync()
@@ -227,6 +231,98 @@ public sealed class LiveReputationTests(LiveReputationFixture node) : IClassFixt
         var rep2 = Reputation(b2);
         Assert.Equal("trust_release", rep2.GetProperty("rule").GetString());
         Assert.Equal(0.5, rep2.GetProperty("trust_score").GetDouble(), 3);
+    }
+
+    [Fact]
+    public async Task A_wrong_answer_sampled_at_rate_1_is_rechecked_off_the_hot_path_and_lowers_reputation()
+    {
+        var policy = Path.Combine(node.Dir, "policies", "reputation.yaml");
+        var live = node.App.Services.GetRequiredService<Answering.LiveReputation>();
+        var rt = node.Runtime;
+        var before = live.TrustScore(rt, "math", "math-deepseek", live.Knobs("math"));
+        File.WriteAllText(policy, LiveReputationFixture.ReputationYaml + "\n  math:\n    audit_rate: 1\n");
+        try
+        {
+            // the tiny random model does not know 123457+876543 = 1000000: the class-A checker refutes it
+            var (status, body) = await node.AskAsync("federation/math", "What is 123457+876543?");
+            Assert.True(status == HttpStatusCode.UnprocessableEntity, body.ToString());
+            var answered = Enumerable.Range(0, (int)rt.Ledger.Size).Select(i => (long)i)
+                .Last(i => rt.Ledger.GetEntry(i).Envelope.Type == "answer");
+            var entry = (JsonObject)rt.Ledger.GetEntry(answered).Envelope.Payload;
+            Assert.True(((JsonObject)((JsonObject)entry["verification"])["reputation"])["audit_sampled"] is JsonBool { Value: true });
+
+            // the re-check lands later, from the background worker: a signed reputation.recheck in the ledger and the book
+            SignedEnvelope? recheck = null;
+            for (int i = 0; i < 600 && recheck is null; i++)
+            {
+                for (long k = rt.Ledger.Size - 1; k > answered && recheck is null; k--)
+                    if (rt.Ledger.GetEntry(k).Envelope is { Type: "reputation.recheck" } e
+                        && SignedEnvelope.TryFromJson(e.Payload, out var inner, out _) && ((JsonInt)((JsonObject)inner.Payload)["ledger_index"]).Value == answered)
+                        recheck = inner;
+                if (recheck is null) await Task.Delay(200);
+            }
+            Assert.NotNull(recheck);
+            Assert.True(recheck.Verify().IsValid);
+            Assert.Equal(rt.Key.Id, recheck.Signer);
+            var p = (JsonObject)recheck.Payload;
+            Assert.Equal("failed", ((JsonString)p["outcome"]).Value);
+            Assert.Equal("math-deepseek", ((JsonString)p["specialist"]).Value);
+            var checks = ((JsonArray)p["checks"]).OfType<JsonObject>().ToDictionary(c => ((JsonString)c["checker"]).Value, c => ((JsonString)c["outcome"]).Value);
+            Assert.Equal("failed", checks["arithmetic"]);
+            Assert.Equal("passed", checks["replay"]); // greedy: the engine gives the same (wrong) answer bit for bit
+            Assert.Contains(ReputationBookLog.Load(node.DataDir).Records, r => r.Id == recheck.Id);
+
+            var after = live.TrustScore(rt, "math", "math-deepseek", live.Knobs("math"));
+            Assert.True(after < before, $"trust score {before} -> {after}");
+        }
+        finally { File.WriteAllText(policy, LiveReputationFixture.ReputationYaml); }
+    }
+
+    [Fact]
+    public async Task A_class_B_answer_its_fragment_confirms_is_released_even_below_the_trust_threshold()
+    {
+        // topic general (class B) has trust_threshold 0.9 here, above the prior C0 = 0.5: an answer nothing checks is
+        // withheld on trust, but one the signed fragment confirms was checked, so the trust rule does not apply to it
+        const string fact = "Wildebeest herds counted at the Mara crossing: 1, 2, 3, 4, 5, 6 and 7 thousand.";
+        using var author = NodeKey.Generate();
+        var f = Federation.Memory.SignedFragment.Seal(new Federation.Memory.Fragment(Federation.Memory.MemoryNamespace.Topic("general"), fact, [], author.Id, 1_700_000_000_000), author);
+        await node.Runtime.Memory.PutAsync(Federation.Memory.Policy.MemoryPrincipal.Operator, [f.Envelope]);
+        var stated = Federation.Memory.Rag.SnapshotMatch.Numbers(fact);
+        bool released = false, withheld = false;
+        var seen = new List<string>();
+        for (int seed = 1; seed <= 80 && !(released && withheld); seed++)
+        {
+            var req = JsonSerializer.Serialize(new { model = "federation", messages = new[] { new { role = "user", content = "explain the wildebeest herds counted at the mara crossing" } }, max_tokens = 24, temperature = 1.0, seed });
+            using var r = await node.Http.PostAsync("/v1/chat/completions", new StringContent(req, Encoding.UTF8, "application/json"));
+            var body = JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement;
+            var ledger = node.Runtime.Ledger;
+            var entry = (JsonObject)Enumerable.Range(0, (int)ledger.Size).Select(i => ledger.GetEntry(ledger.Size - 1 - i).Envelope).First(e => e.Type == "answer").Payload;
+            var v = (JsonObject)entry["verification"];
+            Assert.Equal("general", ((JsonString)((JsonObject)entry["route"])["topic"]).Value);
+            var snapshot = ((JsonArray)v["checks"]).OfType<JsonObject>().Single(c => c["checker"] is JsonString { Value: "memory_snapshot" });
+            var outcome = ((JsonString)snapshot["outcome"]).Value;
+            seen.Add($"{(int)r.StatusCode} {outcome}");
+            if (outcome == "passed")
+            {
+                Assert.True(r.StatusCode == HttpStatusCode.OK, body.ToString());
+                Assert.Equal("passed", body.GetProperty("federation").GetProperty("verification").GetProperty("status").GetString());
+                Assert.True(!body.GetProperty("federation").GetProperty("verification").TryGetProperty("reputation", out var rep)
+                    || rep.ValueKind == JsonValueKind.Null || rep.GetProperty("rule").GetString() != "trust_withheld", body.ToString());
+                released = true;
+            }
+            else if (outcome == "notapplicable")
+            {
+                Assert.Equal(HttpStatusCode.UnprocessableEntity, r.StatusCode);
+                Assert.Equal("trust_withheld", ((JsonString)((JsonObject)v["reputation"])["rule"]).Value);
+                withheld = true;
+            }
+            else
+            {
+                Assert.Equal(HttpStatusCode.UnprocessableEntity, r.StatusCode); // contradicted: refuted by the fragment, not by trust
+                Assert.Contains("class B", body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+            }
+        }
+        Assert.True(released && withheld, $"seeds never gave both a confirmed and an unchecked answer: {string.Join("; ", seen)}");
     }
 
     /// <summary>
