@@ -32,15 +32,35 @@ public sealed class SelfAuditQueue
         FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true,
     });
     private long _dropped;
+    private long _pending;
 
     /// <summary>Samples dropped because the queue was full.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
+    /// <summary>Samples queued or being re-checked right now.</summary>
+    public long Pending => Interlocked.Read(ref _pending);
+
     /// <summary>Queues a sampled answer; never waits.</summary>
     public void Enqueue(SelfAuditJob job)
     {
-        if (!_jobs.Writer.TryWrite(job)) Interlocked.Increment(ref _dropped);
+        Interlocked.Increment(ref _pending);
+        if (_jobs.Writer.TryWrite(job)) return;
+        Interlocked.Decrement(ref _pending);
+        Interlocked.Increment(ref _dropped);
     }
+
+    /// <summary>Waits until no sample is queued or being re-checked (tests and shutdown use it to see a settled ledger).</summary>
+    public async Task WaitIdleAsync(TimeSpan timeout)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (Pending > 0)
+        {
+            if (DateTime.UtcNow > until) throw new TimeoutException($"{Pending} self-audit re-check(s) still pending after {timeout.TotalSeconds:0} s");
+            await Task.Delay(20);
+        }
+    }
+
+    internal void Done() => Interlocked.Decrement(ref _pending);
 
     internal ChannelReader<SelfAuditJob> Reader => _jobs.Reader;
 }
@@ -61,13 +81,17 @@ public sealed partial class SelfAuditWorker(SelfAuditQueue queue, RuntimeHolder 
     {
         await foreach (var job in queue.Reader.ReadAllAsync(stoppingToken))
         {
-            if (holder.Runtime is not { } rt) continue;
-            try { await RecheckAsync(rt, options, time, job, stoppingToken); }
+            try
+            {
+                if (holder.Runtime is not { } rt) continue;
+                await RecheckAsync(rt, options, time, job, stoppingToken);
+            }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { return; }
             catch (Exception e) when (e is InvalidOperationException or IOException or ReputationRecordException or ArgumentException)
             {
                 RecheckFailed(logger, e, job.LedgerIndex);
             }
+            finally { queue.Done(); }
         }
     }
 

@@ -86,6 +86,7 @@ public sealed class ApiErrorTests(NodeFixture node)
     [Fact]
     public async Task Broken_json_is_400_and_the_ledger_is_untouched()
     {
+        await node.SettledAsync();
         var before = node.Runtime.Ledger.Size;
         var (status, error) = await PostAsync("/v1/chat/completions", """{"model":"federation","messages":[""");
         Assert.Equal(HttpStatusCode.BadRequest, status);

@@ -21,6 +21,9 @@ public sealed class NodeFixture : IAsyncLifetime
     public HttpClient Http { get; private set; } = null!;
     public NodeRuntime Runtime => App.Services.GetRequiredService<RuntimeHolder>().Runtime!;
 
+    /// <summary>Waits until the node's background self-audit re-checks (issue 11) have landed, so the ledger size is settled.</summary>
+    public Task SettledAsync() => App.Services.GetRequiredService<Federation.Node.Auditing.SelfAuditQueue>().WaitIdleAsync(TimeSpan.FromMinutes(1));
+
     /// <summary>How long T3 requests wait for a reviewer on this node.</summary>
     public static readonly TimeSpan ReviewWait = TimeSpan.FromSeconds(1);
 

@@ -78,6 +78,7 @@ public sealed class OperationsTests(NodeFixture node)
     [Fact]
     public async Task The_signed_tree_head_is_cached_until_the_ledger_grows()
     {
+        await node.SettledAsync();
         var a = await node.Http.GetFromJsonAsync<JsonElement>("/v1/federation/ledger/sth");
         var b = await node.Http.GetFromJsonAsync<JsonElement>("/v1/federation/ledger/sth");
         Assert.Equal(a.GetProperty("id").GetString(), b.GetProperty("id").GetString());

@@ -64,6 +64,7 @@ public sealed class RoutingAllTextTests(NodeFixture node)
     [InlineData("completions", true)]
     public async Task Pinning_a_t1_topic_with_t3_text_is_refused_422(string endpoint, bool stream)
     {
+        await node.SettledAsync();
         var before = node.Runtime.Ledger.Size;
         using var resp = endpoint == "chat"
             ? await Chat([new { role = "user", content = T3Text }], model: "federation/general", stream: stream)
