@@ -286,12 +286,17 @@ public class EngineTests
     }
 
     [Fact]
-    public async Task Throughput_mode_batches_sequences_into_one_decode()
+    public async Task Same_set_requests_share_decodes_and_each_equals_its_solo_run()
     {
-        using var engine = SpecialistEngine.Open(new EngineOptions { BaseModelPath = _files.Base, Contexts = 1, SequencesPerContext = 4, BatchSequences = true });
-        var reqs = Enumerable.Range(0, 4).Select(i => new GenerationRequest { Prompt = new string('x', 1 + i * 7), MaxTokens = 30 + i }).ToList();
-        var results = await Task.WhenAll(reqs.Select(r => engine.GenerateAsync(r)));
-        Assert.All(results, r => Assert.True(r.CompletionTokens > 0));
+        using var engine = SpecialistEngine.Open(new EngineOptions { BaseModelPath = _files.Base, Contexts = 1, SequencesPerContext = 4 });
+        var reqs = Enumerable.Range(0, 6).Select(i => new GenerationRequest { Prompt = new string('x', 1 + i * 7) + i, MaxTokens = 30 + i }).ToList();
+        var together = await Task.WhenAll(reqs.Select(r => engine.GenerateAsync(r)));
         Assert.True(engine.MultiSequenceDecodes > 0);
+        for (var i = 0; i < reqs.Count; i++)
+        {
+            var solo = await engine.GenerateAsync(reqs[i]);
+            Assert.Equal(solo.TokenIds, together[i].TokenIds);
+            Assert.Equal(solo.Text, together[i].Text);
+        }
     }
 }
