@@ -100,6 +100,9 @@ internal sealed class EngineContext : IDisposable
 
     public void RemoveSequence(int seq) => Handle.MemorySequenceRemove((LLamaSeqId)seq, -1, -1);
 
+    /// <summary>Drops the cells of <paramref name="seq"/> at positions &gt;= <paramref name="from"/> (0 = all).</summary>
+    public void RemoveFrom(int seq, int from) => Handle.MemorySequenceRemove((LLamaSeqId)seq, from <= 0 ? -1 : from, -1);
+
     /// <summary>Runs the batch; throws on any non-zero status (1 = no KV slot, 2 = aborted, &lt;0 = error).</summary>
     public void Decode(NativeBatch batch)
     {

@@ -87,6 +87,10 @@ public sealed class SpecialistEngine : IDisposable
     public long MultiSequenceDecodes => Interlocked.Read(ref _multiDecodes);
     private long _multiDecodes;
 
+    /// <summary>Prompt tokens whose KV cells were reused from an earlier request of the same adapter set (not decoded again).</summary>
+    public long PrefixTokensReused => Interlocked.Read(ref _prefixReused);
+    private long _prefixReused;
+
     /// <summary>Adapter-set swaps performed on contexts so far.</summary>
     public long AdapterSwaps => Interlocked.Read(ref _swaps);
     private long _swaps;
@@ -266,6 +270,8 @@ public sealed class SpecialistEngine : IDisposable
         private List<float> _currentScales = [];
         private readonly GenerationJob?[] _slots = new GenerationJob?[engine._options.SequencesPerContext];
         private readonly int[] _padPos = new int[ctx.Sequences];
+        // Prompt tokens whose KV cells stay at positions 0..n-1 of a free stream (prefix reuse); null = none.
+        private readonly int[]?[] _kept = new int[]?[engine._options.SequencesPerContext];
         private (int Gen, int Batch) _threads = (engine._options.Threads, engine._options.BatchThreads);
 
         public void Run()
@@ -319,9 +325,10 @@ public sealed class SpecialistEngine : IDisposable
                 _currentScales = scales;
                 _currentKey = key;
                 Interlocked.Increment(ref engine._swaps);
+                // setting adapters cleared the KV cache: nothing is kept, no stream holds padding
+                Array.Clear(_padPos);
+                Array.Clear(_kept);
             }
-            ctx.ClearMemory();
-            Array.Clear(_padPos);
 
             var active = new List<GenerationJob>(_slots.Length);
             foreach (var job in jobs) StartJob(job, active, batch);
@@ -365,20 +372,19 @@ public sealed class SpecialistEngine : IDisposable
                     job.OutputIndex = batch.Add(job.PendingToken, job.Position, s, output: true);
                     continue;
                 }
-                // A free stream carries a padding token; its own cells are dropped before a request takes the stream.
-                if (_padPos[s] >= ctx.ContextPerSequence - 1) Unpad(s);
+                // A free stream carries a padding token after its kept prefix; a request taking the stream drops the padding.
+                if (_padPos[s] >= ctx.ContextPerSequence - 1)
+                {
+                    // the stream is full (kept prefix + padding): start its padding over and give the prefix up
+                    ctx.RemoveSequence(s);
+                    _padPos[s] = 0;
+                    if (s < _kept.Length) _kept[s] = null;
+                }
                 batch.Add(PadToken, _padPos[s]++, s, output: true);
             }
             FollowLoad();
             ctx.Decode(batch);
             if (live > 1) Interlocked.Increment(ref engine._multiDecodes);
-        }
-
-        private void Unpad(int s)
-        {
-            if (_padPos[s] == 0) return;
-            ctx.RemoveSequence(s);
-            _padPos[s] = 0;
         }
 
         /// <summary>
@@ -395,33 +401,44 @@ public sealed class SpecialistEngine : IDisposable
             _threads = want;
         }
 
-        /// <summary>Decodes a job's prompt alone, in fixed chunks, and samples its first token.</summary>
+        /// <summary>
+        /// Decodes a job's prompt alone and samples its first token. Prefix reuse: the free stream whose kept prompt
+        /// shares the longest prefix with this one is taken, and only the rest is decoded. Exact because a prompt
+        /// token's cells do not depend on where chunks start as long as no chunk has a single token
+        /// (<see cref="ChunkEnd"/>; a one-row chunk takes ggml's other kernel path), so at least two tokens are always
+        /// decoded again (EngineDeterminismTests, GenerationTests: a reused-prefix answer equals the cold one bit for bit).
+        /// </summary>
         private void StartJob(GenerationJob job, List<GenerationJob> active, NativeBatch batch)
         {
             if (job.Cancellation.IsCancellationRequested) { job.Finish(FinishReason.Cancelled); return; }
-            var s = Array.IndexOf(_slots, null);
-            Unpad(s);
+            var toks = job.PromptTokens;
+            var (s, reuse) = PickSlot(toks);
+            // keep the reused prefix, drop the rest of the stream (the earlier request's tail, padding)
+            ctx.RemoveFrom(s, reuse);
+            _padPos[s] = 0;
+            _kept[s] = null;
             _slots[s] = job;
             Interlocked.Increment(ref engine._running);
+            if (reuse > 0) Interlocked.Add(ref engine._prefixReused, reuse);
             job.Sequence = s;
             job.Sampler = GenerationJob.CreateSampler(job.Request.Temperature, job.Request.TopK, job.Request.TopP, job.Seed ?? 0, ctx.Model, job.Request.Grammar);
             // Only this sequence is in these batches: the prompt's decode shapes depend on the request alone.
-            var toks = job.PromptTokens;
             var last = 0;
-            for (var p = 0; p < toks.Length; p += engine._options.PromptChunk)
+            for (var p = reuse; p < toks.Length;)
             {
-                if (p > 0 && job.Cancellation.IsCancellationRequested)
+                if (p > reuse && job.Cancellation.IsCancellationRequested)
                 {
                     // Cancelled during a long prompt: stop between chunks and give the slot back.
                     job.Finish(FinishReason.Cancelled);
-                    Free(s);
+                    Free(s, keep: 0);
                     return;
                 }
                 batch.Clear();
-                var end = Math.Min(toks.Length, p + engine._options.PromptChunk);
+                var end = ChunkEnd(p, toks.Length, engine._options.PromptChunk);
                 for (var i = p; i < end; i++) last = batch.Add(toks[i], i, s, output: i == toks.Length - 1);
                 FollowLoad();
                 ctx.Decode(batch);
+                p = end;
             }
             job.Position = toks.Length;
             var logits = job.Request.TopLogprobs is { } n ? LogprobReader.Read(ctx, last, n) : null;
@@ -432,17 +449,51 @@ public sealed class SpecialistEngine : IDisposable
             if (job.Accept(ctx.Model, token, ctx.ContextPerSequence, logits?.For(token))) Release(job, active, active.Count - 1);
         }
 
-        private void Free(int s)
+        /// <summary>End of the prompt chunk starting at <paramref name="p"/>: at most <paramref name="chunk"/> tokens, and never a one-token chunk after it.</summary>
+        internal static int ChunkEnd(int p, int length, int chunk)
         {
-            ctx.RemoveSequence(s);
-            _padPos[s] = 0;
+            var end = Math.Min(length, p + chunk);
+            // a single token left over: take one token less now, so the last chunk has two
+            if (chunk >= 2 && length - end == 1 && end - p >= 2) end--;
+            return end;
+        }
+
+        /// <summary>The free stream to run <paramref name="toks"/> on and how many of its leading tokens it already holds.</summary>
+        private (int Slot, int Reuse) PickSlot(int[] toks)
+        {
+            // a cold prompt's chunks never have one token (ChunkEnd), so a warm one must decode at least two tokens again
+            var max = engine._options.PromptChunk >= 2 ? toks.Length - 2 : toks.Length - 1;
+            int best = -1, bestReuse = -1;
+            for (var s = 0; s < _slots.Length; s++)
+            {
+                if (_slots[s] is not null) continue;
+                var reuse = 0;
+                if (_kept[s] is { } k)
+                {
+                    var n = Math.Min(Math.Min(k.Length, max), toks.Length);
+                    while (reuse < n && k[reuse] == toks[reuse]) reuse++;
+                }
+                if (reuse > bestReuse) (best, bestReuse) = (s, reuse);
+            }
+            return (best, Math.Max(0, bestReuse));
+        }
+
+        /// <summary>Frees stream <paramref name="s"/>, keeping the cells of its first <paramref name="keep"/> prompt tokens for reuse.</summary>
+        private void Free(int s, int keep)
+        {
+            var job = _slots[s];
+            ctx.RemoveFrom(s, keep);
+            _padPos[s] = keep;
+            _kept[s] = keep > 0 && job is not null ? job.PromptTokens[..keep] : null;
             _slots[s] = null;
             Interlocked.Decrement(ref engine._running);
         }
 
         private void Release(GenerationJob job, List<GenerationJob> active, int index)
         {
-            Free(job.Sequence);
+            // The prompt's cells were made by prompt chunks (the generated tokens' by one-row-per-stream steps, a
+            // different path), so only the prompt is kept for the next request on this stream.
+            Free(job.Sequence, job.PromptTokens.Length);
             active.RemoveAt(index);
         }
 

@@ -126,4 +126,66 @@ public class EngineDeterminismTests
         // live row is decoded alone again (the engine therefore pads in stream order).
         Assert.Equal(alone, Run(model, 1, Shape.PaddedOutOfOrder, steps: 20));
     }
+
+    /// <summary>
+    /// Prompt <paramref name="prompt"/> on stream 0 (chunks from <paramref name="from"/>, cells before it already
+    /// there), then <paramref name="steps"/> padded generation steps; returns every logit of stream 0.
+    /// </summary>
+    private static float[] PromptThenGenerate(EngineContext ctx, NativeBatch batch, int[] prompt, int from, int steps, ref int padPos)
+    {
+        var nv = ctx.Model.VocabSize;
+        var output = new float[(steps + 1) * nv];
+        var logits = new float[nv];
+        var last = 0;
+        for (var p = from; p < prompt.Length;)
+        {
+            var end = Math.Min(prompt.Length, p + 64);
+            if (prompt.Length - end == 1 && end - p >= 2) end--; // the engine's rule: never a one-token chunk
+            batch.Clear();
+            for (var i = p; i < end; i++) last = batch.Add(prompt[i], i, 0, i == prompt.Length - 1);
+            ctx.Decode(batch);
+            p = end;
+        }
+        ctx.CopyLogits(last, logits);
+        logits.CopyTo(output, 0);
+        var tok = ArgMax(logits);
+        for (var step = 1; step <= steps; step++)
+        {
+            batch.Clear();
+            batch.Add(tok, prompt.Length + step - 1, 0, true);
+            batch.Add(0, padPos++, 1, true);
+            ctx.Decode(batch);
+            ctx.CopyLogits(0, logits);
+            logits.CopyTo(output, step * nv);
+            tok = ArgMax(logits);
+        }
+        return output;
+    }
+
+    [Fact]
+    public void A_reused_prompt_prefix_gives_the_bits_of_a_cold_prompt()
+    {
+        using var model = BaseModel.Load(ModelFiles.Instance.Base, 0);
+        var prompt = Enumerable.Range(0, 131).Select(i => 3 + (i * 11 % 250)).ToArray();
+        var other = prompt.Select((t, i) => i < 70 ? t : 3 + (i * 5 % 250)).ToArray();
+        float[] cold;
+        using (var ctx = EngineContext.Create(model, new ContextSettings { ContextPerSequence = 512, Sequences = 2, BatchSize = 64 }))
+        using (var batch = new NativeBatch(64))
+        {
+            var pad = 0;
+            cold = PromptThenGenerate(ctx, batch, prompt, 0, 30, ref pad);
+        }
+        // Warm: another prompt with the same first 70 tokens and its answer first, the padding stream long enough to
+        // widen the attention window (> 256 cells), then only tokens 65.. of the prompt again (chunks start elsewhere).
+        foreach (var (first, reuse) in new[] { (other, 65), (other, 70), (prompt, 129) })
+        {
+            using var ctx = EngineContext.Create(model, new ContextSettings { ContextPerSequence = 512, Sequences = 2, BatchSize = 64 });
+            using var batch = new NativeBatch(64);
+            var pad = 0;
+            PromptThenGenerate(ctx, batch, first, 0, 12, ref pad);
+            for (var i = 0; i < 300; i++) { batch.Clear(); batch.Add(0, pad++, 1, false); ctx.Decode(batch); }
+            ctx.RemoveFrom(0, reuse);
+            Assert.Equal(cold, PromptThenGenerate(ctx, batch, prompt, reuse, 30, ref pad));
+        }
+    }
 }

@@ -299,4 +299,31 @@ public class EngineTests
             Assert.Equal(solo.Text, together[i].Text);
         }
     }
+
+    [Fact]
+    public async Task A_request_on_a_reused_prompt_prefix_equals_its_cold_run_bit_for_bit()
+    {
+        var system = "system: you are a careful specialist of the federation; answer briefly and cite the ledger entry.\nuser: ";
+        GenerationRequest Req(string q) => new() { Prompt = system + q, MaxTokens = 24, TopLogprobs = 3, Adapters = [new AdapterSelection("a")] };
+        static IEnumerable<float> Flat(GenerationResult r) => r.Logprobs!.SelectMany(l => l.Top.Select(t => t.Logprob).Prepend(l.Chosen.Logprob));
+        var questions = new[] { "what is a spore?", "what is a spore?", "and a ledger?", "x" };
+        var warm = new List<GenerationResult>();
+        long reused;
+        using (var engine = SpecialistEngine.Open(new EngineOptions { BaseModelPath = _files.Base, Contexts = 1, SequencesPerContext = 1 }))
+        {
+            engine.RegisterAdapter("a", _files.Adapters[0].Path);
+            foreach (var q in questions) warm.Add(await engine.GenerateAsync(Req(q)));
+            reused = engine.PrefixTokensReused;
+        }
+        Assert.True(reused >= 3 * system.Length, $"only {reused} prompt tokens were reused");
+        for (var i = 0; i < questions.Length; i++)
+        {
+            using var fresh = SpecialistEngine.Open(new EngineOptions { BaseModelPath = _files.Base, Contexts = 1, SequencesPerContext = 1 });
+            fresh.RegisterAdapter("a", _files.Adapters[0].Path);
+            var cold = await fresh.GenerateAsync(Req(questions[i]));
+            Assert.Equal(0, fresh.PrefixTokensReused);
+            Assert.Equal(cold.TokenIds, warm[i].TokenIds);
+            Assert.Equal(Flat(cold), Flat(warm[i]));
+        }
+    }
 }
