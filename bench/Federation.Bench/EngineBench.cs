@@ -96,6 +96,16 @@ internal static class EngineBench
         var opts = new EngineOptions { BaseModelPath = basePath, Threads = threads, BatchThreads = threads, ContextSize = 256, MaxResidentAdapters = 16 };
 
         var perClient = small ? (quick ? 3 : 4) : (quick ? 6 : 8);
+        if (Environment.GetCommandLineArgs().Contains("--swap-only"))
+        {
+            var (p50, p99, d50) = SwapOverhead(basePath, adapters, quick ? 100 : 200, threads);
+            var (z50, z99, _) = SwapOverhead(basePath, adapters, quick ? 100 : 200, threads, zeroKv: true);
+            Console.WriteLine($"adapter swap overhead: p50 {p50:F3} ms, p99 {p99:F3} ms (plain 1-token decode p50 {d50:F3} ms); " +
+                $"zeroing the KV buffer as before: p50 {z50:F3} ms, p99 {z99:F3} ms");
+            r["swap_overhead_ms_p50"] = Math.Round(p50, 4);
+            r["swap_overhead_ms_p99"] = Math.Round(p99, 4);
+            return r;
+        }
         if (peerRowsOnly)
         {
             await PeerRows(r, opts, adapters, perClient, tokens, threads);
@@ -217,19 +227,20 @@ internal static class EngineBench
         return counts.Sum();
     });
 
-    private static (double P50, double P99, double DecodeP50) SwapOverhead(string basePath, List<string> adapters, int n, int threads)
+    private static (double P50, double P99, double DecodeP50) SwapOverhead(string basePath, List<string> adapters, int n, int threads, bool zeroKv = false)
     {
         using var model = BaseModel.Load(basePath, 0);
         var a = new PooledAdapter(model.LoadAdapter(adapters[0]));
         var b = new PooledAdapter(model.LoadAdapter(adapters[1]));
-        using var ctx = EngineContext.Create(model, new ContextSettings { ContextPerSequence = 256, Threads = threads, BatchThreads = threads });
+        // the node's context shape: 4 streams x 512 cells (the KV buffer a swap used to zero)
+        using var ctx = EngineContext.Create(model, new ContextSettings { ContextPerSequence = 512, Sequences = 4, Threads = threads, BatchThreads = threads });
         using var batch = new NativeBatch(1);
         double Decode()
         {
             var t = Stopwatch.GetTimestamp();
             batch.Clear();
             batch.Add(65, 0, 0, true);
-            ctx.ClearMemory();
+            ctx.RemoveSequence(0);
             ctx.Decode(batch);
             return Stopwatch.GetElapsedTime(t).TotalMilliseconds;
         }
@@ -242,6 +253,7 @@ internal static class EngineBench
         {
             var t = Stopwatch.GetTimestamp();
             ctx.SetAdapters([i % 2 == 0 ? b : a], [1f]);
+            if (zeroKv) ctx.ClearMemory(); // what a swap did before issue 15: zero the whole KV buffer
             Decode();
             swaps.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
         }

@@ -43,6 +43,7 @@ public sealed class NodeMetrics : IDisposable
         Ledger.CreateObservableGauge("federation.ledger.size", () => Observe(rt => rt.Ledger.Size), description: "Entries in the ledger");
         Engine.CreateObservableGauge("federation.engine.queue_length", () => Observe(rt => (long)rt.Engine.QueueLength), description: "Requests waiting for an engine context");
         Engine.CreateObservableCounter("federation.engine.adapter_swaps", () => Observe(rt => rt.Engine.AdapterSwaps), description: "LoRA adapter swaps");
+        Engine.CreateObservableCounter("federation.engine.prefix_tokens_reused", () => Observe(rt => rt.Engine.PrefixTokensReused), description: "Prompt tokens whose KV cells were reused, not decoded again");
     }
 
     private readonly RuntimeHolder _holder;
