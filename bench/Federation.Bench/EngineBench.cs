@@ -34,7 +34,7 @@ internal static class EngineBench
         {
             Console.WriteLine($"llama.cpp {LlamaLibrary.Version} from {LlamaLibrary.LoadedDirectory}; {Environment.ProcessorCount} cores; threads {threads}; load average {LoadAverage()}");
             foreach (var name in models)
-                all[name] = await RunModelAsync(name, dir, quick, threads);
+                all[name] = await RunModelAsync(name, dir, quick, threads, args.Contains("--peer-rows"));
         }
         finally
         {
@@ -77,7 +77,7 @@ internal static class EngineBench
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 
-    private static async Task<Dictionary<string, object>> RunModelAsync(string name, string dir, bool quick, int threads)
+    private static async Task<Dictionary<string, object>> RunModelAsync(string name, string dir, bool quick, int threads, bool peerRowsOnly)
     {
         var small = name == "small";
         var preset = ModelPreset.Named(name);
@@ -95,6 +95,22 @@ internal static class EngineBench
         var tokens = small ? 16 : 32;
         var opts = new EngineOptions { BaseModelPath = basePath, Threads = threads, BatchThreads = threads, ContextSize = 256, MaxResidentAdapters = 16 };
 
+        var perClient = small ? (quick ? 3 : 4) : (quick ? 6 : 8);
+        if (Environment.GetCommandLineArgs().Contains("--swap-only"))
+        {
+            var (p50, p99, d50) = SwapOverhead(basePath, adapters, quick ? 100 : 200, threads);
+            var (z50, z99, _) = SwapOverhead(basePath, adapters, quick ? 100 : 200, threads, zeroKv: true);
+            Console.WriteLine($"adapter swap overhead: p50 {p50:F3} ms, p99 {p99:F3} ms (plain 1-token decode p50 {d50:F3} ms); " +
+                $"zeroing the KV buffer as before: p50 {z50:F3} ms, p99 {z99:F3} ms");
+            r["swap_overhead_ms_p50"] = Math.Round(p50, 4);
+            r["swap_overhead_ms_p99"] = Math.Round(p99, 4);
+            return r;
+        }
+        if (peerRowsOnly)
+        {
+            await PeerRows(r, opts, adapters, perClient, tokens, threads);
+            return r;
+        }
         Rate single, spread8, spread64;
         using (var engine = Open(opts, adapters))
         {
@@ -117,23 +133,22 @@ internal static class EngineBench
         r["ratio_64_cpu"] = Math.Round(spread64.Cpu / single.Cpu, 3);
 
         // Naive: one context, one sequence, FIFO (no grouping: MaxBypass 0 serves the oldest first), swap per request.
-        var perClient = small ? (quick ? 3 : 4) : (quick ? 6 : 8);
         Rate naive, scheduled, batchedMode;
         using (var engine = Open(opts with { Contexts = 1, SequencesPerContext = 1, MaxBypass = 0 }, adapters))
             naive = await Median3(() => Clients(engine, 8, perClient, tokens));
         using (var engine = Open(opts, adapters))
             scheduled = await Median3(() => Clients(engine, 8, perClient, tokens));
-        using (var engine = Open(opts with { SequencesPerContext = 4, BatchSequences = true }, adapters))
+        using (var engine = Open(opts with { SequencesPerContext = 1 }, adapters))
             batchedMode = await Median3(() => Clients(engine, 8, perClient, tokens));
-        Console.WriteLine($"8 clients over 4 adapters: naive {naive}, scheduler {scheduled} (x{scheduled.Wall / naive.Wall:F2} wall, x{scheduled.Cpu / naive.Cpu:F2} CPU), " +
-            $"throughput mode (4 sequences per decode, not bit-identical) {batchedMode} (x{batchedMode.Wall / naive.Wall:F2} wall, x{batchedMode.Cpu / naive.Cpu:F2} CPU)");
-        r["tok_s_throughput_mode_8_clients"] = Math.Round(batchedMode.Wall);
-        r["throughput_mode_speedup"] = Math.Round(batchedMode.Wall / naive.Wall, 3);
-        r["throughput_mode_speedup_cpu"] = Math.Round(batchedMode.Cpu / naive.Cpu, 3);
+        Console.WriteLine($"8 clients over 4 adapters: naive {naive}, scheduler (default: 4 sequences per padded decode, bit-identical) {scheduled} (x{scheduled.Wall / naive.Wall:F2} wall, x{scheduled.Cpu / naive.Cpu:F2} CPU), " +
+            $"1 sequence per context {batchedMode} (x{batchedMode.Wall / naive.Wall:F2} wall, x{batchedMode.Cpu / naive.Cpu:F2} CPU)");
+        r["tok_s_one_sequence_per_context_8_clients"] = Math.Round(batchedMode.Wall);
+
         r["tok_s_naive_8_clients"] = Math.Round(naive.Wall);
         r["tok_s_scheduler_8_clients"] = Math.Round(scheduled.Wall);
         r["scheduler_speedup"] = Math.Round(scheduled.Wall / naive.Wall, 3);
         r["scheduler_speedup_cpu"] = Math.Round(scheduled.Cpu / naive.Cpu, 3);
+        await PeerRows(r, opts, adapters, perClient, tokens, threads);
 
         var (swapP50, swapP99, decodeP50) = SwapOverhead(basePath, adapters, quick ? 100 : 200, threads);
         Console.WriteLine($"adapter swap overhead (set + graph rebuild on the next 1-token decode): p50 {swapP50:F3} ms, p99 {swapP99:F3} ms (plain 1-token decode p50 {decodeP50:F3} ms)");
@@ -152,6 +167,31 @@ internal static class EngineBench
         r["cold_first_request_ms_p50"] = Math.Round(cold, 3);
         r["warm_first_request_ms_p50"] = Math.Round(warm, 3);
         return r;
+    }
+
+    /// <summary>
+    /// 8 clients on ONE adapter (the peer table's batching row) and one lone client: default engine against the
+    /// previous defaults (1 sequence per context, threads fixed at --threads), same run. <c>--peer-rows</c> runs only this.
+    /// </summary>
+    private static async Task PeerRows(Dictionary<string, object> r, EngineOptions opts, List<string> adapters, int perClient, int tokens, int threads)
+    {
+        Rate same8, same8Old, lone, loneFixed;
+        using (var engine = Open(opts, adapters))
+        {
+            same8 = await Median3(() => Clients(engine, 8, perClient, tokens, oneAdapter: true));
+            lone = await Median3(() => Clients(engine, 1, perClient * 2, tokens, oneAdapter: true));
+        }
+        using (var engine = Open(opts with { SequencesPerContext = 1, SoloThreads = threads }, adapters))
+        {
+            same8Old = await Median3(() => Clients(engine, 8, perClient, tokens, oneAdapter: true));
+            loneFixed = await Median3(() => Clients(engine, 1, perClient * 2, tokens, oneAdapter: true));
+        }
+        Console.WriteLine($"8 clients on 1 adapter: default {same8}, previous defaults {same8Old} (x{same8.Wall / same8Old.Wall:F2}); " +
+            $"1 client: threads follow the load {lone}, fixed {loneFixed} (x{lone.Wall / loneFixed.Wall:F2})");
+        r["tok_s_8_clients_1_adapter"] = Math.Round(same8.Wall);
+        r["tok_s_8_clients_1_adapter_previous_defaults"] = Math.Round(same8Old.Wall);
+        r["tok_s_1_client"] = Math.Round(lone.Wall);
+        r["tok_s_1_client_fixed_threads"] = Math.Round(loneFixed.Wall);
     }
 
     private static SpecialistEngine Open(EngineOptions opts, List<string> adapters)
@@ -175,31 +215,32 @@ internal static class EngineBench
         return results.Sum(x => x.CompletionTokens);
     });
 
-    /// <summary>8 clients, each sending requests one after another; client c's j-th request uses adapter (c+j) % 4.</summary>
-    private static Task<Rate> Clients(SpecialistEngine engine, int clients, int perClient, int tokens) => Measure(async () =>
+    /// <summary>Clients each sending requests one after another; client c's j-th request uses adapter (c+j) % 4 (or a0).</summary>
+    private static Task<Rate> Clients(SpecialistEngine engine, int clients, int perClient, int tokens, bool oneAdapter = false) => Measure(async () =>
     {
         var counts = await Task.WhenAll(Enumerable.Range(0, clients).Select(async c =>
         {
             var n = 0;
-            for (var j = 0; j < perClient; j++) n += (await engine.GenerateAsync(Req((c + j) % 4, tokens, c * 100 + j))).CompletionTokens;
+            for (var j = 0; j < perClient; j++) n += (await engine.GenerateAsync(Req(oneAdapter ? 0 : (c + j) % 4, tokens, c * 100 + j))).CompletionTokens;
             return n;
         }));
         return counts.Sum();
     });
 
-    private static (double P50, double P99, double DecodeP50) SwapOverhead(string basePath, List<string> adapters, int n, int threads)
+    private static (double P50, double P99, double DecodeP50) SwapOverhead(string basePath, List<string> adapters, int n, int threads, bool zeroKv = false)
     {
         using var model = BaseModel.Load(basePath, 0);
         var a = new PooledAdapter(model.LoadAdapter(adapters[0]));
         var b = new PooledAdapter(model.LoadAdapter(adapters[1]));
-        using var ctx = EngineContext.Create(model, new ContextSettings { ContextPerSequence = 256, Threads = threads, BatchThreads = threads });
+        // the node's context shape: 4 streams x 512 cells (the KV buffer a swap used to zero)
+        using var ctx = EngineContext.Create(model, new ContextSettings { ContextPerSequence = 512, Sequences = 4, Threads = threads, BatchThreads = threads });
         using var batch = new NativeBatch(1);
         double Decode()
         {
             var t = Stopwatch.GetTimestamp();
             batch.Clear();
             batch.Add(65, 0, 0, true);
-            ctx.ClearMemory();
+            ctx.RemoveSequence(0);
             ctx.Decode(batch);
             return Stopwatch.GetElapsedTime(t).TotalMilliseconds;
         }
@@ -212,6 +253,7 @@ internal static class EngineBench
         {
             var t = Stopwatch.GetTimestamp();
             ctx.SetAdapters([i % 2 == 0 ? b : a], [1f]);
+            if (zeroKv) ctx.ClearMemory(); // what a swap did before issue 15: zero the whole KV buffer
             Decode();
             swaps.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
         }

@@ -50,6 +50,7 @@ public sealed class NodeMetrics : IDisposable
         Engine.CreateObservableCounter("federation.engine.adapter_swaps", () => Observe(rt => rt.Engine.AdapterSwaps), description: "LoRA adapter swaps");
         Answers.CreateObservableGauge("federation.response_cache.hit_ratio", () => Interlocked.Read(ref _cacheLookups) is var n and > 0 ? (double)Interlocked.Read(ref _cacheHits) / n : 0.0,
             description: "Response-cache hits over cacheable requests, since the process started");
+        Engine.CreateObservableCounter("federation.engine.prefix_tokens_reused", () => Observe(rt => rt.Engine.PrefixTokensReused), description: "Prompt tokens whose KV cells were reused, not decoded again");
     }
 
     private readonly RuntimeHolder _holder;

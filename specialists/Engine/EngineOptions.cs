@@ -18,11 +18,11 @@ public sealed record EngineOptions
     public int Contexts { get; init; } = 2;
 
     /// <summary>
-    /// Requests with the same adapter set that one context runs at once (KV streams per context). Default 1: a
-    /// one-stream context reuses its compute graph step after step; with several streams, decoding them one after
-    /// another rebuilds the graph each time (measured ~3x the cost of a 1-token decode on the tiny model).
+    /// Requests with the same adapter set that one context runs at once (KV streams per context). Their generation steps
+    /// share one <c>llama_decode</c> in the fixed padded shape of docs/engine.md ("Determinism scheme"), so a request's
+    /// logits are bit-identical whether it runs alone or beside up to this many neighbours. Default 4.
     /// </summary>
-    public int SequencesPerContext { get; init; } = 1;
+    public int SequencesPerContext { get; init; } = 4;
 
     /// <summary>KV cells per sequence: prompt plus generated tokens must fit.</summary>
     public int ContextSize { get; init; } = 512;
@@ -31,13 +31,22 @@ public sealed record EngineOptions
     public int PromptChunk { get; init; } = 64;
 
     /// <summary>
-    /// Threads for single-token generation. Default 1: ggml workers spin, and two spinning threads on two busy cores
-    /// collapsed generation to a few dozen tokens/s (docs/engine.md).
+    /// Threads per context while several requests run. Default 1: ggml workers spin, and two spinning threads on two
+    /// busy cores collapsed generation to a few dozen tokens/s (docs/engine.md).
     /// </summary>
     public int Threads { get; init; } = 1;
 
-    /// <summary>Threads for prompt chunks (default 1, see <see cref="Threads"/>).</summary>
+    /// <summary>Threads for prompt chunks while several requests run (default 1, see <see cref="Threads"/>).</summary>
     public int BatchThreads { get; init; } = 1;
+
+    /// <summary>
+    /// Threads a context uses while it runs the engine's only request and nothing waits (threads that follow the load).
+    /// 0 (default) = auto: <see cref="Environment.ProcessorCount"/> for a base of at least 4M parameters, else
+    /// <see cref="Threads"/> (on the 0.87M tiny model two threads were slower: the hand-off costs more than the 1-token
+    /// decode). Set it to <see cref="Threads"/> to switch the rule off.
+    /// The thread count does not change any logit (measured bit-identical, EngineDeterminismTests).
+    /// </summary>
+    public int SoloThreads { get; init; }
 
     /// <summary>Layers to offload to a GPU (llama.cpp's n_gpu_layers); used only with a GPU backend (<c>-p:LlamaBackend=Cuda12</c>). 0 = CPU only.</summary>
     public int GpuLayers { get; init; }
@@ -47,14 +56,6 @@ public sealed record EngineOptions
 
     /// <summary>How many groups may be scheduled ahead of a waiting request before it is served next (no starvation).</summary>
     public int MaxBypass { get; init; } = 4;
-
-    /// <summary>
-    /// Throughput mode. When true (and <see cref="SequencesPerContext"/> &gt; 1), the generation steps of a group's
-    /// sequences share one <c>llama_decode</c> call. That is NOT bit-identical to a solo run: a several-row matrix product
-    /// rounds differently from a one-row one (measured max logit difference 3.4e-4 on the tiny model), so greedy output
-    /// may depend on neighbours. Default false: every sequence is decoded alone and outputs are bit-identical to solo runs.
-    /// </summary>
-    public bool BatchSequences { get; init; }
 
     /// <summary>
     /// Inputs embedded per decode call. 1 (default): each input is decoded alone, so its vector is bit-identical
@@ -74,6 +75,7 @@ public sealed record EngineOptions
         if (ContextSize < 16) throw new ArgumentException($"EngineOptions.ContextSize must be >= 16 (was {ContextSize}).");
         if (PromptChunk < 1) throw new ArgumentException($"EngineOptions.PromptChunk must be >= 1 (was {PromptChunk}).");
         if (Threads < 1 || BatchThreads < 1) throw new ArgumentException("EngineOptions.Threads and BatchThreads must be >= 1.");
+        if (SoloThreads < 0) throw new ArgumentException($"EngineOptions.SoloThreads must be >= 0 (0 = one per core; was {SoloThreads}).");
         if (MaxResidentAdapters < 1) throw new ArgumentException($"EngineOptions.MaxResidentAdapters must be >= 1 (was {MaxResidentAdapters}).");
         if (EmbeddingSequences < 1) throw new ArgumentException("EngineOptions.EmbeddingSequences must be >= 1.");
     }

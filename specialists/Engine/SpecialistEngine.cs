@@ -12,8 +12,8 @@ namespace Federation.Specialists.Engine;
 /// A frozen base model with hot-swapped LoRA adapters: registration, generation (whole or streamed), embeddings.
 /// The base is loaded once and never modified; adapters load lazily into an LRU pool. Requests are queued to an
 /// <see cref="AdapterAffinityScheduler{T}"/> and run on a pool of contexts, one worker thread per context. Greedy
-/// requests are bit-reproducible: the same request gives the same bytes whatever ran before or beside it (unless the
-/// throughput mode <see cref="EngineOptions.BatchSequences"/> is switched on).
+/// requests are bit-reproducible: the same request gives the same bytes whatever ran before or beside it, including
+/// the same-set requests whose generation steps share its decode calls (fixed padded shape, docs/engine.md).
 /// </summary>
 public sealed class SpecialistEngine : IDisposable
 {
@@ -21,6 +21,9 @@ public sealed class SpecialistEngine : IDisposable
     private readonly EngineOptions _options;
     private readonly AdapterAffinityScheduler<GenerationJob> _scheduler;
     private readonly List<Thread> _workers = [];
+    private readonly int _soloThreads;
+    private const ulong SoloThreadsMinParameters = 4_000_000;
+    private int _running; // requests on contexts now, all contexts together (threads follow this load)
     private readonly Lock _embedGate = new();
     private EngineContext? _embedContext;
     private volatile bool _disposed;
@@ -29,6 +32,10 @@ public sealed class SpecialistEngine : IDisposable
     private SpecialistEngine(EngineOptions options, BaseModel model, Cid baseCid)
     {
         _options = options;
+        // auto: every core for a model whose 1-token decode is long enough to pay for the thread hand-off (measured
+        // under load: small 10.8M x2.66 with 2 threads, tiny 0.87M x0.85), the loaded count otherwise
+        _soloThreads = options.SoloThreads > 0 ? options.SoloThreads
+            : model.ParameterCount >= SoloThreadsMinParameters ? Environment.ProcessorCount : options.Threads;
         _model = model;
         BaseCid = baseCid;
         Adapters = new AdapterPool(model, options.MaxResidentAdapters);
@@ -39,8 +46,9 @@ public sealed class SpecialistEngine : IDisposable
             var ctx = EngineContext.Create(model, new ContextSettings
             {
                 ContextPerSequence = options.ContextSize,
-                Sequences = options.SequencesPerContext,
-                BatchSize = Math.Max(options.PromptChunk, options.SequencesPerContext),
+                // at least two streams: a lone sequence is decoded beside one padding row (docs/engine.md, "Determinism scheme")
+                Sequences = Math.Max(2, options.SequencesPerContext),
+                BatchSize = Math.Max(options.PromptChunk, Math.Max(2, options.SequencesPerContext)),
                 Threads = options.Threads,
                 BatchThreads = options.BatchThreads,
             });
@@ -79,9 +87,13 @@ public sealed class SpecialistEngine : IDisposable
     public int PeakGroupSize => Volatile.Read(ref _peakGroup);
     private int _peakGroup;
 
-    /// <summary>Generation decode calls that carried more than one sequence (throughput mode only).</summary>
+    /// <summary>Generation decode calls that carried more than one live sequence.</summary>
     public long MultiSequenceDecodes => Interlocked.Read(ref _multiDecodes);
     private long _multiDecodes;
+
+    /// <summary>Prompt tokens whose KV cells were reused from an earlier request of the same adapter set (not decoded again).</summary>
+    public long PrefixTokensReused => Interlocked.Read(ref _prefixReused);
+    private long _prefixReused;
 
     /// <summary>Adapter-set swaps performed on contexts so far.</summary>
     public long AdapterSwaps => Interlocked.Read(ref _swaps);
@@ -247,12 +259,24 @@ public sealed class SpecialistEngine : IDisposable
         _model.Dispose();
     }
 
-    /// <summary>Drives one context: takes a group, runs it, repeats.</summary>
+    /// <summary>
+    /// Drives one context: takes a group, runs it, repeats. The group's live sequences share each generation decode in
+    /// the fixed shape of docs/engine.md: one row per stream 0..max(top live stream, 1), in stream order, free streams
+    /// carrying a padding token. So every weight product has at least two rows (llama.cpp's tinyBLAS path, whose
+    /// per-element sums do not depend on the row count), each stream's attention sees one row, and the ubatch is never
+    /// split: a sequence's logits are the same bits alone or beside any neighbours.
+    /// </summary>
     private sealed class ContextWorker(SpecialistEngine engine, int index, EngineContext ctx)
     {
+        private const int PadToken = 0;
         private string? _currentKey;
         private List<PooledAdapter> _currentAdapters = [];
         private List<float> _currentScales = [];
+        private readonly GenerationJob?[] _slots = new GenerationJob?[engine._options.SequencesPerContext];
+        private readonly int[] _padPos = new int[ctx.Sequences];
+        // Prompt tokens whose KV cells stay at positions 0..n-1 of a free stream (prefix reuse); null = none.
+        private readonly int[]?[] _kept = new int[]?[engine._options.SequencesPerContext];
+        private (int Gen, int Batch) _threads = (engine._options.Threads, engine._options.BatchThreads);
 
         public void Run()
         {
@@ -276,6 +300,8 @@ public sealed class SpecialistEngine : IDisposable
                     }
                     finally
                     {
+                        for (var s = 0; s < _slots.Length; s++)
+                            if (_slots[s] is not null) { _slots[s] = null; Interlocked.Decrement(ref engine._running); }
                         engine._scheduler.Done(index);
                     }
                 }
@@ -303,12 +329,13 @@ public sealed class SpecialistEngine : IDisposable
                 _currentScales = scales;
                 _currentKey = key;
                 Interlocked.Increment(ref engine._swaps);
+                // setting adapters cleared the KV cache: nothing is kept, no stream holds padding
+                Array.Clear(_padPos);
+                Array.Clear(_kept);
             }
-            ctx.ClearMemory();
 
-            var free = new Stack<int>(Enumerable.Range(0, ctx.Sequences).Reverse());
-            var active = new List<GenerationJob>(ctx.Sequences);
-            foreach (var job in jobs) StartJob(job, free, active, batch);
+            var active = new List<GenerationJob>(_slots.Length);
+            foreach (var job in jobs) StartJob(job, active, batch);
 
             while (active.Count > 0)
             {
@@ -316,65 +343,106 @@ public sealed class SpecialistEngine : IDisposable
                 {
                     if (!active[i].Cancellation.IsCancellationRequested) continue;
                     active[i].Finish(FinishReason.Cancelled);
-                    Release(active[i], free, active, i);
+                    Release(active[i], active, i);
                 }
                 if (active.Count == 0) break;
-                if (engine._options.BatchSequences)
-                {
-                    batch.Clear();
-                    foreach (var job in active) job.OutputIndex = batch.Add(job.PendingToken, job.Position, job.Sequence, output: true);
-                    ctx.Decode(batch);
-                    if (active.Count > 1) Interlocked.Increment(ref engine._multiDecodes);
-                    for (var i = 0; i < active.Count; i++) Step(active[i], active[i].OutputIndex);
-                }
-                else
-                {
-                    foreach (var job in active)
-                    {
-                        batch.Clear();
-                        batch.Add(job.PendingToken, job.Position, job.Sequence, output: true);
-                        ctx.Decode(batch);
-                        Step(job, 0);
-                    }
-                }
+                DecodeStep(batch, active.Count);
+                foreach (var job in active) Step(job, job.OutputIndex);
                 for (var i = active.Count - 1; i >= 0; i--)
-                    if (active[i].Finished) Release(active[i], free, active, i);
+                    if (active[i].Finished) Release(active[i], active, i);
                 // Continuous batching: same-set requests that arrived meanwhile join the running group in the freed
                 // sequence slots (unless someone waiting elsewhere has been passed over too often).
-                if (free.Count > 0)
+                var free = _slots.Count(j => j is null);
+                if (free > 0)
                 {
-                    var joiners = engine._scheduler.TryJoin(index, key, free.Count);
+                    var joiners = engine._scheduler.TryJoin(index, key, free);
                     _groupJobs.AddRange(joiners);
                     foreach (var job in joiners)
-                        if (job.TryStart()) StartJob(job, free, active, batch);
+                        if (job.TryStart()) StartJob(job, active, batch);
                 }
             }
         }
 
-        /// <summary>Decodes a job's prompt alone, in fixed chunks, and samples its first token.</summary>
-        private void StartJob(GenerationJob job, Stack<int> free, List<GenerationJob> active, NativeBatch batch)
+        /// <summary>One generation step for every live sequence, in the fixed padded shape (see the class summary).</summary>
+        private void DecodeStep(NativeBatch batch, int live)
+        {
+            var top = 1;
+            for (var s = 0; s < _slots.Length; s++) if (_slots[s] is not null) top = Math.Max(top, s);
+            batch.Clear();
+            for (var s = 0; s <= top; s++)
+            {
+                if (s < _slots.Length && _slots[s] is { } job)
+                {
+                    job.OutputIndex = batch.Add(job.PendingToken, job.Position, s, output: true);
+                    continue;
+                }
+                // A free stream carries a padding token after its kept prefix; a request taking the stream drops the padding.
+                if (_padPos[s] >= ctx.ContextPerSequence - 1)
+                {
+                    // the stream is full (kept prefix + padding): start its padding over and give the prefix up
+                    ctx.RemoveSequence(s);
+                    _padPos[s] = 0;
+                    if (s < _kept.Length) _kept[s] = null;
+                }
+                batch.Add(PadToken, _padPos[s]++, s, output: true);
+            }
+            FollowLoad();
+            ctx.Decode(batch);
+            if (live > 1) Interlocked.Increment(ref engine._multiDecodes);
+        }
+
+        /// <summary>
+        /// Threads that follow the load: the engine's only request (nothing queued) gets <see cref="EngineOptions.SoloThreads"/>,
+        /// otherwise each context keeps <see cref="EngineOptions.Threads"/>. The count changes no logit (measured).
+        /// </summary>
+        private void FollowLoad()
+        {
+            var solo = Volatile.Read(ref engine._running) <= 1 && engine._scheduler.Count == 0;
+            var want = solo ? (engine._soloThreads, engine._soloThreads) : (engine._options.Threads, engine._options.BatchThreads);
+            if (want == _threads) return;
+            ctx.Handle.GenerationThreads = want.Item1;
+            ctx.Handle.BatchThreads = want.Item2;
+            _threads = want;
+        }
+
+        /// <summary>
+        /// Decodes a job's prompt alone and samples its first token. Prefix reuse: the free stream whose kept prompt
+        /// shares the longest prefix with this one is taken, and only the rest is decoded. Exact because a prompt
+        /// token's cells do not depend on where chunks start as long as no chunk has a single token
+        /// (<see cref="ChunkEnd"/>; a one-row chunk takes ggml's other kernel path), so at least two tokens are always
+        /// decoded again (EngineDeterminismTests, GenerationTests: a reused-prefix answer equals the cold one bit for bit).
+        /// </summary>
+        private void StartJob(GenerationJob job, List<GenerationJob> active, NativeBatch batch)
         {
             if (job.Cancellation.IsCancellationRequested) { job.Finish(FinishReason.Cancelled); return; }
-            var s = free.Pop();
+            var toks = job.PromptTokens;
+            var (s, reuse) = PickSlot(toks);
+            // keep the reused prefix, drop the rest of the stream (the earlier request's tail, padding)
+            ctx.RemoveFrom(s, reuse);
+            _padPos[s] = 0;
+            _kept[s] = null;
+            _slots[s] = job;
+            Interlocked.Increment(ref engine._running);
+            if (reuse > 0) Interlocked.Add(ref engine._prefixReused, reuse);
             job.Sequence = s;
             job.Sampler = GenerationJob.CreateSampler(job.Request.Temperature, job.Request.TopK, job.Request.TopP, job.Seed ?? 0, ctx.Model, job.Request.Grammar);
             // Only this sequence is in these batches: the prompt's decode shapes depend on the request alone.
-            var toks = job.PromptTokens;
             var last = 0;
-            for (var p = 0; p < toks.Length; p += engine._options.PromptChunk)
+            for (var p = reuse; p < toks.Length;)
             {
-                if (p > 0 && job.Cancellation.IsCancellationRequested)
+                if (p > reuse && job.Cancellation.IsCancellationRequested)
                 {
                     // Cancelled during a long prompt: stop between chunks and give the slot back.
                     job.Finish(FinishReason.Cancelled);
-                    ctx.RemoveSequence(s);
-                    free.Push(s);
+                    Free(s, keep: 0);
                     return;
                 }
                 batch.Clear();
-                var end = Math.Min(toks.Length, p + engine._options.PromptChunk);
+                var end = ChunkEnd(p, toks.Length, engine._options.PromptChunk);
                 for (var i = p; i < end; i++) last = batch.Add(toks[i], i, s, output: i == toks.Length - 1);
+                FollowLoad();
                 ctx.Decode(batch);
+                p = end;
             }
             job.Position = toks.Length;
             var logits = job.Request.TopLogprobs is { } n ? LogprobReader.Read(ctx, last, n) : null;
@@ -382,13 +450,54 @@ public sealed class SpecialistEngine : IDisposable
             active.Add(job);
             var peak = Volatile.Read(ref engine._peakGroup);
             while (active.Count > peak && Interlocked.CompareExchange(ref engine._peakGroup, active.Count, peak) != peak) peak = Volatile.Read(ref engine._peakGroup);
-            if (job.Accept(ctx.Model, token, ctx.ContextPerSequence, logits?.For(token))) Release(job, free, active, active.Count - 1);
+            if (job.Accept(ctx.Model, token, ctx.ContextPerSequence, logits?.For(token))) Release(job, active, active.Count - 1);
         }
 
-        private void Release(GenerationJob job, Stack<int> free, List<GenerationJob> active, int index)
+        /// <summary>End of the prompt chunk starting at <paramref name="p"/>: at most <paramref name="chunk"/> tokens, and never a one-token chunk after it.</summary>
+        internal static int ChunkEnd(int p, int length, int chunk)
         {
-            ctx.RemoveSequence(job.Sequence);
-            free.Push(job.Sequence);
+            var end = Math.Min(length, p + chunk);
+            // a single token left over: take one token less now, so the last chunk has two
+            if (chunk >= 2 && length - end == 1 && end - p >= 2) end--;
+            return end;
+        }
+
+        /// <summary>The free stream to run <paramref name="toks"/> on and how many of its leading tokens it already holds.</summary>
+        private (int Slot, int Reuse) PickSlot(int[] toks)
+        {
+            // a cold prompt's chunks never have one token (ChunkEnd), so a warm one must decode at least two tokens again
+            var max = engine._options.PromptChunk >= 2 ? toks.Length - 2 : toks.Length - 1;
+            int best = -1, bestReuse = -1;
+            for (var s = 0; s < _slots.Length; s++)
+            {
+                if (_slots[s] is not null) continue;
+                var reuse = 0;
+                if (_kept[s] is { } k)
+                {
+                    var n = Math.Min(Math.Min(k.Length, max), toks.Length);
+                    while (reuse < n && k[reuse] == toks[reuse]) reuse++;
+                }
+                if (reuse > bestReuse) (best, bestReuse) = (s, reuse);
+            }
+            return (best, Math.Max(0, bestReuse));
+        }
+
+        /// <summary>Frees stream <paramref name="s"/>, keeping the cells of its first <paramref name="keep"/> prompt tokens for reuse.</summary>
+        private void Free(int s, int keep)
+        {
+            var job = _slots[s];
+            ctx.RemoveFrom(s, keep);
+            _padPos[s] = keep;
+            _kept[s] = keep > 0 && job is not null ? job.PromptTokens[..keep] : null;
+            _slots[s] = null;
+            Interlocked.Decrement(ref engine._running);
+        }
+
+        private void Release(GenerationJob job, List<GenerationJob> active, int index)
+        {
+            // The prompt's cells were made by prompt chunks (the generated tokens' by one-row-per-stream steps, a
+            // different path), so only the prompt is kept for the next request on this stream.
+            Free(job.Sequence, job.PromptTokens.Length);
             active.RemoveAt(index);
         }
 

@@ -286,12 +286,44 @@ public class EngineTests
     }
 
     [Fact]
-    public async Task Throughput_mode_batches_sequences_into_one_decode()
+    public async Task Same_set_requests_share_decodes_and_each_equals_its_solo_run()
     {
-        using var engine = SpecialistEngine.Open(new EngineOptions { BaseModelPath = _files.Base, Contexts = 1, SequencesPerContext = 4, BatchSequences = true });
-        var reqs = Enumerable.Range(0, 4).Select(i => new GenerationRequest { Prompt = new string('x', 1 + i * 7), MaxTokens = 30 + i }).ToList();
-        var results = await Task.WhenAll(reqs.Select(r => engine.GenerateAsync(r)));
-        Assert.All(results, r => Assert.True(r.CompletionTokens > 0));
+        using var engine = SpecialistEngine.Open(new EngineOptions { BaseModelPath = _files.Base, Contexts = 1, SequencesPerContext = 4 });
+        var reqs = Enumerable.Range(0, 6).Select(i => new GenerationRequest { Prompt = new string('x', 1 + i * 7) + i, MaxTokens = 30 + i }).ToList();
+        var together = await Task.WhenAll(reqs.Select(r => engine.GenerateAsync(r)));
         Assert.True(engine.MultiSequenceDecodes > 0);
+        for (var i = 0; i < reqs.Count; i++)
+        {
+            var solo = await engine.GenerateAsync(reqs[i]);
+            Assert.Equal(solo.TokenIds, together[i].TokenIds);
+            Assert.Equal(solo.Text, together[i].Text);
+        }
+    }
+
+    [Fact]
+    public async Task A_request_on_a_reused_prompt_prefix_equals_its_cold_run_bit_for_bit()
+    {
+        var system = "system: you are a careful specialist of the federation; answer briefly and cite the ledger entry.\nuser: ";
+        GenerationRequest Req(string q) => new() { Prompt = system + q, MaxTokens = 24, TopLogprobs = 3, Adapters = [new AdapterSelection("a")] };
+        static IEnumerable<float> Flat(GenerationResult r) => r.Logprobs!.SelectMany(l => l.Top.Select(t => t.Logprob).Prepend(l.Chosen.Logprob));
+        var questions = new[] { "what is a spore?", "what is a spore?", "and a ledger?", "x" };
+        var warm = new List<GenerationResult>();
+        long reused;
+        using (var engine = SpecialistEngine.Open(new EngineOptions { BaseModelPath = _files.Base, Contexts = 1, SequencesPerContext = 1 }))
+        {
+            engine.RegisterAdapter("a", _files.Adapters[0].Path);
+            foreach (var q in questions) warm.Add(await engine.GenerateAsync(Req(q)));
+            reused = engine.PrefixTokensReused;
+        }
+        Assert.True(reused >= 3 * system.Length, $"only {reused} prompt tokens were reused");
+        for (var i = 0; i < questions.Length; i++)
+        {
+            using var fresh = SpecialistEngine.Open(new EngineOptions { BaseModelPath = _files.Base, Contexts = 1, SequencesPerContext = 1 });
+            fresh.RegisterAdapter("a", _files.Adapters[0].Path);
+            var cold = await fresh.GenerateAsync(Req(questions[i]));
+            Assert.Equal(0, fresh.PrefixTokensReused);
+            Assert.Equal(cold.TokenIds, warm[i].TokenIds);
+            Assert.Equal(Flat(cold), Flat(warm[i]));
+        }
     }
 }
