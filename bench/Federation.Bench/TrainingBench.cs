@@ -82,6 +82,7 @@ internal static partial class TrainingBench
         {
             Epochs = epochs, LearningRate = float.Parse(Arg(args, "--lr") ?? "3e-3", Inv), WarmupSteps = 20, Seed = 1, Threads = threads,
             ValidationSplit = 0.05, Patience = 0, BatchSize = int.Parse(Arg(args, "--batch") ?? "32", Inv), Context = steps ? 128 : 64,
+            LoraTargets = Arg(args, "--targets")?.Split(','),
         };
         LlamaLibrary.EnsureLoaded();
         var dir = Path.Combine(Path.GetTempPath(), "fed-train-quality-" + Guid.NewGuid().ToString("N")[..8]);
@@ -102,7 +103,7 @@ internal static partial class TrainingBench
                 var seen = train.Select(e => e.Prompt).ToHashSet();
                 heldOut = MathExamples(400, 99, scratch).Where(e => !seen.Contains(e.Prompt)).Take(heldN).ToList();
             }
-            Console.WriteLine($"math spike: preset {preset}, mode {mode}, form {(scratch ? "scratch" : "plain")}, {n} examples, {epochs} epochs, batch {o.BatchSize}, lr {o.LearningRate}, threads {threads}, load average {LoadAverage()} (measured under load)");
+            Console.WriteLine($"math spike: preset {preset}, mode {mode}, form {formName}, {n} examples, {epochs} epochs, batch {o.BatchSize}, lr {o.LearningRate}, threads {threads}, load average {LoadAverage()} (measured under load)");
             Console.WriteLine($"  base (no training): exact {await ExactAsync(basePath, null, heldOut, maxTokens):P1}");
             var ck = Path.Combine(dir, "ck");
             var sw = Stopwatch.StartNew();

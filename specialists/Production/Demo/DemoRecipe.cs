@@ -65,11 +65,14 @@ public sealed record TrainingRecipe
     public int Patience { get; init; } = 2;
     /// <summary>Sequences per optimiser step (the trainer's default 8 when absent).</summary>
     public int BatchSize { get; init; } = 8;
+    /// <summary>Adapters: the weights LoRA trains (null = the trainer's defaults; add <c>output</c> for the final projection).</summary>
+    public IReadOnlyList<string>? LoraTargets { get; init; }
 
     public TrainingOptions ToOptions(int threads) => new()
     {
         Epochs = Epochs, LearningRate = LearningRate, WarmupSteps = Warmup, Seed = Seed, ValidationSplit = ValidationSplit,
         Context = Context, Patience = Patience, Threads = threads, BatchSize = BatchSize,
+        LoraTargets = LoraTargets,
     };
 }
 
