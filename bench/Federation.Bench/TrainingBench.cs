@@ -129,6 +129,43 @@ internal static partial class TrainingBench
         }
     }
 
+    /// <summary>
+    /// <c>training-curves --build DIR [--out DIR]</c>: every <c>*.loss.csv</c> a demo build wrote (bases and adapters)
+    /// as an SVG chart (<see cref="LossCurve.Svg"/>) plus one summary line each: epochs, validation loss before and
+    /// after, last validation token accuracy, training seconds.
+    /// </summary>
+    public static int Curves(string[] args)
+    {
+        var dir = Arg(args, "--build");
+        if (dir is null || !Directory.Exists(dir))
+        {
+            Console.Error.WriteLine("training-curves: give --build DIR, a demo build directory (<data-dir>/demo/<recipe CID>).");
+            return 2;
+        }
+        var outDir = Arg(args, "--out") ?? dir;
+        Directory.CreateDirectory(outDir);
+        foreach (var csv in Directory.EnumerateFiles(dir, "*.loss.csv", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var epochs = new List<EpochLoss>();
+            var init = double.NaN;
+            foreach (var line in File.ReadLines(csv).Skip(1))
+            {
+                var c = line.Split(',');
+                if (c.Length < 6) continue;
+                static double D(string x) => x.Length == 0 ? double.NaN : double.Parse(x, Inv);
+                var e = int.Parse(c[0], Inv);
+                if (e == 0) init = D(c[2]);
+                else epochs.Add(new EpochLoss(e, D(c[1]), D(c[2]), D(c[3]), (float)D(c[4]), D(c[5])));
+            }
+            var r = new TrainingResult("", epochs, 0, init, 0, 0, 0, 0, 0, false) { Route = TrainingRoute.Ggml };
+            var name = Path.GetFileName(csv).Replace(".gguf.loss.csv", "", StringComparison.Ordinal);
+            File.WriteAllText(Path.Combine(outDir, name + ".loss.svg"), LossCurve.Svg(r));
+            var last = epochs.Count > 0 ? epochs[^1] : null;
+            Console.WriteLine(string.Create(Inv, $"{name,-12} epochs {epochs.Count,3}  val loss {init:F3} -> {last?.ValidationLoss ?? double.NaN:F3}  val token acc {last?.ValidationAccuracy ?? double.NaN:P1}  {epochs.Sum(x => x.Seconds),7:F0} s training"));
+        }
+        return 0;
+    }
+
     /// <summary>Greedy answers through the real engine; the last integer in the answer must equal the result.</summary>
     private static async Task<double> ExactAsync(string model, string? adapter, List<TrainingExample> heldOut, int maxTokens)
     {

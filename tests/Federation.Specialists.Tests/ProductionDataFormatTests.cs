@@ -77,7 +77,7 @@ public sealed class ProductionDataFormatTests
     {
         var root = ProductionDataTests.FindRepoRoot();
         var full = DemoRecipe.Load(DemoRecipe.PathFor(Path.Combine(root, "policies"), "full"));
-        var math = full.Datasets.Single(d => d.Generator == "math");
+        var math = full.Datasets.Single(d => d.Name == "math");
         Assert.Equal("steps", math.Format);
         var bad = math with { Format = "roman" };
         var e = Assert.Throws<FormatException>(() => bad.Generate());
