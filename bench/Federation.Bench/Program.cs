@@ -5,7 +5,7 @@ internal static class Program
 {
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Federation.Bench -- <registry|specialists|router|gateway|memory|fuzz|killtest|peer-load|training|training-quality|demo> [options]");
+        Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Federation.Bench -- <registry|specialists|router|gateway|memory|fuzz|killtest|peer-load|training|training-quality|training-curves|demo> [options]");
         return 2;
     }
 
@@ -21,6 +21,7 @@ internal static class Program
         ["peer-load", .. var rest] => await PeerLoad.RunAsync(rest),
         ["training", .. var rest] => TrainingBench.Run(rest),
         ["training-quality", .. var rest] => await TrainingBench.QualityAsync(rest),
+        ["training-curves", .. var rest] => TrainingBench.Curves(rest),
         ["demo", .. var rest] => DemoBench.Run(rest),
         _ => Usage(),
     };

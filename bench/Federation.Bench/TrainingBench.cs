@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Federation.Specialists.Engine;
 using Federation.Specialists.Interop;
 using Federation.Specialists.Models;
+using Federation.Specialists.Production.Data;
 using Federation.Specialists.Training;
 using Federation.Specialists.Training.Ggml;
 
@@ -67,7 +68,12 @@ internal static partial class TrainingBench
     {
         var preset = Arg(args, "--preset") ?? "tiny";
         var mode = Arg(args, "--mode") ?? "full";
-        var scratch = (Arg(args, "--form") ?? "plain") == "scratch";
+        var formName = Arg(args, "--form") ?? "plain";
+        var scratch = formName == "scratch";
+        var steps = formName == "steps"; // MathData's worked format through the chat template, as the demo trains it
+        var maxOperand = int.Parse(Arg(args, "--max-operand") ?? "999", Inv);
+        var maxTokens = int.Parse(Arg(args, "--max-tokens") ?? (steps ? "40" : "16"), Inv);
+        var heldN = int.Parse(Arg(args, "--held-out") ?? "200", Inv);
         var n = int.Parse(Arg(args, "--examples") ?? "4000", Inv);
         var epochs = int.Parse(Arg(args, "--epochs") ?? "4", Inv);
         var threads = int.Parse(Arg(args, "--threads") ?? "2", Inv);
@@ -75,19 +81,30 @@ internal static partial class TrainingBench
         var o = new TrainingOptions
         {
             Epochs = epochs, LearningRate = float.Parse(Arg(args, "--lr") ?? "3e-3", Inv), WarmupSteps = 20, Seed = 1, Threads = threads,
-            ValidationSplit = 0.05, Patience = 0, BatchSize = int.Parse(Arg(args, "--batch") ?? "32", Inv), Context = 64,
+            ValidationSplit = 0.05, Patience = 0, BatchSize = int.Parse(Arg(args, "--batch") ?? "32", Inv), Context = steps ? 128 : 64,
+            LoraTargets = Arg(args, "--targets")?.Split(','),
         };
         LlamaLibrary.EnsureLoaded();
         var dir = Path.Combine(Path.GetTempPath(), "fed-train-quality-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
         try
         {
-            var basePath = TinyModelFactory.Create(ModelPreset.Named(preset), 1, Path.Combine(dir, "base.gguf")).Path;
-            var train = MathExamples(n, 1, scratch);
-            var seen = train.Select(e => e.Prompt).ToHashSet();
-            var heldOut = MathExamples(400, 99, scratch).Where(e => !seen.Contains(e.Prompt)).Take(200).ToList();
-            Console.WriteLine($"math spike: preset {preset}, mode {mode}, form {(scratch ? "scratch" : "plain")}, {n} examples, {epochs} epochs, batch {o.BatchSize}, lr {o.LearningRate}, threads {threads}, load average {LoadAverage()} (measured under load)");
-            Console.WriteLine($"  base (no training): exact {await ExactAsync(basePath, null, heldOut):P1}");
+            var basePath = Arg(args, "--base") ?? TinyModelFactory.Create(ModelPreset.Named(preset), 1, Path.Combine(dir, "base.gguf")).Path;
+            List<TrainingExample> train, heldOut;
+            if (steps)
+            {
+                var ds = MathData.Generate(n, heldN, maxOperand, 1, format: MathFormat.Steps);
+                train = ds.Train.Select(e => e.ToTrainingExample()).ToList();
+                heldOut = ds.HeldOut.Select(e => e.ToTrainingExample()).ToList();
+            }
+            else
+            {
+                train = MathExamples(n, 1, scratch);
+                var seen = train.Select(e => e.Prompt).ToHashSet();
+                heldOut = MathExamples(400, 99, scratch).Where(e => !seen.Contains(e.Prompt)).Take(heldN).ToList();
+            }
+            Console.WriteLine($"math spike: preset {preset}, mode {mode}, form {formName}, {n} examples, {epochs} epochs, batch {o.BatchSize}, lr {o.LearningRate}, threads {threads}, load average {LoadAverage()} (measured under load)");
+            Console.WriteLine($"  base (no training): exact {await ExactAsync(basePath, null, heldOut, maxTokens):P1}");
             var ck = Path.Combine(dir, "ck");
             var sw = Stopwatch.StartNew();
             string? resume = null;
@@ -99,7 +116,8 @@ internal static partial class TrainingBench
                 var r = mode == "adapter" ? trainer.TrainAdapter(basePath, train, outPath, rank, stage) : trainer.TrainModel(basePath, train, outPath, stage);
                 resume = r.CheckpointPath;
                 var wall = sw.Elapsed.TotalSeconds; // since training started: training, validation and the earlier epochs' held-out evaluations
-                var exact = mode == "adapter" ? await ExactAsync(basePath, outPath, heldOut) : await ExactAsync(outPath, null, heldOut);
+                var exact = mode == "adapter" ? await ExactAsync(basePath, outPath, heldOut, maxTokens) : await ExactAsync(outPath, null, heldOut, maxTokens);
+                if (Arg(args, "--keep") is { } keep) File.Copy(outPath, keep, overwrite: true);
                 var last = r.Epochs[^1];
                 Console.WriteLine(string.Create(Inv, $"  epoch {e}: {wall,6:F0} s wall since start, val loss {last.ValidationLoss:F4}, val token acc {last.ValidationAccuracy:P1}, held-out exact {exact:P1}, {r.TrainTokensPerSecond:F0} train tok/s"));
             }
@@ -111,8 +129,45 @@ internal static partial class TrainingBench
         }
     }
 
+    /// <summary>
+    /// <c>training-curves --build DIR [--out DIR]</c>: every <c>*.loss.csv</c> a demo build wrote (bases and adapters)
+    /// as an SVG chart (<see cref="LossCurve.Svg"/>) plus one summary line each: epochs, validation loss before and
+    /// after, last validation token accuracy, training seconds.
+    /// </summary>
+    public static int Curves(string[] args)
+    {
+        var dir = Arg(args, "--build");
+        if (dir is null || !Directory.Exists(dir))
+        {
+            Console.Error.WriteLine("training-curves: give --build DIR, a demo build directory (<data-dir>/demo/<recipe CID>).");
+            return 2;
+        }
+        var outDir = Arg(args, "--out") ?? dir;
+        Directory.CreateDirectory(outDir);
+        foreach (var csv in Directory.EnumerateFiles(dir, "*.loss.csv", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var epochs = new List<EpochLoss>();
+            var init = double.NaN;
+            foreach (var line in File.ReadLines(csv).Skip(1))
+            {
+                var c = line.Split(',');
+                if (c.Length < 6) continue;
+                static double D(string x) => x.Length == 0 ? double.NaN : double.Parse(x, Inv);
+                var e = int.Parse(c[0], Inv);
+                if (e == 0) init = D(c[2]);
+                else epochs.Add(new EpochLoss(e, D(c[1]), D(c[2]), D(c[3]), (float)D(c[4]), D(c[5])));
+            }
+            var r = new TrainingResult("", epochs, 0, init, 0, 0, 0, 0, 0, false) { Route = TrainingRoute.Ggml };
+            var name = Path.GetFileName(csv).Replace(".gguf.loss.csv", "", StringComparison.Ordinal);
+            File.WriteAllText(Path.Combine(outDir, name + ".loss.svg"), LossCurve.Svg(r));
+            var last = epochs.Count > 0 ? epochs[^1] : null;
+            Console.WriteLine(string.Create(Inv, $"{name,-12} epochs {epochs.Count,3}  val loss {init:F3} -> {last?.ValidationLoss ?? double.NaN:F3}  val token acc {last?.ValidationAccuracy ?? double.NaN:P1}  {epochs.Sum(x => x.Seconds),7:F0} s training"));
+        }
+        return 0;
+    }
+
     /// <summary>Greedy answers through the real engine; the last integer in the answer must equal the result.</summary>
-    private static async Task<double> ExactAsync(string model, string? adapter, List<TrainingExample> heldOut)
+    private static async Task<double> ExactAsync(string model, string? adapter, List<TrainingExample> heldOut, int maxTokens)
     {
         using var engine = SpecialistEngine.Open(new EngineOptions { BaseModelPath = model, Contexts = 1, ContextSize = 128, Threads = 2, BatchThreads = 2 });
         if (adapter is not null) engine.RegisterAdapter("math", adapter);
@@ -121,7 +176,7 @@ internal static partial class TrainingBench
         {
             var g = await engine.GenerateAsync(new GenerationRequest
             {
-                Prompt = e.Prompt, MaxTokens = 16, Adapters = adapter is null ? [] : [new AdapterSelection("math")],
+                Prompt = e.Prompt, MaxTokens = maxTokens, Stop = ["\n"], Adapters = adapter is null ? [] : [new AdapterSelection("math")],
             });
             var want = LastInt(e.Completion);
             if (want is not null && LastInt(g.Text) == want) ok++;

@@ -34,13 +34,35 @@ public static class ElementsData
         ("Name the element with atomic number {2}.", "name"),
     ];
 
+    /// <summary>
+    /// More trained phrasings of the same four questions (option <c>paraphrases</c>): with several wordings per
+    /// question the model learns the key words (symbol, atomic number, name) instead of one sentence, which is what
+    /// the two held-out phrasings test. None of them is a held-out phrasing.
+    /// </summary>
+    public static readonly IReadOnlyList<(string Form, string Answer)> ParaphraseForms =
+    [
+        ("What is the chemical symbol of {0}?", "symbol"),
+        ("Give the symbol for {0}.", "symbol"),
+        ("Symbol for {0}?", "symbol"),
+        ("Which element is number {2}?", "name"),
+        ("Name the element number {2}.", "name"),
+        ("What element has the atomic number {2}?", "name"),
+        ("Give the atomic number of {0}.", "number"),
+        ("Atomic number for {0}?", "number"),
+        ("Name the element with the symbol {1}.", "name"),
+        ("What element has the symbol {1}?", "name"),
+    ];
+
     /// <summary>Every element in every trained form (train) and every held-out form (held out), in table order.</summary>
-    public static Dataset Generate(string name = "elements", int? firstElements = null)
+    /// <param name="paraphrases">Also train every element in every <see cref="ParaphraseForms"/> phrasing (default off).</param>
+    public static Dataset Generate(string name = "elements", int? firstElements = null, bool paraphrases = false)
     {
         var list = new List<TopicExample>();
         foreach (var e in Table.Take(firstElements ?? Table.Count))
         {
             foreach (var (f, a) in TrainForms) list.Add(Example(e, f, a, DatasetSplit.Train));
+            if (paraphrases)
+                foreach (var (f, a) in ParaphraseForms) list.Add(Example(e, f, a, DatasetSplit.Train));
             foreach (var (f, a) in HeldOutForms) list.Add(Example(e, f, a, DatasetSplit.HeldOut));
         }
         return new Dataset(name, "elements", list);

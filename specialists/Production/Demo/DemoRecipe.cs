@@ -21,11 +21,20 @@ public sealed record DatasetRecipe
     public int? FirstElements { get; init; }
     public int Count { get; init; } = 200;
     public ulong Seed { get; init; } = 1;
+    /// <summary>math: how training answers are written, <c>answer</c> (default) or <c>steps</c> (<see cref="MathData.Steps"/>).</summary>
+    public string Format { get; init; } = "answer";
+    /// <summary>elements: also train the extra phrasings (<see cref="ElementsData.ParaphraseForms"/>).</summary>
+    public bool Paraphrases { get; init; }
 
     public Dataset Generate() => Generator switch
     {
-        "math" => MathData.Generate(Train, HeldOut, MaxOperand, Seed, Name),
-        "elements" => ElementsData.Generate(Name, FirstElements),
+        "math" => MathData.Generate(Train, HeldOut, MaxOperand, Seed, Name, Format switch
+        {
+            "answer" => MathFormat.Answer,
+            "steps" => MathFormat.Steps,
+            _ => throw new FormatException($"dataset '{Name}': unknown math format '{Format}'; expected answer or steps."),
+        }),
+        "elements" => ElementsData.Generate(Name, FirstElements, Paraphrases),
         "code" => CodeData.Generate(Count, Seed, Name),
         "legal" => GlossaryData.GenerateLegal(Name),
         "strategy" => GlossaryData.GenerateStrategy(Name),
@@ -54,11 +63,16 @@ public sealed record TrainingRecipe
     public double ValidationSplit { get; init; } = 0.2;
     public int Context { get; init; } = 256;
     public int Patience { get; init; } = 2;
+    /// <summary>Sequences per optimiser step (the trainer's default 8 when absent).</summary>
+    public int BatchSize { get; init; } = 8;
+    /// <summary>Adapters: the weights LoRA trains (null = the trainer's defaults; add <c>output</c> for the final projection).</summary>
+    public IReadOnlyList<string>? LoraTargets { get; init; }
 
     public TrainingOptions ToOptions(int threads) => new()
     {
         Epochs = Epochs, LearningRate = LearningRate, WarmupSteps = Warmup, Seed = Seed, ValidationSplit = ValidationSplit,
-        Context = Context, Patience = Patience, Threads = threads,
+        Context = Context, Patience = Patience, Threads = threads, BatchSize = BatchSize,
+        LoraTargets = LoraTargets,
     };
 }
 
