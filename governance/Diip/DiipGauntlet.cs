@@ -116,7 +116,8 @@ public static class DiipGauntlet
         {
             var r = DiipStatistics.NonInferiority(ge.Counts, g.NonInferiorityMargin, g.Alpha);
             guards.Add((ge.Battery, r));
-            if (!r.Passed) reasons.Add($"guardrail '{ge.Battery}' regressed: lower bound {r.LowerBound:0.####} <= -margin {-g.NonInferiorityMargin}");
+            if (ge.Counts.N == 0) reasons.Add($"guardrail '{ge.Battery}' has no items: a battery without evidence cannot show non-inferiority; add canaries for it");
+            else if (!r.Passed) reasons.Add($"guardrail '{ge.Battery}' regressed: lower bound {r.LowerBound:0.####} <= -margin {-g.NonInferiorityMargin}");
         }
         foreach (var req in RequiredBatteries(proposal.Class))
             if (e.Guardrails.All(x => x.Battery != req)) reasons.Add($"guardrail '{req}' missing: class {(int)proposal.Class} must show {string.Join(", ", RequiredBatteries(proposal.Class))}");

@@ -33,6 +33,7 @@ public sealed record DiipAdapterRecipe(TrainingRoute Route, string Base, string 
             ["context"] = Options.Context,
             ["patience"] = Options.Patience,
             ["batch_size"] = Options.BatchSize,
+            ["targets"] = Options.LoraTargets is { } t ? new JsonArray(t.Select(x => (JsonValue)x)) : JsonValue.Null,
         },
     }));
 
@@ -84,6 +85,8 @@ public sealed record DiipAdapterRecipe(TrainingRoute Route, string Base, string 
                 Context = (int)Need("context"),
                 Patience = (int)Need("patience"),
                 BatchSize = (int)Need("batch_size"),
+                // null: the trainer's default targets (attn_q … ffn_down); a list names them, e.g. with "output"
+                LoraTargets = opt.TryGetValue("targets", out var tv) && tv is JsonArray ta ? ta.Select(x => x.AsString()).ToList() : null,
             };
         }
         if (missing.Count > 0)

@@ -194,6 +194,7 @@ public sealed class DiipLiveRunner(NodeRuntime rt, DiipStore store, CanaryStore 
                 [s.History[^1].EventId]);
             Slashes.Add(p);
             if (slash is not null) await slash(p, ct);
+            else await rt.Ledger.AppendAsync(ReputationBook.SlashType, p.Seal(rt.Key).ToJson(), ct); // default sink: the node's ledger
         }
         return s;
     }

@@ -18,25 +18,28 @@ public class DiipProbeExperiment(ITestOutputHelper log)
         Directory.CreateDirectory(dir);
         var basePath = TinyModelFactory.Create(ModelPreset.Tiny, 20261122, Path.Combine(dir, "base.gguf")).Path;
         using var engine = SpecialistEngine.Open(new EngineOptions { BaseModelPath = basePath, Contexts = 1, ContextSize = 256 });
-        foreach (var (max, forms, epochs, lr, batch) in new[] { (5, 1, 20, 1e-2f, 5), (10, 1, 10, 1e-2f, 5), (10, 1, 20, 1e-2f, 5), (10, 1, 10, 5e-3f, 4) })
+        var k = 0;
+        foreach (var (forms, epochs, lr, rank, output) in new[] { (3, 14, 2e-2f, 8, false), (3, 14, 1e-2f, 16, true), (1, 20, 2e-2f, 8, false) })
         {
-        var qs = new List<(string Q, string A)>();
-        string[] fs = ["What is {0} + {1}?", "Compute {0} + {1}", "{0}+{1}="];
-        for (int a = 0; a < max; a++) for (int b = 0; b < max; b++) for (int f = 0; f < forms; f++) qs.Add((string.Format(fs[f], a, b), (a + b).ToString()));
-        var ex = qs.Select(p => new TrainingExample(ChatTemplate.FormatPlain([new ChatMessage("user", p.Q)]), " " + p.A)).ToList();
+            var qs = new List<(string Q, string A)>();
+            string[] fs = ["What is {0} + {1}?", "Compute {0} + {1}", "{0}+{1}="];
+            for (int a = 0; a < 5; a++) for (int b = 0; b < 5; b++) for (int f = 0; f < forms; f++) qs.Add((string.Format(fs[f], a, b), (a + b).ToString()));
+            var ex = qs.Select(p => new TrainingExample(ChatTemplate.FormatPlain([new ChatMessage("user", p.Q)]), " " + p.A)).ToList();
             var sw = Stopwatch.StartNew();
-            var o = new TrainingOptions { Epochs = epochs, LearningRate = lr, WarmupSteps = 2, Seed = 3, Threads = 2, ValidationSplit = 0.05, Patience = 0, BatchSize = batch, Context = 64 };
-            var path = Path.Combine(dir, $"a{max}{forms}{epochs}{batch}{lr}.gguf");
-            TrainerSelection.For(TrainingRoute.Ggml).TrainAdapter(basePath, ex, path, 8, o);
+            var o = new TrainingOptions { Epochs = epochs, LearningRate = lr, WarmupSteps = 2, Seed = 3, Threads = 2, ValidationSplit = 0.05, Patience = 0, BatchSize = 5, Context = 64,
+                LoraTargets = output ? [.. LoraAdapterFactory.DefaultTargets, "output"] : null };
+            var path = Path.Combine(dir, $"a{k}.gguf");
+            TrainerSelection.For(TrainingRoute.Ggml).TrainAdapter(basePath, ex, path, rank, o);
             var t = sw.Elapsed.TotalSeconds;
-            engine.RegisterAdapter($"a{max}{forms}{epochs}{batch}{lr}", path);
+            engine.RegisterAdapter($"a{k}", path);
             int pass = 0;
             foreach (var (q, a) in qs)
             {
-                var r = await engine.GenerateAsync(new GenerationRequest { Messages = [new ChatMessage("user", q)], MaxTokens = 4, Stop = ["\n"], Adapters = [new AdapterSelection($"a{max}{forms}{epochs}{batch}{lr}")] });
+                var r = await engine.GenerateAsync(new GenerationRequest { Messages = [new ChatMessage("user", q)], MaxTokens = 4, Stop = ["\n"], Adapters = [new AdapterSelection($"a{k}")] });
                 if (r.Text.Trim() == a) pass++;
             }
-            log.WriteLine($"epochs {epochs} lr {lr} batch {batch}: train {t:F1}s, pass {pass}/{qs.Count} max {max} forms {forms}, total {sw.Elapsed.TotalSeconds:F1}s");
+            log.WriteLine($"forms {forms} epochs {epochs} lr {lr} rank {rank} output {output}: train {t:F1}s, pass {pass}/{qs.Count}");
+            k++;
         }
         Directory.Delete(dir, true);
     }
