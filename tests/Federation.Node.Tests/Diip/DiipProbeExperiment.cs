@@ -19,11 +19,12 @@ public class DiipProbeExperiment(ITestOutputHelper log)
         var basePath = TinyModelFactory.Create(ModelPreset.Tiny, 20261122, Path.Combine(dir, "base.gguf")).Path;
         using var engine = SpecialistEngine.Open(new EngineOptions { BaseModelPath = basePath, Contexts = 1, ContextSize = 256 });
         var k = 0;
-        foreach (var (forms, epochs, lr, rank, output) in new[] { (3, 14, 2e-2f, 8, false), (3, 14, 1e-2f, 16, true), (1, 20, 2e-2f, 8, false) })
+        foreach (var (task, epochs, lr, rank, output) in new[] { ("succ", 3, 2e-2f, 8, false), ("succ", 14, 2e-2f, 8, false), ("copy", 14, 2e-2f, 8, false) })
         {
             var qs = new List<(string Q, string A)>();
             string[] fs = ["What is {0} + {1}?", "Compute {0} + {1}", "{0}+{1}="];
-            for (int a = 0; a < 5; a++) for (int b = 0; b < 5; b++) for (int f = 0; f < forms; f++) qs.Add((string.Format(fs[f], a, b), (a + b).ToString()));
+            var b = task == "succ" ? 1 : 0;
+            for (int a = 0; a < 20; a++) for (int f = 0; f < 3; f++) qs.Add((string.Format(fs[f], a, b), (a + b).ToString()));
             var ex = qs.Select(p => new TrainingExample(ChatTemplate.FormatPlain([new ChatMessage("user", p.Q)]), " " + p.A)).ToList();
             var sw = Stopwatch.StartNew();
             var o = new TrainingOptions { Epochs = epochs, LearningRate = lr, WarmupSteps = 2, Seed = 3, Threads = 2, ValidationSplit = 0.05, Patience = 0, BatchSize = 5, Context = 64,
@@ -38,7 +39,7 @@ public class DiipProbeExperiment(ITestOutputHelper log)
                 var r = await engine.GenerateAsync(new GenerationRequest { Messages = [new ChatMessage("user", q)], MaxTokens = 4, Stop = ["\n"], Adapters = [new AdapterSelection($"a{k}")] });
                 if (r.Text.Trim() == a) pass++;
             }
-            log.WriteLine($"forms {forms} epochs {epochs} lr {lr} rank {rank} output {output}: train {t:F1}s, pass {pass}/{qs.Count}");
+            log.WriteLine($"task {task} epochs {epochs} lr {lr} rank {rank} output {output}: train {t:F1}s, pass {pass}/{qs.Count}");
             k++;
         }
         Directory.Delete(dir, true);
