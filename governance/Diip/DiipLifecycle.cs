@@ -360,6 +360,14 @@ public sealed class DiipBook(DiipPolicy policy, IReadOnlySet<NodeId>? authoritie
         if (s.State != DiipState.Gauntlet) throw Invalid(s, ev.Kind, "Gauntlet");
         RequireAuthority(ev);
         var evidence = GauntletEvidence.FromJson(ev.Data);
+        if (evidence.Holdout is { } ho)
+        {
+            // Commit-reveal: numbers measured on a holdout other than the one committed at gauntlet_start are not trusted.
+            if (!string.Equals(ho.Commitment(), s.HoldoutCommitment, StringComparison.Ordinal))
+                throw Js.Bad($"gauntlet_result.holdout: the revealed salt and canaries hash to {ho.Commitment()}, not to the commitment {s.HoldoutCommitment} published at gauntlet_start");
+            if (evidence.HeadToHead is { } hh && hh.N != ho.Canaries.Count)
+                throw Js.Bad($"gauntlet_result.head_to_head.n: {hh.N} items, but the revealed holdout has {ho.Canaries.Count} canaries");
+        }
         var verdict = DiipGauntlet.Judge(s.Proposal, evidence, Policy);
         var next = s with { GauntletEvidence = evidence, GauntletVerdict = verdict };
         return verdict.Passed

@@ -97,14 +97,14 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
     /// <summary>How many fragments retrieval puts into a prompt at most.</summary>
     public const int MemoryFragments = 4;
 
-    internal static GenerationRequest ToGeneration(CompletionRequestIn req, string specialistId)
+    internal static GenerationRequest ToGeneration(CompletionRequestIn req, string specialistId, string? adapter = null)
     {
         var (messages, prompt) = req.ForEngine();
         return new GenerationRequest
         {
         Prompt = prompt,
         Messages = messages?.Select(m => new ChatMessage(m.Role, m.Content)).ToList(),
-        Adapters = [new AdapterSelection(specialistId)],
+        Adapters = [new AdapterSelection(adapter ?? specialistId)],
         MaxTokens = req.MaxTokens,
         Stop = req.Stop,
         Temperature = req.Temperature,
@@ -145,7 +145,7 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
     {
         using var activity = NodeTelemetry.Source.StartActivity("engine");
         activity?.SetTag("gen_ai.request.model", specialist);
-        var r = await rt.EngineFor(specialist).GenerateAsync(ToGeneration(req, specialist), ct);
+        var r = await rt.EngineFor(specialist).GenerateAsync(ToGeneration(req, specialist, rt.DiipLive.Champions.AdapterFor(specialist)), ct); // DIIP champion switch
         activity?.SetTag("gen_ai.usage.output_tokens", r.CompletionTokens);
         return r;
     }
@@ -159,7 +159,7 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
         using (var activity = NodeTelemetry.Source.StartActivity("engine"))
         {
             activity?.SetTag("gen_ai.request.model", decision.Specialists[0]);
-            await foreach (var d in rt.EngineFor(decision.Specialists[0]).StreamAsync(ToGeneration(req, decision.Specialists[0]), ct))
+            await foreach (var d in rt.EngineFor(decision.Specialists[0]).StreamAsync(ToGeneration(req, decision.Specialists[0], rt.DiipLive.Champions.AdapterFor(decision.Specialists[0])), ct))
             {
                 if (d.Result is not null) result = d.Result;
                 // the last delta may carry text too (a held-back incomplete UTF-8 tail, flushed as U+FFFD)
@@ -189,6 +189,9 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
             verdict = await reputation.ReviseAsync(rt, decision, results.Select(r => r.Text).ToList(), verdict, ct); // docs/reputation.md "Live path"
             activity?.SetTag("federation.verification.status", verdict.Verification.Status.ToString());
         }
+        // DIIP shadow soak: the challenger answers in the background, checked by the same gate, never returned nor ledgered
+        rt.DiipLive.Soak.Offer(decision, req.QueryText, ToGeneration(req, decision.Specialists[0]), verdict.Verification.Status == VerificationStatus.Passed,
+            text => gate.Judge(decision, req.Query, [text], rt.Policy).Verification.Status == VerificationStatus.Passed);
         var primary = results[verdict.ChosenIndex];
         var verification = StructuredOutputGate.Check(req, primary.Text, verdict.Verification);
         metrics.Tokens(decision.Topic, results.Sum(r => r.PromptTokens), results.Sum(r => r.CompletionTokens));
@@ -197,7 +200,7 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
         var route = RouteInfo.From(decision);
         var memoryJson = req.Rag is { } rag ? new CanonicalJsonValue(rag.ToFederationJson()) : null;
         if (memoryJson is not null) verification = verification with { MemoryProofs = VerificationInfo.MemoryVerified };
-        var specialists = decision.Specialists.Select(id => rt.Specialists[id]).Select(b => new SpecialistInfo(b.Ref.Id, b.BaseCid, b.AdapterCid)).ToList();
+        var specialists = decision.Specialists.Select(id => rt.Specialists[id]).Select(b => new SpecialistInfo(b.Ref.Id, b.BaseCid, rt.DiipLive.Champions.For(b.Ref.Id)?.AdapterCid ?? b.AdapterCid)).ToList();
         var facts = new AnswerFacts(
             AnswerRecord.Sha256(query), AnswerRecord.Sha256(primary.Text), route, specialists, verification,
             // wall clock is recorded, not used: it is what makes two identical answers distinct ledger entries

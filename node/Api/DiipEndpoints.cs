@@ -234,6 +234,8 @@ public static class DiipEndpoints
             if (env.Payload is not JsonObject p || !p.TryGetValue("proposal", out var pid) || pid is not JsonString ps || ps.Value != target.Id)
                 throw DiipStore.Error(DiipErrors.EventInvalid, $"the event's payload.proposal must be {target.Id}, the proposal named in the path.", "envelope");
             var s = await store.ApplyAsync([env], ctx.RequestAborted);
+            // a rollback (manual, or a monitor that tripped the circuit-breaker) switches the live champion back at once
+            if (s.State == DiipState.RolledBack) ctx.RequestServices.GetRequiredService<Hosting.RuntimeHolder>().Runtime?.DiipLive.Champions.Revert(s.Id);
             return Json(DiipJson.Status(s, store.Policy));
         }).WithName("RecordDiipEvent").Metric("federation.diips");
         return g;

@@ -35,6 +35,7 @@ internal static class DiipCommands
         cmd.Subcommands.Add(Predict());
         cmd.Subcommands.Add(Record());
         cmd.Subcommands.Add(Reproduce());
+        cmd.Subcommands.Add(Upload());
         cmd.Subcommands.Add(Rollback());
         cmd.Subcommands.Add(Classify());
         return cmd;
@@ -146,10 +147,41 @@ internal static class DiipCommands
                 CliCommon.WriteError(p, $"proposal {s.Id[..16]} is a policy diff: there are no weights to retrain; its diff is its own reproduction.");
                 return ExitCodes.Usage;
             }
-            // The training production line is not part of this build; an honest refusal beats a fake comparison.
-            CliCommon.WriteError(p, $"diip reproduce needs the production line (adapter training from a recipe), which this node does not have; " +
-                $"retrain '{s.Proposal.Recipe}' where it runs and record the result with 'fed diip record {s.Id[..16]} gauntlet_result' (reproduced: true|false).");
-            return ExitCodes.Failure;
+            // Retrains outside the log lock: training takes seconds to minutes and must not block the node's writers.
+            var report = new Diip.DiipReproducer(new Diip.DiipArtifacts(CliCommon.ResolveDataDir(p)))
+                .Reproduce(s.Proposal, s.ProposalEnvelope, Path.Combine(CliCommon.ResolveDataDir(p), "diip", "work"));
+            var reproduced = report.Reproduced == true;
+            if (CliCommon.IsJson(p))
+                CliCommon.WriteLine(p, new JsonObject
+                {
+                    ["proposal"] = s.Id, ["candidate"] = s.Proposal.Candidate,
+                    ["reproduced"] = reproduced, ["provenance_complete"] = report.ProvenanceComplete,
+                    ["retrained_cid"] = report.RetrainedCid is { } rc ? (JsonValue)rc : JsonValue.Null, ["detail"] = report.Detail,
+                }.ToString());
+            else
+            {
+                CliCommon.WriteLine(p, $"{s.Id}  reproduced: {(reproduced ? "true" : "false")}  provenance_complete: {(report.ProvenanceComplete ? "true" : "false")}");
+                CliCommon.WriteLine(p, "  " + report.Detail);
+            }
+            // a mismatch or incomplete provenance rejects: the gauntlet records the same outcome in gauntlet_result
+            return reproduced ? ExitCodes.Ok : ExitCodes.Failure;
+        });
+        return c;
+    }
+
+    private static Command Upload()
+    {
+        var files = new Argument<string[]>("files") { Description = "Candidate weights (with FILE.manifest.json next to it), bases or training-example JSONL files.", Arity = ArgumentArity.OneOrMore };
+        var c = new Command("upload", "Store files content-addressed under <data-dir>/diip/artifacts (what a proposal's candidate and recipe name by CID).") { files };
+        c.SetAction(p =>
+        {
+            var store = new Diip.DiipArtifacts(CliCommon.ResolveDataDir(p));
+            foreach (var f in p.GetValue(files)!)
+            {
+                if (!File.Exists(f)) throw new CliException($"'{f}' does not exist; give the path of a file to store.", ExitCodes.Usage);
+                CliCommon.WriteLine(p, $"{store.Put(f)}  {f}");
+            }
+            return ExitCodes.Ok;
         });
         return c;
     }

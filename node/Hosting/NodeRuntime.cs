@@ -54,6 +54,9 @@ public sealed class NodeRuntime : IAsyncDisposable
     /// <summary>The demo federation served, or null.</summary>
     public DemoServing? Demo { get; }
 
+    /// <summary>DIIP's live state: champions switched by activated proposals, shadow soaks (docs/diip.md §Live).</summary>
+    public Federation.Node.Diip.DiipLiveState DiipLive { get; } = new();
+
     /// <summary>The engine of the base <paramref name="specialistId"/>'s adapter belongs to.</summary>
     public SpecialistEngine EngineFor(string specialistId) =>
         Specialists.TryGetValue(specialistId, out var b) && Engines.TryGetValue(b.BaseCid, out var e) ? e : Engine;

@@ -136,12 +136,16 @@ public sealed class DiipCommandsTests : IDisposable
     }
 
     [Fact]
-    public void Reproduce_says_it_needs_the_production_line_and_bad_input_is_explained()
+    public void Reproduce_without_a_complete_recipe_is_not_reproduced_and_bad_input_is_explained()
     {
         var id = Submit(Proposal(1, "adapter", Hex("aa"), 100));
-        var r = Fed("2026-12-02T10:01:00Z", "reproduce", id);
+        var r = Fed("2026-12-02T10:01:00Z", "reproduce", id, "-o", "json");
         Assert.Equal(1, r.Code);
-        Assert.Contains("needs the production line", r.Err, StringComparison.Ordinal);
+        // the recipe here is prose, not the machine-readable recipe the production line retrains from (docs/diip.md §Live)
+        var o = Json(r.Out);
+        Assert.False(o.GetProperty("reproduced").GetBoolean());
+        Assert.False(o.GetProperty("provenance_complete").GetBoolean());
+        Assert.Contains("provenance incomplete", o.GetProperty("detail").GetString(), StringComparison.Ordinal);
 
         var low = Fed("2026-12-02T10:01:00Z", "submit", "--proposal", Proposal(1, "adapter", Hex("a1"), 10));
         Assert.Equal(1, low.Code);
