@@ -61,6 +61,9 @@ public sealed class NodeOptions
     /// </summary>
     public string? DemoProfile { get; set; }
 
+    /// <summary>A shipped demo build to install on first start instead of training (default: the repository's <c>demo/shipped/&lt;profile&gt;</c>, see DemoWiring.FindShipped).</summary>
+    public string? DemoShippedDir { get; set; }
+
     /// <summary>Problems with these settings, each saying what to change; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -98,6 +101,7 @@ public sealed class NodeOptions
         target.MaxRequestBytes = MaxRequestBytes;
         target.SporeAutoVerify = SporeAutoVerify;
         target.DemoProfile = DemoProfile;
+        target.DemoShippedDir = DemoShippedDir;
     }
 
     /// <summary>True when every URL binds a loopback address only.</summary>

@@ -14,7 +14,7 @@ public sealed class ServeCommandTests
         var port = ((IPEndPoint)holder.LocalEndpoint).Port;
         var dir = NodeFixture.TempDir("fed-serve-busy");
         using var cleanup = new DirCleanup(dir);
-        var (code, _, err) = CliRunner.Fed("serve", "--urls", $"http://127.0.0.1:{port}", "--data-dir", dir);
+        var (code, _, err) = CliRunner.Fed("serve", "--demo", "none", "--urls", $"http://127.0.0.1:{port}", "--data-dir", dir);
         Assert.Equal(1, code);
         var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Single(lines);
