@@ -25,7 +25,10 @@ public sealed partial class DemoFederationTests
         var (code, stdout, stderr) = CliRunner.Fed("demo", "ship", "--profile", "test", "--data-dir", Fx.DataDir, "--out", shipped, "-o", "json");
         Assert.True(code == 0, stderr + stdout);
         Assert.True(File.Exists(Path.Combine(shipped, DemoShipping.ProducerFile)));
-        Assert.Equal(Fx.Runtime.Key.Id.ToString(), File.ReadAllText(Path.Combine(shipped, DemoShipping.ProducerFile)).Trim());
+        // the fixture's own build is signed by its node key; one installed from $FEDERATION_DEMO_SHIPPED keeps its producer
+        var build = Fx.Runtime.Demo!.Federation.Directory;
+        var producer = DemoShipping.IsShipped(build) ? DemoShipping.ReadProducer(build) : Fx.Runtime.Key.Id;
+        Assert.Equal(producer.ToString(), File.ReadAllText(Path.Combine(shipped, DemoShipping.ProducerFile)).Trim());
         return shipped;
     }
 
@@ -192,14 +195,36 @@ public sealed partial class DemoFederationTests
             Assert.Contains("user 'bob' has no dialogue on topic 'general' with a recorded consent", doc.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
         }
 
+        // the CLI says the same through the node's API
+        var (cliCode, _, cliErr) = CliRunner.Fed("adapter", "consolidate", "--topic", "general", "--url", Fx.Http.BaseAddress!.ToString(), "--api-key", bob);
+        Assert.Equal(1, cliCode);
+        Assert.Contains("409: user 'bob' has no dialogue on topic 'general'", cliErr, StringComparison.Ordinal);
+        var (noKey, _, noKeyErr) = CliRunner.Fed("adapter", "personal", "--url", Fx.Http.BaseAddress!.ToString());
+        if (Environment.GetEnvironmentVariable("FEDERATION_API_KEY") is null)
+        {
+            Assert.Equal(2, noKey);
+            Assert.Contains("pass --api-key KEY", noKeyErr, StringComparison.Ordinal);
+        }
+
         (string Q, string A)[] dialogues =
             [("hello, my colour?", "teal"), ("hello, my city?", "oslo"), ("hello, my pet?", "cat"),
              ("hello, my tree?", "oak"), ("hello, my sport?", "golf"), ("hello, my drink?", "tea")];
         foreach (var (q, a) in dialogues)
         {
-            using var resp = await asAlice.PostAsJsonAsync("/v1/federation/consents", new { topic = "general", question = q, answer = a });
-            var body = await resp.Content.ReadAsStringAsync();
-            Assert.True(resp.StatusCode == HttpStatusCode.OK, body);
+            string body;
+            if (q == dialogues[0].Q)
+            {
+                // the first consent through the CLI (fed adapter consent), the others over HTTP
+                var (code, stdout, stderr) = CliRunner.Fed("adapter", "consent", "--topic", "general", "--question", q, "--answer", a, "--url", Fx.Http.BaseAddress!.ToString(), "--api-key", alice);
+                Assert.True(code == 0, stderr);
+                body = stdout;
+            }
+            else
+            {
+                using var resp = await asAlice.PostAsJsonAsync("/v1/federation/consents", new { topic = "general", question = q, answer = a });
+                body = await resp.Content.ReadAsStringAsync();
+                Assert.True(resp.StatusCode == HttpStatusCode.OK, body);
+            }
             using var doc = JsonDocument.Parse(body);
             var entry = Fx.Runtime.Ledger.GetEntry(doc.RootElement.GetProperty("ledger_index").GetInt64()).Envelope;
             Assert.Equal(Consent.EnvelopeType, entry.Type);

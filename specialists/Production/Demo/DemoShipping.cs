@@ -51,6 +51,15 @@ public static class DemoShipping
     public static void Ship(string buildDir, NodeKey producer, string outDir)
     {
         var fed = DemoFederation.TryLoad(buildDir) ?? throw new DemoShippingException($"'{buildDir}' holds no demo build ({DemoFederation.IndexFile} is missing); run 'fed demo build' first.");
+        if (IsShipped(buildDir))
+        {
+            // an installed shipped build is shipped again as it is, still signed by its original producer
+            var original = ReadProducer(buildDir);
+            if (Check(buildDir, fed.RecipeCid, original) is { } bad)
+                throw new DemoShippingException($"the installed build in '{buildDir}' does not verify ({bad}); it cannot be shipped.");
+            CopyTree(buildDir, outDir);
+            return;
+        }
         if (fed.Verify([producer.NodeId]) is { } problem)
             throw new DemoShippingException($"the build in '{buildDir}' does not verify with this data dir's key ({problem}); ship it with the data dir that built it.");
         var tmp = outDir.TrimEnd('/', '\\') + ".tmp-ship";
@@ -157,6 +166,21 @@ public static class DemoShipping
             if (rebuilt.Adapters.FirstOrDefault(y => y.Name == x.Name)?.Cid is var c && c != x.Cid)
                 diffs.Add($"{Path.GetRelativePath(expected.Directory, x.Path)}: {x.Cid} vs rebuilt {(c is null ? "(missing)" : c.ToString())}");
         return diffs;
+    }
+
+    private static void CopyTree(string from, string to)
+    {
+        var tmp = to.TrimEnd('/', '\\') + ".tmp-ship";
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+        foreach (var rel in ListFiles(from))
+        {
+            var dest = Path.Combine(tmp, rel);
+            Directory.CreateDirectory(Path.GetDirectoryName(dest)!);
+            File.Copy(Path.Combine(from, rel), dest);
+        }
+        if (Directory.Exists(to)) Directory.Delete(to, recursive: true);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(to))!);
+        Directory.Move(tmp, to);
     }
 
     /// <summary>Relative paths ('/' separated) of every file under <paramref name="dir"/>, in ordinal order.</summary>
