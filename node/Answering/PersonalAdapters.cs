@@ -139,8 +139,8 @@ public sealed class PersonalAdapters
             System.IO.Directory.CreateDirectory(dir);
             var tmp = Path.Combine(dir, $"{user}-{topic}-{Guid.NewGuid():N}.gguf.tmp");
             var trainExamples = examples.Select(e => e.ToTrainingExample()).ToList();
-            // The dialogues are few: every one trains (no validation split worth having), repeated to fill a few batches.
-            var repeated = Enumerable.Repeat(trainExamples, Math.Max(1, 32 / trainExamples.Count)).SelectMany(x => x).ToList();
+            // The dialogues are few: each is repeated to fill ~16 batches per epoch, so a few epochs memorise them.
+            var repeated = Enumerable.Repeat(trainExamples, Math.Max(2, 128 / trainExamples.Count)).SelectMany(x => x).ToList();
             await Task.Run(() => TrainerSelection.For(TrainingRoute.Ggml).TrainAdapter(engine.BaseModelPath, repeated, tmp, rank, training, null, ct), ct);
             var cid = FileCid.Compute(tmp).ToString();
             var path = Path.Combine(dir, cid + ".gguf");

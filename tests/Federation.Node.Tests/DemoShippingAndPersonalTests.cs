@@ -236,7 +236,7 @@ public sealed partial class DemoFederationTests
             Assert.Equal(HttpStatusCode.Conflict, stillNone.StatusCode);
 
         string aliceCid;
-        using (var resp = await asAlice.PostAsJsonAsync("/v1/federation/personal-adapters", new { topic = "general", epochs = 24, learning_rate = 0.01 }))
+        using (var resp = await asAlice.PostAsJsonAsync("/v1/federation/personal-adapters", new { topic = "general", epochs = 16, learning_rate = 0.01, rank = 16 }))
         {
             var body = await resp.Content.ReadAsStringAsync();
             Output.WriteLine("consolidation: " + body);
