@@ -74,7 +74,7 @@ open(sys.argv[2], "w").write(text.replace("\nspecialists:\n", "\nspecialists:\n"
 EOF2
   key="$(fed keys create --name bench --data-dir "$data" -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')"
   # dotnet directly (not the fed function): $! must be the server itself so the cleanup trap stops it
-  dotnet "$root/node/bin/Release/net10.0/Federation.Node.dll" serve --data-dir "$data" --policy "$data/routing.yaml" \
+  dotnet "$root/node/bin/Release/net10.0/Federation.Node.dll" serve --demo none --data-dir "$data" --policy "$data/routing.yaml" \
     --urls "http://127.0.0.1:$node_port" >"$work/node-$preset.log" 2>&1 &
   node_pid=$!; pids+=("$node_pid")
   wait_http "http://127.0.0.1:$node_port/v1/models" "$work/node-$preset.log"

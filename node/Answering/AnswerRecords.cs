@@ -46,8 +46,9 @@ public sealed record RouteInfo(
         d.Trace.Select(m => new RouteTraceInfo(m.Topic, m.RuleId, m.Kind.ToString().ToLowerInvariant(), m.Pattern, m.Weight, m.Segment, RouteQuery.RoleName(m.Role), m.Start, m.Length, m.Text, m.Normalized)).ToList());
 }
 
-/// <summary>A specialist that answered: its id and the exact base and adapter it ran with.</summary>
-public sealed record SpecialistInfo(string Id, string BaseCid, string AdapterCid);
+/// <summary>A specialist that answered: its id and the exact base and adapter it ran with, and the requesting user's own adapter stacked on it, if any (PersonalAdapters).</summary>
+public sealed record SpecialistInfo(string Id, string BaseCid, string AdapterCid,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? UserAdapterCid = null);
 
 /// <summary>How much a class-C panel agreed (word-set Jaccard, see docs/routing.md).</summary>
 public sealed record PanelInfo(double MeanSimilarity, double Threshold, bool Agreed, IReadOnlyList<string> LargestAgreeingGroup)

@@ -97,6 +97,11 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
     /// <summary>How many fragments retrieval puts into a prompt at most.</summary>
     public const int MemoryFragments = 4;
 
+    /// <summary>The engine request for one specialist: the topic's champion adapter (a DIIP activation may have switched it) plus the caller's own
+    /// personal adapter on that base, if one is bound to them.</summary>
+    internal static GenerationRequest ToGeneration(NodeRuntime rt, CompletionRequestIn req, string specialistId) =>
+        ToGeneration(req, specialistId) with { Adapters = rt.Personal.Select(req.User, rt.DiipLive.Champions.AdapterFor(specialistId) ?? specialistId, rt.Specialists[specialistId].BaseCid) };
+
     internal static GenerationRequest ToGeneration(CompletionRequestIn req, string specialistId, string? adapter = null)
     {
         var (messages, prompt) = req.ForEngine();
@@ -145,7 +150,7 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
     {
         using var activity = NodeTelemetry.Source.StartActivity("engine");
         activity?.SetTag("gen_ai.request.model", specialist);
-        var r = await rt.EngineFor(specialist).GenerateAsync(ToGeneration(req, specialist, rt.DiipLive.Champions.AdapterFor(specialist)), ct); // DIIP champion switch
+        var r = await rt.EngineFor(specialist).GenerateAsync(ToGeneration(rt, req, specialist), ct);
         activity?.SetTag("gen_ai.usage.output_tokens", r.CompletionTokens);
         return r;
     }
@@ -159,7 +164,7 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
         using (var activity = NodeTelemetry.Source.StartActivity("engine"))
         {
             activity?.SetTag("gen_ai.request.model", decision.Specialists[0]);
-            await foreach (var d in rt.EngineFor(decision.Specialists[0]).StreamAsync(ToGeneration(req, decision.Specialists[0], rt.DiipLive.Champions.AdapterFor(decision.Specialists[0])), ct))
+            await foreach (var d in rt.EngineFor(decision.Specialists[0]).StreamAsync(ToGeneration(rt, req, decision.Specialists[0]), ct))
             {
                 if (d.Result is not null) result = d.Result;
                 // the last delta may carry text too (a held-back incomplete UTF-8 tail, flushed as U+FFFD)
@@ -200,7 +205,7 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
         var route = RouteInfo.From(decision);
         var memoryJson = req.Rag is { } rag ? new CanonicalJsonValue(rag.ToFederationJson()) : null;
         if (memoryJson is not null) verification = verification with { MemoryProofs = VerificationInfo.MemoryVerified };
-        var specialists = decision.Specialists.Select(id => rt.Specialists[id]).Select(b => new SpecialistInfo(b.Ref.Id, b.BaseCid, rt.DiipLive.Champions.For(b.Ref.Id)?.AdapterCid ?? b.AdapterCid)).ToList();
+        var specialists = decision.Specialists.Select(id => rt.Specialists[id]).Select(b => new SpecialistInfo(b.Ref.Id, b.BaseCid, rt.DiipLive.Champions.For(b.Ref.Id)?.AdapterCid ?? b.AdapterCid, rt.Personal.CidFor(req.User, b.BaseCid))).ToList();
         var facts = new AnswerFacts(
             AnswerRecord.Sha256(query), AnswerRecord.Sha256(primary.Text), route, specialists, verification,
             // wall clock is recorded, not used: it is what makes two identical answers distinct ledger entries
@@ -208,7 +213,7 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
             new LedgerUsage(results.Sum(r => r.PromptTokens), results.Sum(r => r.CompletionTokens)),
             options.StoreBodies ? query : null, options.StoreBodies ? primary.Text : null,
             req.Rag?.GlobalRoot, memoryJson,
-            Request: options.StoreBodies && results.Length == 1 ? ChallengeReplay.From(ToGeneration(req, decision.Specialists[0]), primary) : null,
+            Request: options.StoreBodies && results.Length == 1 ? ChallengeReplay.From(ToGeneration(rt, req, decision.Specialists[0]), primary) : null,
             CacheHitOf: cacheHit);
 
         if (verification.Status == VerificationStatus.NeedsReview)

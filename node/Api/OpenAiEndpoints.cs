@@ -61,6 +61,7 @@ public static class OpenAiEndpoints
         AdmissionControl admission, Review.ReviewQueue reviews, TimeProvider time, bool chat)
     {
         var rt = Ready(holder);
+        req = req with { User = PersonalEndpoints.UserOf(ctx) };
         // every text part of every message (or the prompt) is classified; the router refuses text it could not read (router.query_too_long)
         var decision = Route(answers, rt, req.Query, req.Route, chat ? "messages" : "prompt");
         var promptTokens = ContextLimits.CheckPrompt(rt, req, chat ? "messages" : "prompt"); // before any work (issue 8); again below if memory was added

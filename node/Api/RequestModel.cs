@@ -27,6 +27,9 @@ public sealed record CompletionRequestIn(
     bool IncludeUsage,
     RequestedRoute Route)
 {
+    /// <summary>The caller's user (the API key's name; null for the keyless loopback caller): their own adapter is stacked on the specialist (PersonalAdapters).</summary>
+    public string? User { get; init; }
+
     /// <summary>What the client asked of memory retrieval (<c>federation.memory</c>).</summary>
     public MemoryUse Memory { get; init; } = MemoryUse.Default;
 

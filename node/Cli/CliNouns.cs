@@ -17,7 +17,7 @@ internal static class CliNouns
         yield return MerkleCommands.Create();
         yield return MemoryCommands.Create();
         yield return TrainCommands.WithModelTrain(ModelCommands.Create());
-        yield return TrainCommands.WithAdapterTrain(AdapterCommands.Create());
+        yield return PersonalCommands.WithPersonal(TrainCommands.WithAdapterTrain(AdapterCommands.Create()));
         yield return GenerateCommand.Create();
         yield return ReputationCommands.Create();
         yield return ReputationCommands.CreateSim();

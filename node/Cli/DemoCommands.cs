@@ -34,8 +34,73 @@ internal static class DemoCommands
         var cmd = new Command("demo", "The demo federation: trained bases and adapters with signed manifests, built from recipes.");
         cmd.Subcommands.Add(Build());
         cmd.Subcommands.Add(Eval());
+        cmd.Subcommands.Add(Ship());
         return cmd;
     }
+
+    private static readonly Option<DirectoryInfo?> Shipped = new("--shipped") { Description = "Install from this shipped build (fed demo ship) instead of demo/shipped/<profile> or $FEDERATION_DEMO_SHIPPED." };
+
+    /// <summary>
+    /// <c>fed serve</c>'s first start: the demo of <paramref name="profile"/> under <paramref name="dataDir"/>, built
+    /// (or installed from shipped weights) under the same progress display as <c>fed demo build</c>; a no-op (a check of
+    /// the cached build) once it exists.
+    /// </summary>
+    internal static void Prepare(ParseResult p, string profile, string dataDir, string? shippedDir)
+    {
+        try
+        {
+            var recipe = DemoRecipe.Load(DemoWiring.FindRecipe(profile));
+            Directory.CreateDirectory(dataDir);
+            var shipped = DemoWiring.FindShipped(profile, shippedDir);
+            if (DemoFederation.TryLoad(DemoBuilder.DirectoryFor(dataDir, recipe)) is not null) return; // the node verifies the cache as it starts
+            if (shipped is null)
+            {
+                Federation.Specialists.Interop.LlamaLibrary.PreferPassiveWait(); // training follows; before llama.cpp loads
+                CliCommon.WriteError(p, $"fed serve: first start: building the '{profile}' demo federation from {DemoWiring.FindRecipe(profile)} (no shipped weights found in {DemoWiring.ShippedRelativePath(profile)}); later starts reuse it");
+            }
+            var (key, _) = new NodeKeyStore(dataDir).LoadOrCreate();
+            using (key)
+            {
+                var fed = WithProgress(p, shipped is null ? "build" : "install", pr => new DemoBuilder(recipe, key, pr) { ShippedDir = shipped }.BuildOrLoad(dataDir));
+                CliCommon.WriteError(p, string.Create(CultureInfo.InvariantCulture,
+                    $"fed serve: demo '{profile}' {(shipped is null ? $"built in {fed.BuildSeconds:F1} s" : $"installed from {shipped}")} into {fed.Directory}"));
+            }
+        }
+        catch (Exception e) when (e is DemoShippingException or InvalidOperationException or FileNotFoundException or FormatException or ArgumentException)
+        {
+            throw new CliException(e.Message, ExitCodes.Usage);
+        }
+    }
+
+    private static Command Ship()
+    {
+        var outDir = new Option<DirectoryInfo?>("--out") { Description = "Where to write the shipped build (default: the repository's demo/shipped/<profile>)." };
+        var cmd = new Command("ship", "Write the data dir's demo build as shipped weights: the build's files, the producer's public key (producer_id) and a signed file index (files.json).") { Profile, RecipeFile, outDir };
+        cmd.SetAction(p =>
+        {
+            var recipe = LoadRecipe(p);
+            var root = CliCommon.ResolveDataDir(p);
+            var keys = new NodeKeyStore(root);
+            if (!keys.Exists) throw new CliException($"no node identity in {root}; build the demo there first (fed demo build --profile {p.GetValue(Profile)} --data-dir {root}).", ExitCodes.Usage);
+            var build = DemoBuilder.DirectoryFor(root, recipe);
+            var target = p.GetValue(outDir)?.FullName ?? Path.Combine(RepositoryRoot(), DemoWiring.ShippedRelativePath(recipe.Profile));
+            using var key = keys.Load();
+            try { DemoShipping.Ship(build, key, target); }
+            catch (DemoShippingException e) { throw new CliException(e.Message, ExitCodes.Usage); }
+            var files = Directory.EnumerateFiles(target, "*", SearchOption.AllDirectories).ToList();
+            var bytes = files.Sum(f => new FileInfo(f).Length);
+            if (CliCommon.IsJson(p))
+                CliCommon.WriteLine(p, CanonicalJson.SerializeToString(new JsonObject { ["directory"] = target, ["recipe"] = recipe.Cid.ToString(), ["producer"] = key.NodeId.ToString(), ["files"] = files.Count, ["bytes"] = bytes }));
+            else
+                CliCommon.WriteLine(p, string.Create(CultureInfo.InvariantCulture, $"shipped demo ({recipe.Profile}) recipe {recipe.Cid} to {target}: {files.Count} files, {bytes / 1048576.0:F1} MiB, producer {key.NodeId}"));
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    /// <summary>The repository root: the directory above the current one (or the program) that holds policies/demo.</summary>
+    private static string RepositoryRoot() =>
+        Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(DemoWiring.FindRecipe("test"))!)!)!;
 
     private static DemoRecipe LoadRecipe(ParseResult p)
     {
@@ -48,7 +113,7 @@ internal static class DemoCommands
     private static Command Build()
     {
         var verify = new Option<bool>("--verify") { Description = "Rebuild from the recipe in a temporary directory and compare every dataset, base and adapter CID bit for bit with the cached build." };
-        var cmd = new Command("build", "Build the demo federation (or reuse the cached build of the same recipe) under <data-dir>/demo.") { Profile, RecipeFile, verify };
+        var cmd = new Command("build", "Build the demo federation (or install the shipped weights, or reuse the cached build of the same recipe) under <data-dir>/demo.") { Profile, RecipeFile, verify, Shipped };
         cmd.SetAction(p =>
         {
             Federation.Specialists.Interop.LlamaLibrary.PreferPassiveWait(); // before llama.cpp loads: see the method
@@ -58,7 +123,12 @@ internal static class DemoCommands
             var (key, _) = new NodeKeyStore(root).LoadOrCreate();
             using (key)
             {
-                var fed = WithProgress(p, "build", pr => new DemoBuilder(recipe, key, pr).BuildOrLoad(root));
+                string? shipped;
+                try { shipped = p.GetValue(RecipeFile) is null || p.GetValue(Shipped) is not null ? DemoWiring.FindShipped(recipe.Profile, p.GetValue(Shipped)?.FullName) : null; }
+                catch (FileNotFoundException e) { throw new CliException(e.Message, ExitCodes.Usage); }
+                DemoFederation fed;
+                try { fed = WithProgress(p, "build", pr => new DemoBuilder(recipe, key, pr) { ShippedDir = shipped }.BuildOrLoad(root)); }
+                catch (InvalidOperationException e) { throw new CliException(e.Message, ExitCodes.VerificationFailed); }
                 if (!p.GetValue(verify))
                 {
                     Report(p, fed, null);
@@ -68,7 +138,7 @@ internal static class DemoCommands
                 try
                 {
                     var again = WithProgress(p, "verify", pr => new DemoBuilder(recipe, key, pr).Build(tmp));
-                    var diffs = Compare(fed, again);
+                    var diffs = DemoShipping.Compare(fed, again);
                     Report(p, fed, diffs);
                     return diffs.Count == 0 ? ExitCodes.Ok : ExitCodes.VerificationFailed;
                 }
@@ -79,19 +149,6 @@ internal static class DemoCommands
             }
         });
         return cmd;
-    }
-
-    /// <summary>Every CID that differs between two builds of the same recipe (manifests excluded: they carry the signer's signature).</summary>
-    private static List<string> Compare(DemoFederation a, DemoFederation b)
-    {
-        var diffs = new List<string>();
-        foreach (var (k, v) in a.Datasets)
-            if (!b.Datasets.TryGetValue(k, out var w) || w != v) diffs.Add($"dataset {k}: {v} vs {w}");
-        foreach (var x in a.Bases)
-            if (b.Bases.FirstOrDefault(y => y.Name == x.Name)?.Cid is var c && c != x.Cid) diffs.Add($"base {x.Name}: {x.Cid} vs {c}");
-        foreach (var x in a.Adapters)
-            if (b.Adapters.FirstOrDefault(y => y.Name == x.Name)?.Cid is var c && c != x.Cid) diffs.Add($"adapter {x.Name}: {x.Cid} vs {c}");
-        return diffs;
     }
 
     private static void Report(ParseResult p, DemoFederation fed, List<string>? diffs)
@@ -113,7 +170,7 @@ internal static class DemoCommands
                 $"  adapter {a.Name,-12} {a.Topic,-8} {(a.Admitted ? "admitted" : "refused "),-8} held-out {c["candidate_accuracy"].AsDouble():P0} vs base {c["reference_accuracy"].AsDouble():P0} (p {c["p_value"].AsDouble():G3}) {a.Cid}"));
         }
         if (diffs is not null)
-            CliCommon.WriteLine(p, diffs.Count == 0 ? "verify: the rebuild is identical, bit for bit (datasets, bases, adapters)." : "verify: DIFFERENT:\n  " + string.Join("\n  ", diffs));
+            CliCommon.WriteLine(p, diffs.Count == 0 ? "verify: the rebuild is identical, bit for bit (datasets, bases, adapters)." : "verify: DIFFERENT from the rebuild (installed/cached vs rebuilt from the recipe):\n  " + string.Join("\n  ", diffs));
     }
 
     /// <summary>Runs <paramref name="body"/> under a Spectre.Console progress display on stderr (plain lines when stderr is redirected).</summary>

@@ -23,12 +23,13 @@ internal static class ServeCommand
         var sporeListen = new Option<string?>("--spore-listen") { Description = "Also run the Spore peer (docs/spore.md) on this loopback IP:port (e.g. 127.0.0.1:7470); store <data-dir>/spore." };
         var sporePeers = new Option<string[]>("--spore-peer") { Description = "A Spore peer to dial, host:port (repeatable; with --spore-listen).", AllowMultipleArgumentsPerToken = false };
         var sporeAuto = new Option<bool>("--spore-auto-verify") { Description = "With --spore-listen: spot-check others' Spore records (p 0.05, §8), answer challenges, settle own challenges (docs/spore.md)." };
-        var demo = new Option<string?>("--demo") { Description = "Serve the demo federation of this profile (full or test): built on first start under <data-dir>/demo, reused later; policy default policies/demo/routing.yaml." };
-        demo.AcceptOnlyFromAmong("full", "test");
+        var demo = new Option<string>("--demo") { Description = "The demo federation served (default full): built on first start under <data-dir>/demo (or installed from the shipped weights in demo/shipped/<profile>), reused later; policy default policies/demo/routing.yaml. test: the small test profile; none: the data dir's own models and policy.", DefaultValueFactory = _ => "full" };
+        demo.AcceptOnlyFromAmong("full", "test", "none");
+        var demoShipped = new Option<DirectoryInfo?>("--demo-shipped") { Description = "Install the demo from this shipped build (fed demo ship) instead of demo/shipped/<profile> or $FEDERATION_DEMO_SHIPPED." };
         var responseCache = new Option<int>("--response-cache") { Description = "Keep this many greedy answers in the signed response cache (a hit skips the engine, gets a fresh ledger entry naming the original); 0 = off." };
         var cmd = new Command("serve", "Run the node: OpenAI-compatible API, federation API, T3 review page.")
         {
-            urls, policy, reviewWait, storeBodies, threads, contexts, maxQueue, admissionQueue, ledgerSync, sporeListen, sporePeers, sporeAuto, demo,
+            urls, policy, reviewWait, storeBodies, threads, contexts, maxQueue, admissionQueue, ledgerSync, sporeListen, sporePeers, sporeAuto, demo, demoShipped,
             responseCache,
         };
         cmd.SetAction(async (p, ct) =>
@@ -48,13 +49,22 @@ internal static class ServeCommand
                 SporeListen = p.GetValue(sporeListen) is { } sl ? SporeCommands.ParseListen(sl, allowRemote: false, "--spore-listen") : null,
                 SporePeers = p.GetValue(sporePeers) ?? [],
                 SporeAutoVerify = p.GetValue(sporeAuto),
-                DemoProfile = p.GetValue(demo),
+                DemoProfile = p.GetValue(demo) is "none" ? null : p.GetValue(demo),
+                DemoShippedDir = p.GetValue(demoShipped)?.FullName,
                 ResponseCacheEntries = p.GetValue(responseCache),
             };
             if (options.SporeListen is null && options.SporePeers.Count > 0)
                 throw new CliException("--spore-peer needs --spore-listen (the Spore peer runs only when it listens).", ExitCodes.Usage);
             if (options.SporeListen is null && options.SporeAutoVerify)
                 throw new CliException("--spore-auto-verify needs --spore-listen (the Spore peer runs only when it listens).", ExitCodes.Usage);
+            // First start: train (or install the shipped weights) here, under a progress display; later starts reuse the build.
+            // The ports are probed first, so a busy port fails at once instead of after a build (and creates nothing).
+            if (options.DemoProfile is { } profile)
+            {
+                if (BusyPort(options.Urls) is { } busy)
+                    throw new CliException($"cannot listen on {options.Urls}: {busy}. Pick another --urls (port 0 takes a free one) or stop the process that holds it.");
+                DemoCommands.Prepare(p, profile, options.DataDir, options.DemoShippedDir);
+            }
             WebApplication app;
             try
             {
@@ -88,5 +98,28 @@ internal static class ServeCommand
             return ExitCodes.Ok;
         });
         return cmd;
+    }
+
+    /// <summary>The first URL whose fixed port cannot be bound now (with the reason), or null; port 0 and host names other than localhost are left to Kestrel.</summary>
+    private static string? BusyPort(string urls)
+    {
+        foreach (var u in urls.Split(';', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!Uri.TryCreate(u, UriKind.Absolute, out var uri) || uri.Port <= 0) continue;
+            var ip = uri.Host == "localhost" ? System.Net.IPAddress.Loopback
+                : System.Net.IPAddress.TryParse(uri.Host.Trim('[', ']'), out var a) ? a : null;
+            if (ip is null) continue;
+            try
+            {
+                var l = new System.Net.Sockets.TcpListener(ip, uri.Port);
+                l.Start();
+                l.Stop();
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                return $"{ip}:{uri.Port}: {e.Message}";
+            }
+        }
+        return null;
     }
 }

@@ -23,12 +23,36 @@ public static class DemoWiring
     public static string FindRecipe(string profile)
     {
         if (profile is not ("full" or "test"))
-            throw new ArgumentException($"demo profile must be 'full' or 'test'; got '{profile}'.");
+            throw new ArgumentException($"demo profile must be 'full' or 'test' (or 'none' for fed serve); got '{profile}'.");
         var rel = Path.Combine("policies", "demo", $"recipe-{profile}.json");
         foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
                 if (File.Exists(Path.Combine(dir.FullName, rel))) return Path.Combine(dir.FullName, rel);
         throw new FileNotFoundException($"no {rel} found above '{Environment.CurrentDirectory}' or '{AppContext.BaseDirectory}'; run from the repository or pass --recipe FILE.");
+    }
+
+    /// <summary>Where shipped weights of a profile live in the repository (<see cref="DemoShipping"/>).</summary>
+    public static string ShippedRelativePath(string profile) => Path.Combine("demo", "shipped", profile);
+
+    /// <summary>Environment variable naming a shipped build directory (instead of the repository's <c>demo/shipped/&lt;profile&gt;</c>).</summary>
+    public const string ShippedEnvironmentVariable = "FEDERATION_DEMO_SHIPPED";
+
+    /// <summary>
+    /// The shipped build to install from: the explicit directory, else <c>$FEDERATION_DEMO_SHIPPED</c>, else the
+    /// repository's <c>demo/shipped/&lt;profile&gt;</c> found like <see cref="FindRecipe"/>; null when none holds a
+    /// shipped build (then the first start trains from the recipe).
+    /// </summary>
+    public static string? FindShipped(string profile, string? explicitDir)
+    {
+        if (explicitDir is not null)
+            return DemoShipping.IsShipped(explicitDir) ? explicitDir
+                : throw new FileNotFoundException($"'{explicitDir}' holds no shipped demo build ({DemoShipping.IndexFile} and {DemoShipping.ProducerFile} are missing); write one with 'fed demo ship'.");
+        if (Environment.GetEnvironmentVariable(ShippedEnvironmentVariable) is { Length: > 0 } env) return FindShipped(profile, env);
+        var rel = ShippedRelativePath(profile);
+        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+                if (DemoShipping.IsShipped(Path.Combine(dir.FullName, rel))) return Path.Combine(dir.FullName, rel);
+        return null;
     }
 
     /// <summary>The demo policy: the explicit one, else <see cref="PolicyRelativePath"/> found like <see cref="FindRecipe"/>.</summary>
@@ -45,11 +69,11 @@ public static class DemoWiring
     /// The demo adapter a policy specialist names (by catalog name or adapter CID), after its manifest is verified and
     /// its signed lineage and jurisdiction match the policy's; throws with the reason otherwise (the node does not start).
     /// </summary>
-    public static DemoAdapter Resolve(DemoFederation demo, SpecialistRef s, NodeId producer)
+    public static DemoAdapter Resolve(DemoFederation demo, SpecialistRef s, IReadOnlyCollection<NodeId> producers)
     {
         var a = demo.Adapters.FirstOrDefault(x => x.Name == s.Adapter || x.Cid.ToString() == s.Adapter)
-            ?? throw new InvalidOperationException($"specialist '{s.Id}' names adapter '{s.Adapter}', which is not in the demo catalog ({string.Join(", ", demo.Adapters.Select(x => x.Name))}); name a catalog adapter or its CID.");
-        var m = ManifestVerifier.Require(a.Path, a.Cid, [producer]);
+            ?? throw new InvalidOperationException($"specialist '{s.Id}' names adapter '{s.Adapter}', which is not in the demo catalog ({string.Join(", ", demo.Adapters.Select(x => x.Name))}); name a catalog adapter or its CID, or start with --demo none to serve the data dir's own models.");
+        var m = ManifestVerifier.Require(a.Path, a.Cid, producers);
         if (m.Lineage.Lineage != s.BaseLineage || m.Operator.Jurisdiction != s.Jurisdiction)
             throw new InvalidOperationException($"specialist '{s.Id}': the policy says base_lineage '{s.BaseLineage}', jurisdiction '{s.Jurisdiction}', but the signed manifest of '{a.Name}' says '{m.Lineage.Lineage}', '{m.Operator.Jurisdiction}'; the tier rules check signed provenance, so fix the policy.");
         return a;

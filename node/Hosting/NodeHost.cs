@@ -169,6 +169,7 @@ public static class NodeHost
         app.MapOpenAi();
         app.MapFederation();
         app.MapCatalogEndpoints();
+        app.MapPersonalEndpoints(); // per-user adapters (issue 9)
         // Plane H: behind the same API-key check as /v1 (401 before any memory route); principal = the key's name.
         app.MapMemoryEndpoints(OpenAiEndpoints.MemoryPrincipalOf).RequireAuthorization(NodeAuth.ClientPolicy).WithTags("Memory")
             .WithMetadata(new EndpointConventions.MetricName("memory"));

@@ -63,6 +63,8 @@ public sealed class NodeOptions
 
     /// <summary>Greedy answers kept in the signed response cache (<c>--response-cache</c>, docs/api.md); 0 (default) = off.</summary>
     public int ResponseCacheEntries { get; set; }
+    /// <summary>A shipped demo build to install on first start instead of training (default: the repository's <c>demo/shipped/&lt;profile&gt;</c>, see DemoWiring.FindShipped).</summary>
+    public string? DemoShippedDir { get; set; }
 
     /// <summary>Problems with these settings, each saying what to change; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
@@ -103,6 +105,7 @@ public sealed class NodeOptions
         target.SporeAutoVerify = SporeAutoVerify;
         target.DemoProfile = DemoProfile;
         target.ResponseCacheEntries = ResponseCacheEntries;
+        target.DemoShippedDir = DemoShippedDir;
     }
 
     /// <summary>True when every URL binds a loopback address only.</summary>

@@ -37,7 +37,11 @@ public sealed class NodeRuntime : IAsyncDisposable
         Engine = engine;
         Specialists = specialists;
         TreeHeads = new TreeHeadCache(ledger);
+        Personal = Answering.PersonalAdapters.Load(Path.GetDirectoryName(ledger.Path)!, ledger, Engines); // per-user adapters (issue 9)
     }
+
+    /// <summary>Per-user adapters: consents, consolidation, and which user's adapter a request stacks on its specialist.</summary>
+    public Answering.PersonalAdapters Personal { get; }
 
     /// <summary>The latest signed tree head, re-signed only when the ledger has grown.</summary>
     public TreeHeadCache TreeHeads { get; }
@@ -153,7 +157,8 @@ public sealed class NodeRuntime : IAsyncDisposable
         var policyPath = DemoWiring.FindPolicy(options.PolicyPath);
         var policy = PolicyLoader.Load(policyPath);
         logger.PolicyLoaded(policyPath, policy.Topics.Count, policy.Specialists.Count, policy.Cid);
-        var demo = new Federation.Specialists.Production.Demo.DemoBuilder(recipe, key).BuildOrLoad(layout.Root);
+        var builder = new Federation.Specialists.Production.Demo.DemoBuilder(recipe, key) { ShippedDir = DemoWiring.FindShipped(profile, options.DemoShippedDir) };
+        var demo = builder.BuildOrLoad(layout.Root);
         var ledger = SqliteLedger.Open(layout.LedgerDb, key, new LedgerOptions { Synchronous = options.LedgerSync });
         var engines = new Dictionary<string, SpecialistEngine>(StringComparer.Ordinal);
         SqliteMemoryStore? memoryStore = null;
@@ -161,7 +166,7 @@ public sealed class NodeRuntime : IAsyncDisposable
         {
             foreach (var b in demo.Bases)
             {
-                Federation.Specialists.Production.Provenance.ManifestVerifier.Require(b.Path, b.Cid, [key.Id]);
+                Federation.Specialists.Production.Provenance.ManifestVerifier.Require(b.Path, b.Cid, builder.TrustedProducers);
                 var e = SpecialistEngine.Open(new EngineOptions
                 {
                     BaseModelPath = b.Path,
@@ -176,7 +181,7 @@ public sealed class NodeRuntime : IAsyncDisposable
             var infos = new Dictionary<string, SpecialistBindingInfo>(StringComparer.Ordinal);
             foreach (var s in policy.Specialists)
             {
-                var a = DemoWiring.Resolve(demo, s, key.Id);
+                var a = DemoWiring.Resolve(demo, s, builder.TrustedProducers);
                 var info = engines[a.BaseCid.ToString()].RegisterAdapter(s.Id, a.Path);
                 bindings[s.Id] = new SpecialistBinding(s, a.BaseCid.ToString(), info.Cid.ToString(), a.Path);
                 infos[s.Id] = new SpecialistBindingInfo(a.Name, info.Cid.ToString(), a.BaseCid.ToString(), a.Admitted);

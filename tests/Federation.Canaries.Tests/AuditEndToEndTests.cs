@@ -34,7 +34,7 @@ public sealed partial class AuditEndToEndTests : IAsyncLifetime
     {
         Directory.CreateDirectory(NodeDir);
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Federation.Node.dll"), "serve", "--urls", "http://127.0.0.1:0", "--data-dir", NodeDir })
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Federation.Node.dll"), "serve", "--demo", "none", "--urls", "http://127.0.0.1:0", "--data-dir", NodeDir })
             psi.ArgumentList.Add(a);
         _node = Process.Start(psi)!;
         var found = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);

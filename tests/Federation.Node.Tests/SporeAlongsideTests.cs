@@ -45,7 +45,7 @@ public sealed class SporeAlongsideTests
         var dir = NodeFixture.TempDir("fed-serve-spore-busy");
         try
         {
-            var (code, _, err) = CliRunner.Fed("serve", "--urls", "http://127.0.0.1:0", "--spore-listen", $"127.0.0.1:{port}", "--data-dir", dir);
+            var (code, _, err) = CliRunner.Fed("serve", "--demo", "none", "--urls", "http://127.0.0.1:0", "--spore-listen", $"127.0.0.1:{port}", "--data-dir", dir);
             Assert.Equal(1, code);
             var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Assert.Single(lines);
@@ -60,7 +60,7 @@ public sealed class SporeAlongsideTests
     [Fact]
     public void A_non_loopback_spore_address_is_refused_with_exit_2()
     {
-        var (code, _, err) = CliRunner.Fed("serve", "--spore-listen", "10.1.2.3:7470", "--data-dir", NodeFixture.TempDir("fed-serve-spore-remote"));
+        var (code, _, err) = CliRunner.Fed("serve", "--demo", "none", "--spore-listen", "10.1.2.3:7470", "--data-dir", NodeFixture.TempDir("fed-serve-spore-remote"));
         Assert.Equal(2, code);
         Assert.Contains("--spore-listen 10.1.2.3:7470 is not a loopback address", err, StringComparison.Ordinal);
     }

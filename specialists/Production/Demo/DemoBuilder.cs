@@ -92,6 +92,16 @@ public sealed class DemoBuilder(DemoRecipe recipe, NodeKey producer, IProgress<D
     /// <summary>A topic's checker: (question, answer produced, reference answer) → passes.</summary>
     public Func<string, string, string, string, bool> Checker { get; init; } = DemoCheckers.Check;
 
+    /// <summary>
+    /// A shipped build of this recipe (<see cref="DemoShipping"/>): when set and the data dir has no build yet,
+    /// <see cref="BuildOrLoad"/> verifies and installs it instead of training.
+    /// </summary>
+    public string? ShippedDir { get; init; }
+
+    /// <summary>Whose manifests a build may carry: this node's key, plus the shipped producer's when a shipped build is set.</summary>
+    public IReadOnlyCollection<NodeId> TrustedProducers =>
+        DemoShipping.IsShipped(ShippedDir) ? [producer.NodeId, DemoShipping.ReadProducer(ShippedDir!)] : [producer.NodeId];
+
     /// <summary>The build directory of a recipe under a data dir: <c>demo/&lt;recipe CID&gt;</c>.</summary>
     public static string DirectoryFor(string dataDir, DemoRecipe recipe) => Path.Combine(dataDir, "demo", recipe.Cid.ToString());
 
@@ -107,11 +117,18 @@ public sealed class DemoBuilder(DemoRecipe recipe, NodeKey producer, IProgress<D
         if (cached is not null)
         {
             // Refused, not silently rebuilt: a file or manifest that changed after the build is evidence, kept for inspection.
-            var problem = cached.Verify([producer.NodeId]);
+            var problem = cached.Verify(TrustedProducers);
             return problem is null ? cached with { BuildSeconds = 0 }
                 : throw new InvalidOperationException($"the cached demo build in '{dir}' does not verify: {problem}. Inspect it, then delete that directory to rebuild from the recipe.");
         }
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        if (DemoShipping.IsShipped(ShippedDir))
+        {
+            progress?.Report(new DemoProgress("install", 0, 1, $"verifying and installing the shipped build from {ShippedDir}"));
+            var installed = DemoShipping.Install(ShippedDir!, dir, recipe.Cid);
+            progress?.Report(new DemoProgress("done", 1, 1, ""));
+            return installed;
+        }
         var tmp = dir + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
         Build(tmp, ct);
