@@ -205,6 +205,9 @@ internal static class MemoryBench
             foreach (var q in queries.Take(200)) await store.SearchAsync(q, ns, 10);
             Line($"search top-10, {what}: local server CPU, mean of 200", (PostgresCpuS() - s0) * 1000 / 200, "ms", "-");
         }
+        // the slowest queries by thread-CPU (what the tail is made of)
+        foreach (var i in Enumerable.Range(0, queries.Length).OrderByDescending(i => cpuUs[i]).Take(3))
+            Console.WriteLine($"  slow: '{queries[i]}' thread-CPU {cpuUs[i] / 1000:F2} ms, wall {us[i] / 1000:F2} ms");
         us.Sort();
         cpuUs.Sort();
         double p99 = us[(int)(us.Count * 0.99)] / 1000, cp99 = cpuUs[(int)(cpuUs.Count * 0.99)] / 1000;

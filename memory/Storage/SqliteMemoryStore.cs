@@ -507,7 +507,9 @@ public sealed class SqliteMemoryStore : IMemoryStore
         if (kept.Count == 0 || docs <= 0) return [];
         double avgdl = (double)tokens / (double)docs;
         var terms = kept.Select(t => (Bm25TopK.Idf(docs, t.Df), _lex.Load(c, tx, t.Id, t.Gen, t.Df))).ToList();
-        var top = Bm25TopK.Run(terms, nsIds.Contains, avgdl, depth);
+        var mask = new bool[nsIds.Count == 0 ? 0 : nsIds.Max() + 1];
+        foreach (var ns in nsIds) mask[ns] = true;
+        var top = Bm25TopK.Run(terms, mask, avgdl, depth);
         var withCid = new List<(long Id, Cid Cid, double Score)>(top.Count);
         using (var q = Cmd(c, tx, "SELECT cid FROM fragments WHERE id = $id", "$id"))
             foreach (var (id, sc) in top)

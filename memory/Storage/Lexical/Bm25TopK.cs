@@ -31,18 +31,27 @@ internal static class Bm25TopK
     /// <summary>
     /// The best documents of the allowed namespaces by BM25 over <paramref name="terms"/> (query order): every document
     /// whose score is at least the <paramref name="depth"/>-th best (so ties across the cut are all there; the caller
-    /// orders them by CID). <paramref name="avgdl"/> is FTS5's: all tokens / N.
+    /// orders them by CID). <paramref name="avgdl"/> is FTS5's: all tokens / N. <paramref name="nsAllowed"/> is indexed
+    /// by namespace id.
     /// </summary>
-    public static List<(long Doc, double Score)> Run(IReadOnlyList<(double Idf, TermPostings List)> terms, Func<int, bool> nsAllowed, double avgdl, int depth)
+    public static List<(long Doc, double Score)> Run(IReadOnlyList<(double Idf, TermPostings List)> terms, bool[] nsAllowed, double avgdl, int depth)
     {
         int m = terms.Count;
         var result = new List<(long, double)>();
         if (m == 0 || depth <= 0) return result;
+        // K(dl) = k1·(1 − b + b·dl/avgdl), FTS5's expression, tabulated per length (the same doubles as computing it each time)
+        int maxDl = 0;
+        for (int i = 0; i < m; i++) maxDl = Math.Max(maxDl, terms[i].List.MaxDl);
+        var ktab = new double[maxDl + 1];
+        for (int d = 0; d <= maxDl; d++) ktab[d] = K1 * (1 - B + B * (double)d / avgdl);
         var ub = new double[m];
+        var idf = new double[m];
+        var lists = new TermPostings[m];
         for (int i = 0; i < m; i++)
         {
-            var l = terms[i].List;
-            ub[i] = l.Count == 0 ? 0 : Part(terms[i].Idf, l.MaxTf, l.MinDl, avgdl);
+            lists[i] = terms[i].List;
+            idf[i] = terms[i].Idf;
+            ub[i] = idf[i] * lists[i].MaxPart(avgdl, ktab);
         }
         // order: terms by upper bound ascending; prefix[r] = Σ ub of order[0..r]
         var order = Enumerable.Range(0, m).OrderBy(i => ub[i]).ThenBy(i => i).ToArray();
@@ -52,7 +61,7 @@ internal static class Bm25TopK
         var tf = new int[m];
         var heap = new PriorityQueue<long, double>(depth + 1);
         var ties = new List<(long Doc, double Score)>();
-        double theta = double.NegativeInfinity;
+        double theta = double.NegativeInfinity, cut = double.NegativeInfinity;
         int firstEssential = 0;
         long prunedHere = 0;
         const double Slack = 1e-9; // bounds and scores are summed in different orders; never prune what rounding could let in
@@ -64,48 +73,53 @@ internal static class Bm25TopK
             for (int r = firstEssential; r < m; r++)
             {
                 int i = order[r];
-                var l = terms[i].List;
+                var l = lists[i];
                 if (pos[i] < l.Count && l.Docs[pos[i]] < doc) doc = l.Docs[pos[i]];
             }
             if (doc == long.MaxValue) break;
             int dl = 0, ns = 0;
             double partial = 0;
-            Array.Clear(tf);
             for (int r = firstEssential; r < m; r++)
             {
                 int i = order[r];
-                var l = terms[i].List;
+                var l = lists[i];
                 int p = pos[i];
                 if (p < l.Count && l.Docs[p] == doc)
                 {
                     tf[i] = l.Tf[p]; dl = l.Dl[p]; ns = l.Ns[p];
                     pos[i] = p + 1;
                 }
+                else tf[i] = 0;
             }
-            if (!nsAllowed(ns)) continue;
+            if ((uint)ns >= (uint)nsAllowed.Length || !nsAllowed[ns]) continue;
+            double k = ktab[dl];
             for (int r = firstEssential; r < m; r++)
             {
                 int i = order[r];
-                if (tf[i] > 0) partial += Part(terms[i].Idf, tf[i], dl, avgdl);
+                if (tf[i] > 0) { double f = tf[i]; partial += idf[i] * ((f * (K1 + 1.0)) / (f + k)); }
             }
             bool pruned = false;
             for (int r = firstEssential - 1; r >= 0; r--)
             {
-                if (partial + prefix[r] < theta * (1 - Slack)) { pruned = true; break; }
                 int i = order[r];
-                var l = terms[i].List;
+                tf[i] = 0;
+                if (pruned) continue;
+                if (partial + prefix[r] < cut) { pruned = true; continue; }
+                var l = lists[i];
                 int p = Seek(l, pos[i], doc);
                 pos[i] = p;
                 if (p < l.Count && l.Docs[p] == doc)
                 {
                     tf[i] = l.Tf[p];
-                    partial += Part(terms[i].Idf, tf[i], dl, avgdl);
+                    double f = tf[i];
+                    partial += idf[i] * ((f * (K1 + 1.0)) / (f + k));
                 }
             }
-            if (pruned || partial < theta * (1 - Slack)) { prunedHere++; continue; }
+            if (pruned || partial < cut) { prunedHere++; continue; }
+            // the exact score: FTS5's sum, term by term in query order
             double score = 0.0;
             for (int i = 0; i < m; i++)
-                if (tf[i] > 0) score += Part(terms[i].Idf, tf[i], dl, avgdl);
+                if (tf[i] > 0) { double f = tf[i]; score += idf[i] * ((f * (K1 + 1.0)) / (f + k)); }
             // keep every doc scoring at least the depth-th best
             if (heap.Count < depth) heap.Enqueue(doc, score);
             else
@@ -125,7 +139,8 @@ internal static class Bm25TopK
             if (heap.Count == depth)
             {
                 heap.TryPeek(out _, out theta);
-                while (firstEssential < m && prefix[firstEssential] < theta * (1 - Slack)) firstEssential++;
+                cut = theta * (1 - Slack);
+                while (firstEssential < m && prefix[firstEssential] < cut) firstEssential++;
             }
         }
         if (prunedHere > 0) Interlocked.Add(ref Pruned, prunedHere);

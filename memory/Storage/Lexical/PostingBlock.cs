@@ -98,8 +98,29 @@ internal sealed class TermPostings
     public long[] Docs = new long[16];
     public int[] Tf = new int[16], Dl = new int[16], Ns = new int[16];
     public int Count;
-    /// <summary>The largest tf and the smallest length in the list: c(MaxTf, MinDl) bounds every posting's contribution.</summary>
-    public int MaxTf, MinDl = int.MaxValue;
+    /// <summary>The largest tf and the largest and smallest lengths in the list.</summary>
+    public int MaxTf, MaxDl, MinDl = int.MaxValue;
+
+    private sealed record Bound(double Avgdl, double Part);
+    private Bound? _bound;
+
+    /// <summary>
+    /// The largest tf·(k1+1)/(tf + K(dl)) over the list (the term's score bound without idf) for this avgdl; remembered
+    /// for the last avgdl asked (lists are shared by concurrent searches: the record is swapped atomically).
+    /// </summary>
+    public double MaxPart(double avgdl, double[] ktab)
+    {
+        if (_bound is { } b && b.Avgdl == avgdl) return b.Part;
+        double best = 0;
+        for (int i = 0; i < Count; i++)
+        {
+            double f = Tf[i];
+            double part = (f * (Bm25TopK.K1 + 1.0)) / (f + ktab[Dl[i]]);
+            if (part > best) best = part;
+        }
+        _bound = new Bound(avgdl, best);
+        return best;
+    }
 
     public TermPostings(int capacity = 16)
     {
@@ -119,6 +140,7 @@ internal sealed class TermPostings
         {
             if (Tf[i] > MaxTf) MaxTf = Tf[i];
             if (Dl[i] < MinDl) MinDl = Dl[i];
+            if (Dl[i] > MaxDl) MaxDl = Dl[i];
             if (i > 0 && Docs[i] <= Docs[i - 1]) throw new InvalidDataException("a lexical posting list is out of order: the store is corrupt; rebuild it (fed memory export, then import).");
         }
     }
