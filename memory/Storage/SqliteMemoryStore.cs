@@ -146,12 +146,7 @@ public sealed class SqliteMemoryStore : IMemoryStore
             {
                 receipts = AppendCore(tx, fragments, vecs, added, removed);
                 tx.Commit();
-                _lexCommitted?.Batch.Committed(_lexCommitted.Value.Version);
-            }
-            catch
-            {
-                _lex.Invalidate(); // its in-memory tails may be ahead of the rolled-back table
-                throw;
+                _lexCommitted?.Committed();
             }
             finally { _lexCommitted = null; }
         }
@@ -170,7 +165,7 @@ public sealed class SqliteMemoryStore : IMemoryStore
         var c = _writer;
         using var findCid = Cmd(c, tx, "SELECT f.id, n.name, f.leaf_index, f.status, f.ns_id, f.envelope FROM fragments f JOIN namespaces n ON n.id = f.ns_id WHERE f.cid = $cid", "$cid");
         using var insFrag = Cmd(c, tx, "INSERT INTO fragments (cid, ns_id, leaf_index, status, envelope) VALUES ($cid, $ns, $leaf, $status, $env) RETURNING id", "$cid", "$ns", "$leaf", "$status", "$env");
-        using var lex = _lex.Begin(c, tx, CurrentVersion(c, tx));
+        using var lex = _lex.Begin(c, tx);
         using var insVec = Cmd(c, tx, "INSERT INTO vectors (id, ns_id, vec) VALUES ($id, $ns, $vec)", "$id", "$ns", "$vec");
         using var setStatus = Cmd(c, tx, "UPDATE fragments SET status = 1 WHERE id = $id", "$id");
         using var delVec = Cmd(c, tx, "DELETE FROM vectors WHERE id = $id", "$id");
@@ -272,7 +267,7 @@ public sealed class SqliteMemoryStore : IMemoryStore
             Exec(c, "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'", tx);
         }
         lex.Flush();
-        _lexCommitted = (lex, CurrentVersion(c, tx));
+        _lexCommitted = lex;
         return receipts;
     }
 
@@ -307,9 +302,8 @@ public sealed class SqliteMemoryStore : IMemoryStore
                 u.Parameters[1].Value = id;
                 u.ExecuteNonQuery();
             }
-            _lex.Invalidate(); // erasure is rare: simplest to re-read tails after it
             if (status == (int)FragmentStatus.Live && envelope is not null)
-                using (var lex = _lex.Begin(_writer, tx, CurrentVersion(_writer, tx)))
+                using (var lex = _lex.Begin(_writer, tx))
                 {
                     lex.Remove(id, ContentOf(envelope));
                     lex.Flush();
@@ -503,10 +497,10 @@ public sealed class SqliteMemoryStore : IMemoryStore
     /// </summary>
     internal List<(long Id, Cid Cid, double Score)> LexicalTop(SqliteConnection c, SqliteTransaction? tx, string query, HashSet<int> nsIds, int depth)
     {
-        var (kept, docs, tokens) = _lex.QueryTerms(c, tx, query);
+        var (kept, docs, tokens, gen) = _lex.QueryTerms(c, tx, query);
         if (kept.Count == 0 || docs <= 0) return [];
         double avgdl = (double)tokens / (double)docs;
-        var terms = kept.Select(t => (Bm25TopK.Idf(docs, t.Df), _lex.Load(c, tx, t.Id, t.Gen, t.Df))).ToList();
+        var terms = kept.Select(t => (Bm25TopK.Idf(docs, t.Df), _lex.Load(c, tx, t, gen))).ToList();
         var mask = new bool[nsIds.Count == 0 ? 0 : nsIds.Max() + 1];
         foreach (var ns in nsIds) mask[ns] = true;
         var top = Bm25TopK.Run(terms, mask, avgdl, depth);
@@ -529,10 +523,7 @@ public sealed class SqliteMemoryStore : IMemoryStore
         return _lex.QueryTerms(c, null, query).Kept.Select(k => k.Word).ToList();
     }
 
-    private static long CurrentVersion(SqliteConnection c, SqliteTransaction tx) =>
-        long.Parse((string)Scalar(c, tx, "SELECT value FROM meta WHERE key = 'version'")!, System.Globalization.CultureInfo.InvariantCulture);
-
-    private (SqliteLexicalIndex.Batch Batch, long Version)? _lexCommitted;
+    private SqliteLexicalIndex.Batch? _lexCommitted;
 
     private static string ContentOf(byte[] envelope)
     {
@@ -552,11 +543,10 @@ public sealed class SqliteMemoryStore : IMemoryStore
             while (r.Read()) rows.Add((r.GetInt64(0), r.GetInt32(1), (byte[])r[2]));
         for (int i = 0; i < rows.Count; i += 10_000)
         {
-            using var lex = _lex.Begin(_writer, tx, long.MinValue + 1);
+            using var lex = _lex.Begin(_writer, tx);
             foreach (var (id, ns, env) in rows.Skip(i).Take(10_000)) lex.Add(id, ns, ContentOf(env));
             lex.Flush();
         }
-        _lex.Invalidate();
         Exec(_writer, "DROP TABLE IF EXISTS fts_vocab; DROP TABLE IF EXISTS fts; DELETE FROM meta WHERE key = 'fts_docs'; "
             + "UPDATE meta SET value = '2' WHERE key = 'format'; UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version';", tx);
         return FormatVersion;

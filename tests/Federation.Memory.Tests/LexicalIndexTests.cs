@@ -158,7 +158,14 @@ public sealed class LexicalIndexTests
     {
         using var t = new TempStore();
         var frags = Corpus(3000, 5);
-        foreach (var chunk in frags.Chunk(700)) await t.Store.AppendAsync(chunk); // tails of blocks filled across batches
+        foreach (var chunk in frags.Chunk(37)) await t.Store.AppendAsync(chunk); // 82 segments: merged into levels 1 and 2
+        using (var c = new SqliteConnection($"Data Source={t.DbPath};Pooling=False"))
+        {
+            c.Open();
+            using var q = c.CreateCommand();
+            q.CommandText = "SELECT max(level) || ',' || count(*) FROM lex_segments";
+            Assert.Equal("2,5", q.ExecuteScalar()); // 82 batches = 64 + 2·8 + 2: one level-2, two level-1 and two level-0 segments
+        }
         long before = Interlocked.Read(ref Bm25TopK.Pruned);
         var queries = Queries(60, 9);
         Assert.True(await CompareAll(t, queries, [1, 10, 50]) > 3000);
@@ -214,7 +221,7 @@ public sealed class LexicalIndexTests
             // what format 1 held: FTS5 instead of lex_*
             c.Open();
             using var cmd = c.CreateCommand();
-            cmd.CommandText = "DROP TABLE lex_terms; DROP TABLE lex_blocks; DELETE FROM meta WHERE key IN ('lex_docs', 'lex_tokens'); UPDATE meta SET value = '1' WHERE key = 'format';"
+            cmd.CommandText = "DROP TABLE lex_terms; DROP TABLE lex_postings; DROP TABLE lex_segments; DELETE FROM meta WHERE key IN ('lex_docs', 'lex_tokens', 'lex_gen'); UPDATE meta SET value = '1' WHERE key = 'format';"
                 + "CREATE VIRTUAL TABLE fts USING fts5(content, ns); INSERT INTO meta (key, value) VALUES ('fts_docs', '400');";
             cmd.ExecuteNonQuery();
         }
