@@ -288,7 +288,7 @@ internal sealed class SqliteLexicalIndex
         using (var q = c.CreateCommand())
         {
             q.Transaction = tx;
-            q.CommandText = "SELECT t.id, (SELECT coalesce(sum(p.n), 0) FROM lex_segments s JOIN lex_postings p ON p.seg = s.id AND p.term_id = t.id) FROM lex_terms t WHERE t.term = $t";
+            q.CommandText = "SELECT t.id, (SELECT coalesce(sum(p.n), 0) FROM lex_segments s CROSS JOIN lex_postings p WHERE p.seg = s.id AND p.term_id = t.id) FROM lex_terms t WHERE t.term = $t";
             q.Parameters.Add(new SqliteParameter("$t", null));
             foreach (var w in words)
             {
@@ -318,7 +318,7 @@ internal sealed class SqliteLexicalIndex
         using (var q = c.CreateCommand())
         {
             q.Transaction = tx;
-            q.CommandText = "SELECT p.data FROM lex_segments s JOIN lex_postings p ON p.seg = s.id AND p.term_id = $t ORDER BY s.min_doc";
+            q.CommandText = "SELECT p.data FROM lex_segments s CROSS JOIN lex_postings p WHERE p.seg = s.id AND p.term_id = $t ORDER BY s.min_doc";
             q.Parameters.Add(new SqliteParameter("$t", term.Id));
             using var r = q.ExecuteReader();
             var buf = new byte[4096];
