@@ -505,12 +505,17 @@ public sealed class SqliteMemoryStore : IMemoryStore
         foreach (var ns in nsIds) mask[ns] = true;
         var top = Bm25TopK.Run(terms, mask, avgdl, depth);
         var withCid = new List<(long Id, Cid Cid, double Score)>(top.Count);
-        using (var q = Cmd(c, tx, "SELECT cid FROM fragments WHERE id = $id", "$id"))
-            foreach (var (id, sc) in top)
-            {
-                q.Parameters[0].Value = id;
-                withCid.Add((id, new Cid((byte[])q.ExecuteScalar()!), sc));
-            }
+        // one statement for every CID: with short texts many fragments may tie at the cut (same tf and length), and
+        // all of them need their CID for the tie-break
+        var scores = new Dictionary<long, double>(top.Count);
+        foreach (var (id, sc) in top) scores[id] = sc;
+        using (var q = Cmd(c, tx, "SELECT f.id, f.cid FROM json_each($ids) AS j JOIN fragments f ON f.id = j.value", "$ids"))
+        {
+            q.Parameters[0].Value = "[" + string.Join(",", scores.Keys.Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]";
+            using var r = q.ExecuteReader();
+            while (r.Read()) withCid.Add((r.GetInt64(0), new Cid((byte[])r[1]), scores[r.GetInt64(0)]));
+        }
+        if (withCid.Count != scores.Count) throw new InvalidDataException("the lexical index names a fragment row that does not exist: the store is corrupt; rebuild it (fed memory export, then import).");
         withCid.Sort((a, b) => a.Score != b.Score ? b.Score.CompareTo(a.Score) : a.Cid.CompareTo(b.Cid));
         if (withCid.Count > depth) withCid.RemoveRange(depth, withCid.Count - depth);
         return withCid;
