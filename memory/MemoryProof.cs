@@ -192,17 +192,23 @@ public sealed class MemoryProofVerifier
                 return Fail(MemoryProofFailure.FragmentMalformed, $"fragment envelope type \"{env.Type}\" is not \"{SignedFragment.OwnType}\" or \"{SignedFragment.CustodialType}\".", cid, ns);
             if (!Fragment.TryFromJson(env.Payload, out var frag, out var fErr))
                 return Fail(MemoryProofFailure.FragmentMalformed, fErr, cid, ns);
-            var actual = Cid.Of(CanonicalJson.Serialize(env.Payload));
+            // One serialization serves both hashes: the signing bytes {"payload":P,"signer":S,"type":T} hold the
+            // payload's canonical bytes P verbatim (keys sorted), so the CID is SHA-256 of that slice.
+            var signing = SignedEnvelope.SigningBytes(env.Type, env.Payload, env.Signer);
+            var payloadBytes = PayloadSlice(signing, env) ?? CanonicalJson.Serialize(env.Payload);
+            var actual = Cid.Of(payloadBytes);
             if (actual != cid)
                 return Fail(MemoryProofFailure.FragmentCidMismatch, $"SHA-256 of the fragment's canonical bytes is {actual}, not fragment_cid {cid}: the fragment was altered.", cid, ns);
             if (frag.Namespace.Name != ns)
                 return Fail(MemoryProofFailure.NamespaceMismatch, $"the fragment says namespace \"{frag.Namespace.Name}\" but the proof is for \"{ns}\".", cid, ns);
             if (frag.Author != env.Signer)
                 return Fail(MemoryProofFailure.AuthorMismatch, $"fragment author {frag.Author} is not the envelope signer {env.Signer}.", cid, ns);
-            var check = env.Verify();
-            if (!check.IsValid)
-                return Fail(check.Failure == EnvelopeFailure.IdMismatch ? MemoryProofFailure.EnvelopeIdMismatch : MemoryProofFailure.ContributorSignatureInvalid,
-                    check.Message, cid, ns);
+            var envId = Cid.Of(signing);
+            if (envId != env.Id)
+                return Fail(MemoryProofFailure.EnvelopeIdMismatch, $"id {env.Id} does not match the content, whose CID is {envId}; the envelope was altered", cid, ns);
+            var sig = Ed25519Verifier.Verify(env.Signer, signing, env.SignatureBytes.Span);
+            if (!sig.IsValid)
+                return Fail(MemoryProofFailure.ContributorSignatureInvalid, $"signature by {env.Signer} does not verify: {sig.Message}", cid, ns);
             author = frag.Author;
         }
 
@@ -234,6 +240,29 @@ public sealed class MemoryProofVerifier
         {
             Erased = erased, FragmentCid = cid, Namespace = ns, Author = author, StatementSigner = stmtEnv.Signer,
         };
+    }
+
+    /// <summary>
+    /// The payload's canonical bytes inside the signing bytes <c>{"payload":P,"signer":S,"type":T}</c>, or null when
+    /// the bytes do not have exactly that prefix and suffix (then the caller serializes the payload on its own).
+    /// </summary>
+    private static ReadOnlySpan<byte> PayloadSliceSpan(byte[] signing, SignedEnvelope env, out bool ok)
+    {
+        ok = false;
+        var prefix = "{\"payload\":"u8;
+        var tail = CanonicalJson.Serialize(new JsonObject { ["signer"] = env.Signer.ToString(), ["type"] = env.Type }); // {"signer":…,"type":…}
+        int suffixLen = tail.Length; // "," + tail[1..]
+        if (signing.Length < prefix.Length + suffixLen || !signing.AsSpan(0, prefix.Length).SequenceEqual(prefix)) return default;
+        var suffix = signing.AsSpan(signing.Length - suffixLen);
+        if (suffix[0] != (byte)',' || !suffix[1..].SequenceEqual(tail.AsSpan(1))) return default;
+        ok = true;
+        return signing.AsSpan(prefix.Length, signing.Length - prefix.Length - suffixLen);
+    }
+
+    private static byte[]? PayloadSlice(byte[] signing, SignedEnvelope env)
+    {
+        var span = PayloadSliceSpan(signing, env, out bool ok);
+        return ok ? span.ToArray() : null;
     }
 
     private bool StatementVerifies(SignedEnvelope env, out string why)

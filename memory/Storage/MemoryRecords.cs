@@ -89,10 +89,16 @@ public sealed class MemoryStoreOptions
     public int FusionDepth { get; set; } = 50;
 
     /// <summary>
-    /// BM25 top-k pruning (MaxScore, docs/memory.md §Search). Exact (tests compare it with the full ranking) but OFF by
-    /// default: measured slower on SQLite (scoring a candidate row with <c>MATCH … AND rowid = ?</c> did not seek).
+    /// PostgreSQL only: BM25 top-k pruning (MaxScore) inside its SQL ranking. The SQLite store always ranks with its own
+    /// lexical index and exact MaxScore (docs/memory.md §Search), so this does not apply to it.
     /// </summary>
     public bool TopKPruning { get; set; }
+
+    /// <summary>
+    /// Bytes of decoded posting lists of hot terms kept in memory (keyed by the term's generation, so always current);
+    /// 0 turns the cache off. Default 256 MiB.
+    /// </summary>
+    public long LexicalCacheBytes { get; set; } = 256L << 20;
 
     /// <summary>The RRF constant k in 1/(k + rank).</summary>
     public int RrfK { get; set; } = 60;

@@ -1,5 +1,6 @@
 using System.Text;
 using Federation.Memory.Search;
+using Federation.Memory.Storage.Lexical;
 using Federation.Memory.Testing;
 using Federation.Registry;
 using Federation.Registry.Crypto;
@@ -12,7 +13,7 @@ namespace Federation.Memory.Storage;
 
 /// <summary>
 /// The embedded memory store (issue 10, Storage): one SQLite file (WAL) holding every namespace log, its Merkle nodes,
-/// the fragments' signed envelopes, an FTS5 index for BM25, the vectors for exact similarity search, and the signed
+/// the fragments' signed envelopes, its own lexical index for BM25 (posting blocks, <see cref="SqliteLexicalIndex"/>), the vectors for exact similarity search, and the signed
 /// root statements. No policy here: <see cref="MemoryService"/> decides who may do what.
 /// </summary>
 /// <remarks>
@@ -23,7 +24,7 @@ namespace Federation.Memory.Storage;
 /// </remarks>
 public sealed class SqliteMemoryStore : IMemoryStore
 {
-    private const string FormatVersion = "1";
+    private const string FormatVersion = "2"; // 2: own lexical index (lex_*) instead of FTS5; format 1 is migrated on open
     private readonly string _cs;
     private readonly NodeKey? _key;
     private readonly IEmbedder? _embedder;
@@ -34,6 +35,7 @@ public sealed class SqliteMemoryStore : IMemoryStore
     private long _vectorsLoaded; // the largest fragment id whose vector is in _vectors (ids grow under SQLite's write lock)
     private readonly Lock _globalLock = new();
     private (long Version, GlobalTree Tree, Dictionary<string, long> Ids)? _global;
+    private readonly SqliteLexicalIndex _lex;
 
     private SqliteMemoryStore(string path, NodeKey? key, IEmbedder? embedder, MemoryStoreOptions options)
     {
@@ -42,6 +44,7 @@ public sealed class SqliteMemoryStore : IMemoryStore
         _embedder = embedder;
         _options = options;
         _cs = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 60 }.ToString();
+        _lex = new SqliteLexicalIndex(options.LexicalCacheBytes);
         _writer = Open();
         Exec(_writer, $"PRAGMA journal_mode=WAL; PRAGMA synchronous={options.Synchronous}; PRAGMA secure_delete=ON;");
         using (var tx = _writer.BeginTransaction())
@@ -50,7 +53,7 @@ public sealed class SqliteMemoryStore : IMemoryStore
                 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                 CREATE TABLE IF NOT EXISTS namespaces (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, size INTEGER NOT NULL, root BLOB NOT NULL);
                 CREATE TABLE IF NOT EXISTS fragments (
-                  id INTEGER PRIMARY KEY,            -- shared rowid of fts and vectors
+                  id INTEGER PRIMARY KEY,            -- doc id of the lexical index, rowid of vectors
                   cid BLOB NOT NULL UNIQUE,          -- 32 raw bytes = the leaf data
                   ns_id INTEGER NOT NULL,
                   leaf_index INTEGER NOT NULL,
@@ -59,16 +62,14 @@ public sealed class SqliteMemoryStore : IMemoryStore
                   erased_at_ms INTEGER,
                   UNIQUE (ns_id, leaf_index));
                 CREATE TABLE IF NOT EXISTS merkle_nodes (ns_id INTEGER NOT NULL, id INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (ns_id, id)) WITHOUT ROWID;
-                -- content, and the namespace as one token "n<ns_id>" so the namespace filter is part of the FTS5 match.
-                CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(content, ns, tokenize = 'unicode61 remove_diacritics 2');
-                CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, 'col');
                 CREATE TABLE IF NOT EXISTS vectors (id INTEGER PRIMARY KEY, ns_id INTEGER NOT NULL, vec BLOB NOT NULL);
                 CREATE TABLE IF NOT EXISTS statements (seq INTEGER PRIMARY KEY AUTOINCREMENT, global_root BLOB NOT NULL,
                   namespaces INTEGER NOT NULL, time_ms INTEGER NOT NULL, envelope BLOB NOT NULL);
                 CREATE INDEX IF NOT EXISTS statements_root ON statements (global_root);
-                INSERT OR IGNORE INTO meta (key, value) VALUES ('format', '1'), ('version', '0'), ('fts_docs', '0');
-                """, tx);
+                INSERT OR IGNORE INTO meta (key, value) VALUES ('format', '2'), ('version', '0');
+                """ + SqliteLexicalIndex.Schema, tx);
             var format = Scalar(_writer, tx, "SELECT value FROM meta WHERE key = 'format'") as string;
+            if (format == "1") format = MigrateFromFts5(tx);
             if (format != FormatVersion)
                 throw new InvalidDataException($"{path}: memory store format '{format}' is not supported; this build reads format {FormatVersion}.");
             if (embedder is not null)
@@ -141,8 +142,13 @@ public sealed class SqliteMemoryStore : IMemoryStore
         lock (_writeLock)
         {
             using var tx = _writer.BeginTransaction(); // BEGIN IMMEDIATE: the database's write lock
-            receipts = AppendCore(tx, fragments, vecs, added, removed);
-            tx.Commit();
+            try
+            {
+                receipts = AppendCore(tx, fragments, vecs, added, removed);
+                tx.Commit();
+                _lexCommitted?.Committed();
+            }
+            finally { _lexCommitted = null; }
         }
         if (_vectors is not null)
         {
@@ -157,13 +163,11 @@ public sealed class SqliteMemoryStore : IMemoryStore
         List<(long, int, Cid, float[])> added, List<long> removed)
     {
         var c = _writer;
-        using var findCid = Cmd(c, tx, "SELECT f.id, n.name, f.leaf_index, f.status, f.ns_id FROM fragments f JOIN namespaces n ON n.id = f.ns_id WHERE f.cid = $cid", "$cid");
+        using var findCid = Cmd(c, tx, "SELECT f.id, n.name, f.leaf_index, f.status, f.ns_id, f.envelope FROM fragments f JOIN namespaces n ON n.id = f.ns_id WHERE f.cid = $cid", "$cid");
         using var insFrag = Cmd(c, tx, "INSERT INTO fragments (cid, ns_id, leaf_index, status, envelope) VALUES ($cid, $ns, $leaf, $status, $env) RETURNING id", "$cid", "$ns", "$leaf", "$status", "$env");
-        using var insFts = Cmd(c, tx, "INSERT INTO fts (rowid, content, ns) VALUES ($id, $content, $ns)", "$id", "$content", "$ns");
-        long ftsDelta = 0;
+        using var lex = _lex.Begin(c, tx);
         using var insVec = Cmd(c, tx, "INSERT INTO vectors (id, ns_id, vec) VALUES ($id, $ns, $vec)", "$id", "$ns", "$vec");
         using var setStatus = Cmd(c, tx, "UPDATE fragments SET status = 1 WHERE id = $id", "$id");
-        using var delFts = Cmd(c, tx, "DELETE FROM fts WHERE rowid = $id", "$id");
         using var delVec = Cmd(c, tx, "DELETE FROM vectors WHERE id = $id", "$id");
 
         var logs = new Dictionary<string, (long Id, MerkleTree Tree, NamespaceNodeStore Store)>(StringComparer.Ordinal);
@@ -210,18 +214,18 @@ public sealed class SqliteMemoryStore : IMemoryStore
                 if (target is null || sf.Fragment.Content.Length != 0)
                     throw new MemoryStoreException("a tombstone has empty content and metadata {\"tombstone\": \"<cid of the deleted fragment>\"}.", "memory.bad_tombstone");
                 findCid.Parameters[0].Value = target.Value.ToArray();
-                long tid; int tstatus; long tns;
+                long tid; int tstatus; long tns; byte[]? tenv;
                 using (var r = findCid.ExecuteReader())
                 {
                     if (!r.Read()) throw new MemoryStoreException($"the tombstone deletes {target}, which is not in the store.", "memory.not_found");
-                    tid = r.GetInt64(0); tstatus = r.GetInt32(3); tns = r.GetInt64(4);
+                    tid = r.GetInt64(0); tstatus = r.GetInt32(3); tns = r.GetInt64(4); tenv = r.IsDBNull(5) ? null : (byte[])r[5];
                 }
                 if (tns != log.Id)
                     throw new MemoryStoreException($"the tombstone is in {nsName} but {target} is in another namespace; delete it in its own namespace.", "memory.bad_tombstone");
                 if (tstatus != (int)FragmentStatus.Live)
                     throw new MemoryStoreException($"{target} is {((FragmentStatus)tstatus).ToString().ToLowerInvariant()}; only a live fragment can be deleted.", "memory.bad_tombstone");
                 setStatus.Parameters[0].Value = tid; setStatus.ExecuteNonQuery();
-                delFts.Parameters[0].Value = tid; ftsDelta -= delFts.ExecuteNonQuery();
+                if (tenv is not null) lex.Remove(tid, ContentOf(tenv));
                 delVec.Parameters[0].Value = tid; delVec.ExecuteNonQuery();
                 removed.Add(tid);
             }
@@ -236,11 +240,7 @@ public sealed class SqliteMemoryStore : IMemoryStore
             long id = (long)insFrag.ExecuteScalar()!;
             if (target is null)
             {
-                insFts.Parameters[0].Value = id;
-                insFts.Parameters[1].Value = sf.Fragment.Content;
-                insFts.Parameters[2].Value = NsToken(log.Id);
-                insFts.ExecuteNonQuery();
-                ftsDelta++;
+                lex.Add(id, (int)log.Id, sf.Fragment.Content);
                 if (vecs[i] is { } v)
                 {
                     insVec.Parameters[0].Value = id;
@@ -265,8 +265,9 @@ public sealed class SqliteMemoryStore : IMemoryStore
                 store.Dispose();
             }
             Exec(c, "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'", tx);
-            AddFtsDocs(c, tx, ftsDelta);
         }
+        lex.Flush();
+        _lexCommitted = lex;
         return receipts;
     }
 
@@ -283,13 +284,17 @@ public sealed class SqliteMemoryStore : IMemoryStore
         lock (_writeLock)
         {
             using var tx = _writer.BeginTransaction();
-            using (var q = Cmd(_writer, tx, "SELECT id, status FROM fragments WHERE cid = $c", "$c"))
+            int status;
+            byte[]? envelope;
+            using (var q = Cmd(_writer, tx, "SELECT id, status, envelope FROM fragments WHERE cid = $c", "$c"))
             {
                 q.Parameters[0].Value = cid.ToArray();
                 using var r = q.ExecuteReader();
                 if (!r.Read()) throw new MemoryStoreException($"no fragment {cid} in the store.", "memory.not_found");
                 id = r.GetInt64(0);
-                if (r.GetInt32(1) == (int)FragmentStatus.Erased) return false;
+                status = r.GetInt32(1);
+                if (status == (int)FragmentStatus.Erased) return false;
+                envelope = r.IsDBNull(2) ? null : (byte[])r[2];
             }
             using (var u = Cmd(_writer, tx, "UPDATE fragments SET status = 2, envelope = NULL, erased_at_ms = $t WHERE id = $id", "$t", "$id"))
             {
@@ -297,11 +302,12 @@ public sealed class SqliteMemoryStore : IMemoryStore
                 u.Parameters[1].Value = id;
                 u.ExecuteNonQuery();
             }
-            using (var d = Cmd(_writer, tx, "DELETE FROM fts WHERE rowid = $id", "$id"))
-            {
-                d.Parameters[0].Value = id;
-                AddFtsDocs(_writer, tx, -d.ExecuteNonQuery());
-            }
+            if (status == (int)FragmentStatus.Live && envelope is not null)
+                using (var lex = _lex.Begin(_writer, tx))
+                {
+                    lex.Remove(id, ContentOf(envelope));
+                    lex.Flush();
+                }
             using (var d = Cmd(_writer, tx, "DELETE FROM vectors WHERE id = $id", "$id"))
             {
                 d.Parameters[0].Value = id;
@@ -443,7 +449,7 @@ public sealed class SqliteMemoryStore : IMemoryStore
     }
 
     /// <summary>
-    /// Searches live fragments of <paramref name="namespaces"/>: BM25 over FTS5 and (with an embedder) exact vector
+    /// Searches live fragments of <paramref name="namespaces"/>: BM25 over the own lexical index (exact MaxScore) and (with an embedder) exact vector
     /// similarity, each list <see cref="MemoryStoreOptions.FusionDepth"/> deep, fused by reciprocal rank
     /// (score = Σ 1/(k + rank)), ties broken by CID ascending. The same query on the same state gives the same list.
     /// </summary>
@@ -458,19 +464,12 @@ public sealed class SqliteMemoryStore : IMemoryStore
         using var c = Open();
         using (var tx = c.BeginTransaction(deferred: true))
         {
-            long wanted = 0, all = 0;
-            using (var q = Cmd(c, tx, "SELECT id, name, size FROM namespaces"))
+            using (var q = Cmd(c, tx, "SELECT id, name FROM namespaces"))
             using (var r = q.ExecuteReader())
                 while (r.Read())
-                {
-                    all += r.GetInt64(2);
-                    if (namespaces.Contains(r.GetString(1))) { nsIds.Add(r.GetInt32(0)); wanted += r.GetInt64(2); }
-                }
+                    if (namespaces.Contains(r.GetString(1))) nsIds.Add(r.GetInt32(0));
             if (nsIds.Count == 0) return [];
-            var (match, kept, docs) = ContentTerms(c, tx, query);
-            if (match is not null)
-                lexical = (_options.TopKPruning ? Pruned(c, tx, match, kept, docs, nsIds, depth) : null)
-                    ?? Lexical(c, tx, match, nsIds, all == 0 ? 1 : (double)wanted / all, depth);
+            lexical = LexicalTop(c, tx, query, nsIds, depth).Select(x => (x.Id, x.Cid)).ToList();
         }
         var vector = new List<(long Id, Cid Cid)>();
         if (qv is not null && _vectors is not null)
@@ -491,185 +490,71 @@ public sealed class SqliteMemoryStore : IMemoryStore
         return hits;
     }
 
-    private static string NsToken(long nsId) => "n" + nsId.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    private static void AddFtsDocs(SqliteConnection c, SqliteTransaction tx, long delta)
-    {
-        if (delta == 0) return;
-        using var u = Cmd(c, tx, "UPDATE meta SET value = CAST(value AS INTEGER) + $d WHERE key = 'fts_docs'", "$d");
-        u.Parameters[0].Value = delta;
-        u.ExecuteNonQuery();
-    }
-
     /// <summary>
-    /// The FTS5 match for free text: <c>content : ("w1" OR "w2" …)</c>, each word (letters and digits, lower-cased, at
-    /// most 64) quoted. Words found in at least half of all documents are left out unless every word is that common:
-    /// FTS5's BM25 clamps their idf to 1e-6, so they add no rank, only rows to score. Null when no word occurs at all.
-    /// Document frequencies are cached per store version (a pure function of the state, so results stay reproducible).
+    /// The lexical list: BM25 (FTS5's formula and statistics) over the own index, exact top-k by MaxScore
+    /// (<see cref="Bm25TopK"/>), the best <paramref name="depth"/> of the asked namespaces, ties by CID ascending:
+    /// (row id, CID, score — FTS5's bm25() negated, so higher is better).
     /// </summary>
-    internal string? ContentMatch(SqliteConnection c, SqliteTransaction? tx, string text) => ContentTerms(c, tx, text).Match;
-
-    /// <summary><see cref="ContentMatch"/> with the words it kept (in match order), their document frequencies and the document count.</summary>
-    private (string? Match, List<(string Word, long Df)> Kept, long Docs) ContentTerms(SqliteConnection c, SqliteTransaction? tx, string text)
+    internal List<(long Id, Cid Cid, double Score)> LexicalTop(SqliteConnection c, SqliteTransaction? tx, string query, HashSet<int> nsIds, int depth)
     {
-        var words = TestBagOfWordsEmbedder.Words(text).Distinct(StringComparer.Ordinal).Take(64).ToList();
-        if (words.Count == 0) return (null, [], 0);
-        long docs = long.Parse((string)Scalar(c, tx, "SELECT value FROM meta WHERE key = 'fts_docs'")!, System.Globalization.CultureInfo.InvariantCulture);
-        long version = long.Parse((string)Scalar(c, tx, "SELECT value FROM meta WHERE key = 'version'")!, System.Globalization.CultureInfo.InvariantCulture);
-        var kept = new List<(string Word, long Df)>();
-        var common = new List<(string Word, long Df)>();
-        using (var q = Cmd(c, tx, "SELECT doc FROM fts_vocab WHERE term = $t AND col = 'content'", "$t"))
-            foreach (var w in words)
-            {
-                long df;
-                lock (_dfLock)
-                {
-                    if (_dfVersion != version) { _df.Clear(); _dfVersion = version; }
-                    if (!_df.TryGetValue(w, out df)) df = long.MinValue;
-                }
-                if (df == long.MinValue)
-                {
-                    q.Parameters[0].Value = w;
-                    // An ASCII word is indexed as written; a non-ASCII one may be folded (diacritics) by the tokenizer, so
-                    // not finding it here proves nothing: keep it and let FTS5 decide.
-                    df = q.ExecuteScalar() is long d ? d : Ascii.IsValid(w) ? 0 : -1;
-                    lock (_dfLock) if (_dfVersion == version) _df[w] = df;
-                }
-                if (df == 0) continue;
-                if (df >= 0 && 2 * df >= docs) common.Add((w, df)); else kept.Add((w, df));
-            }
-        if (kept.Count == 0) kept = common;
-        if (kept.Count == 0) return (null, [], docs);
-        return (Match(kept.Select(k => k.Word)), kept, docs);
-    }
-
-    private static string Match(IEnumerable<string> words) => "content : (" + string.Join(" OR ", words.Select(w => "\"" + w + "\"")) + ")";
-
-    private readonly Lock _dfLock = new();
-    private readonly Dictionary<string, long> _df = new(StringComparer.Ordinal);
-    private long _dfVersion = -1;
-
-    /// <summary>
-    /// The best <paramref name="depth"/> rows of <paramref name="nsIds"/>, ties by CID. When those namespaces hold at
-    /// least 5% of the fragments, FTS5 ranks every match and the namespace is filtered on the best
-    /// ⌈(depth+1)/share·1.5⌉+16 rows; the result is used only when it is provably the exact top (enough rows scored
-    /// strictly better than the worst one fetched). Otherwise the namespace tokens join the match (cheap for small
-    /// namespaces, whose token lists are short).
-    /// </summary>
-    private static List<(long Id, Cid Cid)> Lexical(SqliteConnection c, SqliteTransaction tx, string contentMatch, HashSet<int> nsIds, double share, int depth)
-    {
-        if (share >= 0.05)
+        var (kept, docs, tokens, gen) = _lex.QueryTerms(c, tx, query);
+        if (kept.Count == 0 || docs <= 0) return [];
+        double avgdl = (double)tokens / (double)docs;
+        var terms = kept.Select(t => (Bm25TopK.Idf(docs, t.Df), _lex.Load(c, tx, t, gen))).ToList();
+        var mask = new bool[nsIds.Count == 0 ? 0 : nsIds.Max() + 1];
+        foreach (var ns in nsIds) mask[ns] = true;
+        var top = Bm25TopK.Run(terms, mask, avgdl, depth);
+        var withCid = new List<(long Id, Cid Cid, double Score)>(top.Count);
+        // one statement for every CID: with short texts many fragments may tie at the cut (same tf and length), and
+        // all of them need their CID for the tie-break
+        var scores = new Dictionary<long, double>(top.Count);
+        foreach (var (id, sc) in top) scores[id] = sc;
+        using (var q = Cmd(c, tx, "SELECT f.id, f.cid FROM json_each($ids) AS j JOIN fragments f ON f.id = j.value", "$ids"))
         {
-            long limit = (long)Math.Ceiling((depth + 1) / share * 1.5) + 16;
-            var rows = new List<(long Id, double S, Cid Cid)>();
-            long fetched = 0;
-            double worst = double.NegativeInfinity;
-            using (var q = Cmd(c, tx, "SELECT x.rowid, x.s, f.ns_id, f.cid FROM (SELECT rowid, bm25(fts, 1.0, 0.0) AS s FROM fts WHERE fts MATCH $q ORDER BY s LIMIT $l) x "
-                + "JOIN fragments f ON f.id = x.rowid", "$q", "$l"))
-            {
-                q.Parameters[0].Value = contentMatch;
-                q.Parameters[1].Value = limit;
-                using var r = q.ExecuteReader();
-                while (r.Read())
-                {
-                    fetched++;
-                    double sc = r.GetDouble(1);
-                    if (sc > worst) worst = sc;
-                    if (nsIds.Contains(r.GetInt32(2))) rows.Add((r.GetInt64(0), sc, new Cid((byte[])r[3])));
-                }
-            }
-            rows.Sort((a, b) => a.S != b.S ? a.S.CompareTo(b.S) : a.Cid.CompareTo(b.Cid));
-            // Every unfetched match scores >= worst; rows strictly better than worst are complete, ties included.
-            bool complete = fetched < limit;
-            int sure = complete ? rows.Count : rows.Count(x => x.S < worst);
-            if (complete || sure >= depth)
-                return rows.Take(Math.Min(depth, sure)).Select(x => (x.Id, x.Cid)).ToList();
-        }
-        return Bm25(c, tx, contentMatch + " AND ns : (" + string.Join(" OR ", nsIds.Order().Select(i => "\"" + NsToken(i) + "\"")) + ")", depth);
-    }
-
-    /// <summary>
-    /// Top-k pruning (MaxScore) for queries that mix rare and common words: a row containing none of the rarest words E
-    /// scores at most Σ_{w∉E} idf_w·(k1+1) (FTS5: k1 = 1.2; idf from the same N and document frequencies FTS5 uses). Only
-    /// rows containing an E word are scored — each with the full match, so by the very bm25() value the full ranking
-    /// would give — and when the depth-th of them (in the asked namespaces) scores strictly better than that bound, no
-    /// other row can enter or tie into the list: it is the exact list. Null when pruning does not apply or would not pay
-    /// (E's rows are not far fewer than all the words' rows); the caller then ranks with FTS5 over every matching row.
-    /// </summary>
-    /// <summary>How many lexical searches the pruned path answered (tests check that it runs).</summary>
-    internal static long PrunedSearches;
-
-    private static List<(long Id, Cid Cid)>? Pruned(SqliteConnection c, SqliteTransaction tx, string fullMatch, List<(string Word, long Df)> kept, long docs, HashSet<int> nsIds, int depth)
-    {
-        if (kept.Count < 2 || kept.Any(k => k.Df < 0) || docs <= 0) return null;
-        static double Idf(long n, long df) { var v = Math.Log((n - df + 0.5) / (df + 0.5)); return v <= 0 ? 1e-6 : v; }
-        var byRarity = kept.OrderBy(k => k.Df).ThenBy(k => k.Word, StringComparer.Ordinal).ToList();
-        long total = kept.Sum(k => k.Df);
-        for (int e = 1; e < byRarity.Count; e++)
-        {
-            long candidates = byRarity.Take(e).Sum(k => k.Df);
-            // scoring one row by rowid costs about what ~16 rows of a full scan do (measured: bench memory)
-            if (candidates * 16 > total) return null;
-            double bound = byRarity.Skip(e).Sum(k => Idf(docs, k.Df) * 2.2);
-            var rows = new List<(long Id, double S, Cid Cid)>();
-            using (var find = Cmd(c, tx, "SELECT x.rowid, f.ns_id, f.cid FROM fts x JOIN fragments f ON f.id = x.rowid WHERE fts MATCH $q", "$q"))
-            using (var score = Cmd(c, tx, "SELECT bm25(fts, 1.0, 0.0) FROM fts WHERE fts MATCH $q AND rowid = $id", "$q", "$id"))
-            {
-                find.Parameters[0].Value = Match(byRarity.Take(e).Select(k => k.Word));
-                score.Parameters[0].Value = fullMatch;
-                var found = new List<(long Id, Cid Cid)>();
-                using (var r = find.ExecuteReader())
-                    while (r.Read())
-                        if (nsIds.Contains(r.GetInt32(1))) found.Add((r.GetInt64(0), new Cid((byte[])r[2])));
-                foreach (var (id, cid) in found)
-                {
-                    score.Parameters[1].Value = id;
-                    rows.Add((id, (double)score.ExecuteScalar()!, cid));
-                }
-            }
-            rows.Sort((a, b) => a.S != b.S ? a.S.CompareTo(b.S) : a.Cid.CompareTo(b.Cid));
-            // FTS5's bm25() is negative: better is lower; the bound for unscored rows is -bound
-            if (rows.Count >= depth && -rows[depth - 1].S > bound * 1.01) // 1%: slack for df and rounding; the bound is loose anyway
-            {
-                Interlocked.Increment(ref PrunedSearches);
-                return rows.Take(depth).Select(x => (x.Id, x.Cid)).ToList();
-            }
-        }
-        return null;
-    }
-
-    /// <summary>
-    /// The best <paramref name="depth"/> rows by BM25 (content column only), ties broken by CID: FTS5 ranks inside the
-    /// index (ORDER BY score LIMIT), and only when a tie straddles the cut are all rows of that score fetched and ordered.
-    /// </summary>
-    private static List<(long Id, Cid Cid)> Bm25(SqliteConnection c, SqliteTransaction tx, string match, int depth)
-    {
-        var rows = new List<(long Id, double S)>(depth + 1);
-        using (var q = Cmd(c, tx, "SELECT rowid, bm25(fts, 1.0, 0.0) AS s FROM fts WHERE fts MATCH $q ORDER BY s LIMIT $n", "$q", "$n"))
-        {
-            q.Parameters[0].Value = match;
-            q.Parameters[1].Value = depth + 1;
+            q.Parameters[0].Value = "[" + string.Join(",", scores.Keys.Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]";
             using var r = q.ExecuteReader();
-            while (r.Read()) rows.Add((r.GetInt64(0), r.GetDouble(1)));
+            while (r.Read()) withCid.Add((r.GetInt64(0), new Cid((byte[])r[1]), scores[r.GetInt64(0)]));
         }
-        if (rows.Count > depth && rows[depth - 1].S == rows[depth].S)
+        if (withCid.Count != scores.Count) throw new InvalidDataException("the lexical index names a fragment row that does not exist: the store is corrupt; rebuild it (fed memory export, then import).");
+        withCid.Sort((a, b) => a.Score != b.Score ? b.Score.CompareTo(a.Score) : a.Cid.CompareTo(b.Cid));
+        if (withCid.Count > depth) withCid.RemoveRange(depth, withCid.Count - depth);
+        return withCid;
+    }
+
+    /// <summary>The words a query keeps for BM25 (tests: the common-word rule).</summary>
+    internal List<string> QueryWords(string query)
+    {
+        using var c = Open();
+        return _lex.QueryTerms(c, null, query).Kept.Select(k => k.Word).ToList();
+    }
+
+    private SqliteLexicalIndex.Batch? _lexCommitted;
+
+    private static string ContentOf(byte[] envelope)
+    {
+        var env = SignedEnvelope.Parse(Encoding.UTF8.GetString(envelope));
+        return Fragment.TryFromJson(env.Payload, out var f, out _) ? f!.Content : "";
+    }
+
+    /// <summary>
+    /// Format 1 indexed text with FTS5; format 2 has the own lexical index. Builds it from the live fragments' envelopes
+    /// in this (open) transaction and drops the FTS5 tables, so an old store opens with nothing lost.
+    /// </summary>
+    private string MigrateFromFts5(SqliteTransaction tx)
+    {
+        var rows = new List<(long Id, int Ns, byte[] Env)>();
+        using (var q = Cmd(_writer, tx, "SELECT id, ns_id, envelope FROM fragments WHERE status = 0 AND envelope IS NOT NULL ORDER BY id"))
+        using (var r = q.ExecuteReader())
+            while (r.Read()) rows.Add((r.GetInt64(0), r.GetInt32(1), (byte[])r[2]));
+        for (int i = 0; i < rows.Count; i += 10_000)
         {
-            double tie = rows[depth].S;
-            rows.RemoveAll(x => x.S == tie);
-            using var q = Cmd(c, tx, "SELECT rowid FROM fts WHERE fts MATCH $q AND bm25(fts, 1.0, 0.0) = $s", "$q", "$s");
-            q.Parameters[0].Value = match;
-            q.Parameters[1].Value = tie;
-            using var r = q.ExecuteReader();
-            while (r.Read()) rows.Add((r.GetInt64(0), tie));
+            using var lex = _lex.Begin(_writer, tx);
+            foreach (var (id, ns, env) in rows.Skip(i).Take(10_000)) lex.Add(id, ns, ContentOf(env));
+            lex.Flush();
         }
-        var withCid = new List<(long Id, double S, Cid Cid)>(rows.Count);
-        using (var q = Cmd(c, tx, "SELECT cid FROM fragments WHERE id = $id", "$id"))
-            foreach (var (id, sc) in rows)
-            {
-                q.Parameters[0].Value = id;
-                withCid.Add((id, sc, new Cid((byte[])q.ExecuteScalar()!)));
-            }
-        return withCid.OrderBy(x => x.S).ThenBy(x => x.Cid).Take(depth).Select(x => (x.Id, x.Cid)).ToList();
+        Exec(_writer, "DROP TABLE IF EXISTS fts_vocab; DROP TABLE IF EXISTS fts; DELETE FROM meta WHERE key = 'fts_docs'; "
+            + "UPDATE meta SET value = '2' WHERE key = 'format'; UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version';", tx);
+        return FormatVersion;
     }
 
     private readonly Lock _vectorLoadLock = new();

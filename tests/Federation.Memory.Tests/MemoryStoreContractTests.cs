@@ -346,7 +346,7 @@ public sealed class PostgresStoreContractTests(PostgresServer server) : MemorySt
     }
 }
 
-/// <summary>Top-k pruning (MaxScore) must give exactly the list the full BM25 ranking gives, on both stores.</summary>
+/// <summary>Top-k pruning (MaxScore) must give exactly the list the full BM25 ranking gives (PostgreSQL; SQLite: LexicalIndexTests).</summary>
 public abstract class PruningContract
 {
     protected abstract IMemoryStore Open(string location, bool prune);
@@ -385,24 +385,6 @@ public abstract class PruningContract
                 }
         Assert.True(compared > 200, $"only {compared} hits compared");
         Assert.True(PrunedSoFar > before, "no query took the pruned path: the test compares nothing");
-    }
-}
-
-public sealed class SqlitePruningTests : PruningContract, IDisposable
-{
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "fed-memory-prune-" + Guid.NewGuid().ToString("N")[..8]);
-
-    protected override string NewLocation() => Path.Combine(_dir, "m.db");
-
-    protected override long PrunedSoFar => Interlocked.Read(ref SqliteMemoryStore.PrunedSearches);
-
-    protected override IMemoryStore Open(string location, bool prune) =>
-        SqliteMemoryStore.Open(location, Keys.Node, null, new MemoryStoreOptions { Synchronous = "NORMAL", TopKPruning = prune, FusionDepth = 1 });
-
-    public void Dispose()
-    {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
     }
 }
 

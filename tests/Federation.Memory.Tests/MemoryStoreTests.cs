@@ -249,13 +249,11 @@ public sealed class MemoryStoreTests
     {
         using var t = new TempStore();
         await t.Store.AppendAsync(Enumerable.Range(0, 10).Select(i => Keys.Fragment(Keys.Node, "public", i < 6 ? $"common word {i}" : $"rare{i} word")).ToList());
-        using var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={t.DbPath}");
-        c.Open();
-        Assert.Equal("content : (\"word\" OR \"common\")", t.Store.ContentMatch(c, null, "word common"));
-        Assert.Equal("content : (\"word\")", t.Store.ContentMatch(c, null, "word"));
-        Assert.Null(t.Store.ContentMatch(c, null, "absent"));
+        Assert.Equal(["word", "common"], t.Store.QueryWords("word common"));
+        Assert.Equal(["word"], t.Store.QueryWords("word"));
+        Assert.Empty(t.Store.QueryWords("absent"));
         // "common" is in 6 of 10 documents too, so only "rare7" stays.
-        Assert.Equal("content : (\"rare7\")", t.Store.ContentMatch(c, null, "common rare7"));
+        Assert.Equal(["rare7"], t.Store.QueryWords("common rare7"));
         Assert.Equal("rare7 word", Assert.Single(await t.Store.SearchAsync("rare7 common", ["public"], 5)).Content);
     }
 }
