@@ -19,6 +19,21 @@ public sealed class ProductionDataFormatTests
         Assert.Equal(expected, MathData.Steps(a, op, b));
 
     [Fact]
+    public void Mixed_operands_cover_every_digit_count_and_uniform_stays_the_default()
+    {
+        static int[] Share(Dataset d) => d.Examples.Select(e => Regex.Matches(e.Question, "[0-9]+").Select(m => m.Value.Length).ToArray())
+            .SelectMany(x => x).GroupBy(n => n).OrderBy(g => g.Key).Select(g => g.Count()).ToArray();
+        var uniform = Share(MathData.Generate(2000, 0, seed: 5));
+        var mixed = Share(MathData.Generate(2000, 0, seed: 5, mixedDigits: true));
+        // uniform over 0..999: ~1 % one-digit, ~9 % two-digit operands; mixed: each digit count at least ~1/6 of operands
+        Assert.True(uniform[0] + uniform[1] < 0.15 * uniform.Sum(), string.Join(",", uniform));
+        Assert.True(mixed[0] > mixed.Sum() / 7 && mixed[1] > mixed.Sum() / 7 && mixed[2] > mixed.Sum() / 3, string.Join(",", mixed));
+        Assert.Equal(MathData.Generate(300, 30, seed: 5).Examples, MathData.Generate(300, 30, seed: 5).Examples);
+        var recipeMath = new DatasetRecipe { Name = "m", Generator = "math", Train = 50, HeldOut = 5, Operands = "digits" };
+        Assert.Contains("expected uniform or mixed", Assert.Throws<FormatException>(() => recipeMath.Generate()).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Worked_math_answers_end_with_the_exact_result_and_have_a_fixed_length()
     {
         var last = new Regex("-?[0-9]+", RegexOptions.CultureInvariant);

@@ -23,6 +23,8 @@ public sealed record DatasetRecipe
     public ulong Seed { get; init; } = 1;
     /// <summary>math: how training answers are written, <c>answer</c> (default) or <c>steps</c> (<see cref="MathData.Steps"/>).</summary>
     public string Format { get; init; } = "answer";
+    /// <summary>math: <c>uniform</c> operands (default) or <c>mixed</c> digit counts (<see cref="MathData"/>'s <c>Operand</c>: half the draws pick the digit count first).</summary>
+    public string Operands { get; init; } = "uniform";
     /// <summary>elements: also train the extra phrasings (<see cref="ElementsData.ParaphraseForms"/>).</summary>
     public bool Paraphrases { get; init; }
 
@@ -33,6 +35,11 @@ public sealed record DatasetRecipe
             "answer" => MathFormat.Answer,
             "steps" => MathFormat.Steps,
             _ => throw new FormatException($"dataset '{Name}': unknown math format '{Format}'; expected answer or steps."),
+        }, Operands switch
+        {
+            "uniform" => false,
+            "mixed" => true,
+            _ => throw new FormatException($"dataset '{Name}': unknown operands '{Operands}'; expected uniform or mixed."),
         }),
         "elements" => ElementsData.Generate(Name, FirstElements, Paraphrases),
         "code" => CodeData.Generate(Count, Seed, Name),
