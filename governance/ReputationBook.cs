@@ -7,7 +7,13 @@ using Federation.Registry.Json;
 namespace Federation.Governance;
 
 /// <summary>A signed record the book refuses, with the reason and what to do.</summary>
-public sealed class ReputationRecordException(string message) : Exception(message);
+public class ReputationRecordException(string message) : Exception(message);
+
+/// <summary>A verifying audit record or bounty credit whose signer the policy does not trust (<c>audit_signers</c>, docs/reputation.md).</summary>
+public sealed class UntrustedSignerException(string message) : ReputationRecordException(message);
+
+/// <summary>One class-A canary check with its visibility (public or secret reserve), the Goodhart detector's input.</summary>
+public sealed record BookCanaryCheck(string Topic, string Target, bool Secret, double Time, double O, string RecordId);
 
 /// <summary>What one <see cref="ReputationBook.Ingest"/> did: the record id, its type, whether it was new, and the evidence it carries.</summary>
 public sealed record IngestResult(string Id, string Type, string Topic, bool Added, int Evidence);
@@ -56,6 +62,22 @@ public sealed class ReputationBook
     /// </summary>
     public const string RecheckType = "reputation.recheck";
 
+    /// <summary>
+    /// An accepted adversarial bounty (docs/canaries.md), signed by the node that judged it: payload <c>{"canary","topic",
+    /// "submitter","incumbents","difficulty","time"}</c>. It counts as one class-A pass [t, d = the canary's difficulty,
+    /// o = 1] on the submitter's row <c>&lt;submitter&gt;/bounty</c> (<see cref="BountyRow"/>); a submitter may not credit itself.
+    /// </summary>
+    public const string BountyCreditType = "canary.bounty_credit";
+
+    /// <summary>The specialist name of the row that holds a node's bounty credits.</summary>
+    public const string BountyRow = "bounty";
+
+    /// <summary>
+    /// Who may sign the <c>audit.record</c> and <c>canary.bounty_credit</c> envelopes the book accepts (node id, 64 hex →
+    /// trusted); null: any signer whose signature verifies (offline analysis). The node sets it from the policy.
+    /// </summary>
+    public Func<string, bool>? TrustedAuditSigner { get; init; }
+
     /// <summary>Seconds per policy time unit (the policy's half-lives are in days).</summary>
     public const double SecondsPerDay = 86400;
 
@@ -63,6 +85,7 @@ public sealed class ReputationBook
     private readonly List<BookEvidence> _evidence = [];
     private readonly List<BookSlash> _slashes = [];
     private readonly List<(string Topic, string Target, string Canary, string Label)> _labels = [];
+    private readonly List<BookCanaryCheck> _checks = [];
 
     /// <summary>Every ingested record, by id (ordinal).</summary>
     public IReadOnlyCollection<SignedEnvelope> Records => _records.Values;
@@ -70,6 +93,9 @@ public sealed class ReputationBook
     /// <summary>Topics with any evidence or slashing event, ordered.</summary>
     public IReadOnlyList<string> Topics =>
         _evidence.Select(e => e.Topic).Concat(_slashes.Select(s => s.Topic)).Distinct().Order(StringComparer.Ordinal).ToArray();
+
+    /// <summary>The class-A checks of a topic whose audit items name their canary's <c>visibility</c> (Goodhart detector input).</summary>
+    public IReadOnlyList<BookCanaryCheck> CanaryChecks(string topic) => _checks.Where(c => c.Topic == topic).ToArray();
 
     /// <summary>All evidence of a topic.</summary>
     public IReadOnlyList<BookEvidence> Evidence(string topic) => _evidence.Where(e => e.Topic == topic).ToArray();
@@ -91,18 +117,26 @@ public sealed class ReputationBook
         if (!check.IsValid)
             throw new ReputationRecordException($"record {envelope.Id} does not verify ({check}); it was altered or not signed by {envelope.Signer}. Ingest only records as their signer wrote them.");
         var id = envelope.Id.ToString();
+        if (envelope.Type is AuditRecordType or BountyCreditType && TrustedAuditSigner is { } trusted && !trusted(envelope.Signer.ToString()))
+            throw new UntrustedSignerException($"record {id}: signer {envelope.Signer} is not a trusted audit signer; this node counts {envelope.Type} records only from its own key and the node ids listed under 'auditors' or 'audit_signers' in policies/reputation.yaml. Add the signer there if you trust it.");
         var (topic, evidence, slashes) = envelope.Type switch
         {
             AuditRecordType => ParseAudit(envelope, id),
             SlashType => ParseSlash(envelope, id),
             OutcomeType => ParseOutcome(envelope, id),
             RecheckType => ParseRecheck(envelope, id),
-            _ => throw new ReputationRecordException($"record {id} has type '{envelope.Type}'; the reputation book takes '{AuditRecordType}' (from 'fed audit run'), '{SlashType}', '{OutcomeType}' or '{RecheckType}' envelopes."),
+            BountyCreditType => ParseBounty(envelope, id),
+            _ => throw new ReputationRecordException($"record {id} has type '{envelope.Type}'; the reputation book takes '{AuditRecordType}' (from 'fed audit run'), '{SlashType}', '{OutcomeType}', '{RecheckType}' or '{BountyCreditType}' envelopes."),
         };
         if (!_records.TryAdd(id, envelope)) return new IngestResult(id, envelope.Type, topic, false, evidence.Count);
         _evidence.AddRange(evidence);
         _slashes.AddRange(slashes);
-        if (envelope.Type == AuditRecordType) _labels.AddRange(AnswerLabels(envelope, topic));
+        if (envelope.Type == AuditRecordType)
+        {
+            _labels.AddRange(AnswerLabels(envelope, topic));
+            _checks.AddRange(evidence.Zip(VisibilityOf(envelope)).Where(x => x.Second is not null)
+                .Select(x => new BookCanaryCheck(topic, x.First.Target, x.Second == "secret", x.First.Audit.Time, x.First.Audit.Outcome, id)));
+        }
         return new IngestResult(id, envelope.Type, topic, true, evidence.Count);
     }
 
@@ -236,6 +270,31 @@ public sealed class ReputationBook
         return (topic, evidence, []);
     }
 
+    // The visibility of each item ParseAudit turned into evidence, in the same order (null: class B or not named).
+    private static IEnumerable<string?> VisibilityOf(SignedEnvelope env)
+    {
+        foreach (var item in ((JsonArray)((JsonObject)env.Payload)["items"]).OfType<JsonObject>())
+        {
+            if (item["status"] is not JsonString { Value: "scored" } || item["class"] is not JsonString { Value: "A" or "B" } cls
+                || !item.TryGetValue("specialist", out var sp) || sp is not JsonString { Value.Length: > 0 }) continue;
+            yield return cls.Value == "A" && item.TryGetValue("visibility", out var v) && v is JsonString { Value: "public" or "secret" } vs ? vs.Value : null;
+        }
+    }
+
+    private static (string Topic, List<BookEvidence> Evidence, List<BookSlash> Slashes) ParseBounty(SignedEnvelope env, string id)
+    {
+        var p = env.Payload as JsonObject ?? throw Bad(id, "payload", "expected an object");
+        var topic = Str(p, "topic", id);
+        var submitter = Str(p, "submitter", id);
+        if (submitter == env.Signer.ToString())
+            throw Bad(id, "submitter", "a bounty credit must be signed by the node that judged the submission, not by the submitter itself");
+        Str(p, "canary", id);
+        var d = Num(p, "difficulty", id, "");
+        if (!(d is > 0 and <= 1)) throw Bad(id, "difficulty", $"expected the canary's difficulty d in (0, 1], found {Fmt(d)}");
+        var time = Num(p, "time", id, "");
+        return (topic, [new BookEvidence(topic, Target(submitter, BountyRow), new Audit(time / SecondsPerDay, d, 1), id)], []);
+    }
+
     private static (string Topic, List<BookEvidence> Evidence, List<BookSlash> Slashes) ParseSlash(SignedEnvelope env, string id)
     {
         var p = env.Payload as JsonObject ?? throw Bad(id, "payload", "expected an object");
@@ -343,9 +402,15 @@ public static class ReputationBookLog
 
     /// <summary>Loads every record of the log into a new book (an absent log is an empty book).</summary>
     /// <exception cref="ReputationRecordException">A line does not verify (the log was edited): names the line.</exception>
-    public static ReputationBook Load(string dataDir)
+    public static ReputationBook Load(string dataDir) => Load(dataDir, null);
+
+    /// <summary>
+    /// As <see cref="Load(string)"/>, with the trusted audit signers: a logged record from a signer no longer trusted is
+    /// skipped (kept in the file, not counted), so narrowing the list never damages the log.
+    /// </summary>
+    public static ReputationBook Load(string dataDir, Func<string, bool>? trustedAuditSigner)
     {
-        var book = new ReputationBook();
+        var book = new ReputationBook { TrustedAuditSigner = trustedAuditSigner };
         var path = PathIn(dataDir);
         if (!File.Exists(path)) return book;
         int line = 0;
@@ -354,6 +419,7 @@ public static class ReputationBookLog
             line++;
             if (text.Length == 0) continue;
             try { book.Ingest(text); }
+            catch (UntrustedSignerException) { }
             catch (ReputationRecordException e) { throw new ReputationRecordException($"{path}:{line}: {e.Message}"); }
         }
         return book;

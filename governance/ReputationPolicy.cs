@@ -56,6 +56,21 @@ public sealed record ReputationPolicy(string Cid, string Source, int Version, To
     public IReadOnlyList<string> Auditors { get; init; } = [];
 
     /// <summary>
+    /// Node ids whose signed <c>audit.record</c> and <c>canary.bounty_credit</c> envelopes the node's book counts (top-level
+    /// <c>audit_signers</c>, optional), in addition to the node's own key and <see cref="Auditors"/>; any other signer is refused.
+    /// </summary>
+    public IReadOnlyList<string> AuditSigners { get; init; } = [];
+
+    /// <summary>Whether the book counts audit records signed by <paramref name="signer"/>: the node's own key, an auditor or a listed audit signer.</summary>
+    public static Func<string, bool> AuditSignerTrust(ReputationPolicy? policy, string? ownNodeId)
+    {
+        var set = new HashSet<string>(StringComparer.Ordinal);
+        if (policy is not null) { set.UnionWith(policy.Auditors); set.UnionWith(policy.AuditSigners); }
+        if (ownNodeId is not null) set.Add(ownNodeId);
+        return set.Contains;
+    }
+
+    /// <summary>
     /// Seconds between two scheduled runs of the slashing triggers (top-level <c>trigger_interval</c>, optional;
     /// <see cref="DefaultTriggerInterval"/> when absent, 0 turns the schedule off).
     /// </summary>
@@ -92,7 +107,7 @@ public static class ReputationPolicyLoader
     /// <summary>The only schema version this build reads.</summary>
     public const int SupportedVersion = 1;
 
-    private static readonly string[] TopKeys = ["version", "defaults", "topics", "auditors", "trigger_interval"];
+    private static readonly string[] TopKeys = ["version", "defaults", "topics", "auditors", "audit_signers", "trigger_interval"];
     private static readonly string[] KnobKeys =
         ["half_life", "kappa", "C0", "gamma", "beta", "stake0", "g_max", "w_max", "slash_factor", "recovery_half_life",
          "exploration_share", "newcomer_mass", "independence_prior", "independence_min_shared",
@@ -171,17 +186,8 @@ public static class ReputationPolicyLoader
                 }
             }
 
-            var auditors = new List<string>();
-            if (Get(top, "auditors") is { } an)
-            {
-                if (an is YamlSequenceNode aseq)
-                    foreach (var a in aseq.Children)
-                    {
-                        if (a is YamlScalarNode { Value: { } av } && Federation.Registry.Crypto.NodeId.TryParse(av, out _)) auditors.Add(av);
-                        else Error(a, $"expected auditors to list node ids (64 lowercase hex: the auditor node's public key, as its signed tree head names it), found {Describe(a)}");
-                    }
-                else Error(an, $"expected auditors to be a list of node key ids, found {Describe(an)}");
-            }
+            var auditors = NodeIds(top, "auditors");
+            var auditSigners = NodeIds(top, "audit_signers");
             double interval = ReputationPolicy.DefaultTriggerInterval;
             if (Get(top, "trigger_interval") is { } tin)
             {
@@ -192,7 +198,23 @@ public static class ReputationPolicyLoader
             }
 
             if (_errors.Count > 0) throw new ReputationPolicyException(_errors.OrderBy(e => e.Line).ThenBy(e => e.Column).ToArray());
-            return new ReputationPolicy(cid, source, version, defaults, topics) { Auditors = auditors, TriggerInterval = interval };
+            return new ReputationPolicy(cid, source, version, defaults, topics) { Auditors = auditors, AuditSigners = auditSigners, TriggerInterval = interval };
+        }
+
+        private List<string> NodeIds(YamlMappingNode top, string key)
+        {
+            var ids = new List<string>();
+            if (Get(top, key) is { } an)
+            {
+                if (an is YamlSequenceNode aseq)
+                    foreach (var a in aseq.Children)
+                    {
+                        if (a is YamlScalarNode { Value: { } av } && Federation.Registry.Crypto.NodeId.TryParse(av, out _)) ids.Add(av);
+                        else Error(a, $"expected {key} to list node ids (64 lowercase hex: the node's public key, as its signed tree head names it), found {Describe(a)}");
+                    }
+                else Error(an, $"expected {key} to be a list of node key ids, found {Describe(an)}");
+            }
+            return ids;
         }
 
         private static readonly TopicReputationKnobs Fallback = new(ReputationKnobs.Default, Slashing.DefaultFactor, 120, 0.1, 5, IndependenceKnobs.Default);

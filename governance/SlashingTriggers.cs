@@ -1,4 +1,5 @@
 using System.Globalization;
+using Federation.Canaries.Lifecycle;
 using Federation.Registry.Crypto;
 using Federation.Registry.Envelopes;
 using Federation.Registry.Json;
@@ -50,6 +51,8 @@ public static class SlashingTriggers
     public const string Collusion = "collusion";
     /// <summary>Reason prefix of a lost challenge.</summary>
     public const string LostChallenge = "lost a challenge";
+    /// <summary>Reason prefix of the Goodhart detector (public vs secret canary pass-rate gap).</summary>
+    public const string Goodhart = "goodhart";
     /// <summary>Reason prefix of drift flagged by post-activation monitoring.</summary>
     public const string Drift = "drift";
 
@@ -115,7 +118,30 @@ public static class SlashingTriggers
     }
 
     /// <summary>
-    /// Every automatic trigger (failing class A, then collusion) on every topic of the book at τ, topics in ordinal order:
+    /// Targets the Goodhart detector (<see cref="CanaryLifecycle.Goodhart"/>, docs/canaries.md) flags at τ: over the class-A
+    /// checks of the book whose audit items name their canary's visibility, the public pass rate exceeds the secret one by
+    /// more than the threshold, significantly. The reason carries the verdict (rates, gap, z); evidence: the audit records
+    /// of those checks. Not again on the same evidence.
+    /// </summary>
+    public static IReadOnlyList<SlashProposal> GoodhartGaps(ReputationBook book, string topic, double tau, LifecycleOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(book);
+        var result = new List<SlashProposal>();
+        foreach (var g in book.CanaryChecks(topic).Where(c => c.Time <= tau).GroupBy(c => c.Target).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var pub = g.Where(c => !c.Secret).ToArray();
+            var sec = g.Where(c => c.Secret).ToArray();
+            var verdict = CanaryLifecycle.Goodhart(pub.Sum(c => c.O), pub.Length, sec.Sum(c => c.O), sec.Length, options);
+            if (!verdict.Overfit || AlreadySlashed(book, topic, g.Key, Goodhart, g.Max(c => c.Time))) continue;
+            var (node, specialist) = Split(g.Key);
+            result.Add(new SlashProposal(topic, node, specialist, Seconds(tau), $"{Goodhart}: {verdict.Detail}",
+                g.Select(c => c.RecordId).Distinct().Order(StringComparer.Ordinal).ToArray()));
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Every automatic trigger (failing class A, collusion, then the Goodhart detector) on every topic of the book at τ, topics in ordinal order:
     /// what one scheduled sweep (<see cref="TriggerSchedule"/>) or <c>POST …/triggers</c> signs, books and ledgers.
     /// Idempotent like each trigger: once its proposals are booked, a second sweep at the same or a later τ without new
     /// evidence proposes nothing.
@@ -130,6 +156,7 @@ public static class SlashingTriggers
             var k = knobs(topic);
             result.AddRange(FailingCanaries(book, topic, tau, k));
             result.AddRange(Collusions(book, topic, tau, k));
+            result.AddRange(GoodhartGaps(book, topic, tau));
         }
         return result;
     }

@@ -79,6 +79,7 @@ public sealed class AuditRunner(CanaryStore store, CanaryChecker checker, NodeKe
                 ["handle"] = handle,
                 ["class"] = rec.Canary.Class.ToString(),
                 ["difficulty"] = rec.Canary.Difficulty,
+                ["visibility"] = rec.Commitment is null ? "public" : "secret", // the Goodhart trigger compares public vs secret pass rates
                 ["specialist"] = got.Specialists.Count > 0 ? got.Specialists[0] : null,
                 ["specialists"] = new JsonArray(got.Specialists.Select(s => (JsonValue)s)),
                 ["o"] = outcome.O,

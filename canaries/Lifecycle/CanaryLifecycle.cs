@@ -170,6 +170,7 @@ public static class CanaryLifecycle
             ["canary"] = credited.Cid.ToString(),
             ["topic"] = credited.Topic,
             ["submitter"] = submitter.ToString(),
+            ["difficulty"] = credited.Difficulty, // the book credits the submitter one class-A pass of this difficulty
             ["incumbents"] = new JsonArray(scored.Select(i => (JsonValue)new JsonObject { ["specialist"] = i.Specialist, ["o"] = i.Outcome.O })),
             ["time"] = now.ToUnixTimeSeconds(),
         };
