@@ -105,6 +105,23 @@ public sealed class LastGapsTests
     }
 
     [Fact]
+    public void A_bounty_accepted_by_the_lifecycle_and_signed_by_the_judge_reaches_the_submitters_row()
+    {
+        using var judge = NodeKey.Generate();
+        using var submitter = NodeKey.Generate();
+        var canary = Federation.Canaries.Canary.Create("math", Federation.Canaries.CanaryClass.A, "2+2?",
+            (JsonObject)CanonicalJson.Parse("""{"kind":"exact","expected":"4"}"""), 0.7, 5);
+        var decision = Federation.Canaries.Lifecycle.CanaryLifecycle.EvaluateBounty(canary, submitter.NodeId,
+            new Federation.Canaries.Checkers.CheckOutcome(1, "ref"), [("s1", new Federation.Canaries.Checkers.CheckOutcome(0, "wrong"))],
+            DateTimeOffset.FromUnixTimeSeconds(T0));
+        Assert.True(decision.Accepted, decision.Reason);
+        var book = new ReputationBook();
+        book.Ingest(SignedEnvelope.Seal(Federation.Canaries.Lifecycle.CanaryLifecycle.BountyCreditType, decision.Credit!, judge));
+        var e = Assert.Single(book.Evidence("math"));
+        Assert.Equal((ReputationBook.Target(submitter.NodeId.ToString(), ReputationBook.BountyRow), 0.7, 1.0), (e.Target, e.Audit.Difficulty, e.Audit.Outcome));
+    }
+
+    [Fact]
     public void Only_trusted_signers_audit_records_count_and_the_log_keeps_the_others()
     {
         using var own = NodeKey.Generate();
