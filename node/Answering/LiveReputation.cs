@@ -49,7 +49,7 @@ public sealed record ReputationInfo(
 public sealed class LiveReputation(NodeOptions options, TimeProvider time, Auditing.SelfAuditQueue selfAudit)
 {
     private readonly Lock _lock = new();
-    private (long Length, DateTime Written)? _bookStamp;
+    private (long Length, DateTime Written, ReputationPolicy? Policy)? _bookStamp;
     private ReputationBook _book = new();
     private (string? Path, DateTime Written)? _policyStamp;
     private ReputationPolicy? _policy;
@@ -61,12 +61,15 @@ public sealed class LiveReputation(NodeOptions options, TimeProvider time, Audit
         {
             var path = ReputationBookLog.PathIn(options.DataDir);
             var info = new FileInfo(path);
-            (long, DateTime)? stamp = info.Exists ? (info.Length, info.LastWriteTimeUtc) : null;
+            ReputationPolicy? policy;
+            try { policy = Policy(); }
+            catch (ReputationPolicyException) { policy = null; } // an invalid policy: only the node's own key is trusted
+            (long, DateTime, ReputationPolicy?)? stamp = info.Exists ? (info.Length, info.LastWriteTimeUtc, policy) : null;
             lock (_lock)
             {
                 if (_bookStamp != stamp)
                 {
-                    _book = ReputationBookLog.Load(options.DataDir);
+                    _book = ReputationBookLog.Load(options.DataDir, Auditing.AuditSignerTrust.For(options.DataDir, policy));
                     _bookStamp = stamp;
                 }
                 return _book;
@@ -106,6 +109,9 @@ public sealed class LiveReputation(NodeOptions options, TimeProvider time, Audit
 
     /// <summary>The node ids whose signed challenge verdicts the policy accepts (empty: the node judges challenges itself).</summary>
     public IReadOnlyList<string> Auditors => Policy()?.Auditors ?? [];
+
+    /// <summary>Whose audit records the book counts: the node's own key, <c>auditors</c> and <c>audit_signers</c>.</summary>
+    public Func<string, bool> TrustedAuditSigner() => Auditing.AuditSignerTrust.For(options.DataDir, Policy());
 
     /// <summary>The slashing triggers' schedule (<c>trigger_interval</c>; zero: off).</summary>
     public TimeSpan TriggerInterval => TimeSpan.FromSeconds(Policy()?.TriggerInterval ?? ReputationPolicy.DefaultTriggerInterval);

@@ -31,7 +31,7 @@ public static class ReputationEndpoints
             else throw ApiException.BadRequest("reputation.bad_time", $"'at' must be unix seconds (e.g. 1796184357); found '{at}'.", "at");
 
             ReputationBook book;
-            try { book = ReputationBookLog.Load(options.DataDir); }
+            try { book = ReputationBookLog.Load(options.DataDir, live.TrustedAuditSigner()); }
             catch (ReputationRecordException e) { throw new InvalidOperationException("the reputation book is damaged: " + e.Message, e); }
             if (!book.Topics.Contains(topic))
                 throw ApiException.NotFound("reputation.unknown_topic",

@@ -24,11 +24,11 @@ public sealed class SlashingSweep(NodeOptions options, LiveReputation live) : ID
         await _one.WaitAsync(ct);
         try
         {
-            var book = ReputationBookLog.Load(options.DataDir); // fresh: the triggers' idempotency reads the slashes already booked
+            var book = ReputationBookLog.Load(options.DataDir, live.TrustedAuditSigner()); // fresh: the triggers' idempotency reads the slashes already booked
             var tau = live.Tau;
             var proposals = topic is null
                 ? SlashingTriggers.Sweep(book, tau, live.Knobs)
-                : SlashingTriggers.FailingCanaries(book, topic, tau, live.Knobs(topic)).Concat(SlashingTriggers.Collusions(book, topic, tau, live.Knobs(topic))).ToList();
+                : SlashingTriggers.FailingCanaries(book, topic, tau, live.Knobs(topic)).Concat(SlashingTriggers.Collusions(book, topic, tau, live.Knobs(topic))).Concat(SlashingTriggers.GoodhartGaps(book, topic, tau)).ToList();
             var done = new List<SweptSlash>();
             foreach (var p in proposals)
             {

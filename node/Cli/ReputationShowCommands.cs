@@ -155,7 +155,10 @@ public static class ReputationShowCommands
     /// <summary>The data dir's book; a log that no longer verifies is an error naming the line.</summary>
     public static ReputationBook LoadBook(string dataDir)
     {
-        try { return ReputationBookLog.Load(dataDir); }
+        ReputationPolicy? policy = null;
+        try { if (FindPolicy() is { } f) policy = ReputationPolicyLoader.Parse(File.ReadAllBytes(f), f); }
+        catch (ReputationPolicyException) { } // an invalid policy: only the node's own key is trusted
+        try { return ReputationBookLog.Load(dataDir, Auditing.AuditSignerTrust.For(dataDir, policy)); }
         catch (ReputationRecordException e) { throw new CliException($"the reputation book is damaged: {e.Message}", ExitCodes.VerificationFailed); }
     }
 

@@ -103,7 +103,7 @@ public sealed class LiveReputationFixture : IAsyncLifetime
             foreach (var p in prompts)
                 store.Add(Canary.Create(topic, CanaryClass.A, p, checker, 1, 5, CanaryVisibility.Public), DateTimeOffset.UtcNow);
             using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
-            var key = NodeKey.Generate();
+            var key = new NodeKeyStore(DataDir).Load(); // the node's own key: a trusted audit signer by default (docs/reputation.md)
             var run = await new AuditRunner(store, new CanaryChecker(), key, http, TimeProvider.System)
                 .RunAsync(new AuditRequest(BaseUrl, topic, prompts.Length, model, ClientKey, MaxTokens: 8));
             return (run.Record, AuditRunner.Reveal(run.Record, run.Private, store, key));

@@ -41,7 +41,7 @@ internal static class AuditRecords
             var checker = (JsonObject)CanonicalJson.Parse($$"""{"kind":"regex","pattern":{{JsonSerializer.Serialize(pattern)}}}""");
             store.Add(Canary.Create("math", CanaryClass.A, "What is 2+2? Answer with the number only.", checker, 0.8, 5, CanaryVisibility.Public), DateTimeOffset.UtcNow);
             using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
-            var run = await new AuditRunner(store, new CanaryChecker(), NodeKey.Generate(), http, TimeProvider.System)
+            var run = await new AuditRunner(store, new CanaryChecker(), node.Runtime.Key, http, TimeProvider.System) // the node's own key: a trusted audit signer by default
                 .RunAsync(new AuditRequest(node.BaseUrl, "math", 1, ApiKey: node.ClientKey));
             return run.Record;
         }

@@ -18,6 +18,9 @@ public sealed class ReputationShowCommandsTests(NodeFixture node) : IDisposable
 
     private string Write(string name, string text)
     {
+        // This data dir is the node's (its identity): the audit records the node signed are trusted (docs/reputation.md).
+        Directory.CreateDirectory(Path.Combine(DataDir, "identity"));
+        File.WriteAllText(Path.Combine(DataDir, "identity", "node_id"), node.Runtime.Key.Id.ToString());
         var f = Path.Combine(_dir, name);
         File.WriteAllText(f, text);
         return f;
@@ -77,6 +80,21 @@ public sealed class ReputationShowCommandsTests(NodeFixture node) : IDisposable
         var show = CliRunner.Fed("reputation", "show", "--topic", "math", "--data-dir", DataDir);
         Assert.Equal(ExitCodes.Failure, show.Code);
         Assert.Contains("no reputation records for topic 'math'", show.Err);
+    }
+
+    [Fact]
+    public async Task A_record_from_an_untrusted_signer_is_refused_with_exit_3_and_nothing_is_written()
+    {
+        var (pass, _) = await AuditRecords.GetAsync(node);
+        using var stranger = Registry.Crypto.NodeKey.Generate();
+        var foreign = Registry.Envelopes.SignedEnvelope.Seal(ReputationBook.AuditRecordType, pass.Payload, stranger);
+        var good = Write("good.json", Encoding.UTF8.GetString(pass.ToCanonicalBytes()));
+        var bad = Write("foreign.json", Encoding.UTF8.GetString(foreign.ToCanonicalBytes()));
+        var r = CliRunner.Fed("reputation", "ingest", good, bad, "--data-dir", DataDir);
+        Assert.Equal(ExitCodes.VerificationFailed, r.Code);
+        Assert.Contains($"foreign.json: refused: record {foreign.Id}: signer {stranger.NodeId} is not a trusted audit signer", r.Err);
+        Assert.DoesNotContain("good.json", r.Err);
+        Assert.False(File.Exists(ReputationBookLog.PathIn(DataDir)), "all-or-nothing: the trusted record was not written either");
     }
 
     [Fact]
