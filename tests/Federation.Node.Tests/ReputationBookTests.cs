@@ -69,6 +69,23 @@ public sealed class ReputationBookTests(NodeFixture node)
     private static TopicReputationKnobs Knobs => ReputationShowCommands.Knobs(null, "math");
 
     [Fact]
+    public async Task The_node_counts_audit_records_only_from_trusted_signers()
+    {
+        var (pass, _) = await AuditRecords.GetAsync(node);
+        var payload = (JsonObject)CanonicalJson.Parse(System.Text.Encoding.UTF8.GetString(CanonicalJson.Serialize(pass.Payload)));
+        payload["topic"] = "trust-signers";
+        using var stranger = NodeKey.Generate();
+        // logged by another path (or before the policy narrowed): kept in the log, never counted
+        ReputationBookLog.Append(node.DataDir, new ReputationBook(), SignedEnvelope.Seal(ReputationBook.AuditRecordType, payload, stranger));
+        using (var r = await node.Http.GetAsync("/v1/federation/reputation/trust-signers"))
+            Assert.Equal(HttpStatusCode.NotFound, r.StatusCode);
+        var own = SignedEnvelope.Seal(ReputationBook.AuditRecordType, payload, node.Runtime.Key);
+        ReputationBookLog.Append(node.DataDir, ReputationBookLog.Load(node.DataDir), own);
+        using (var r = await node.Http.GetAsync("/v1/federation/reputation/trust-signers"))
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+    }
+
+    [Fact]
     public async Task A_real_audit_record_moves_the_audited_specialists_reputation()
     {
         var (pass, fail) = await AuditRecords.GetAsync(node);
