@@ -128,7 +128,7 @@ public sealed class LastGapsTests
         using var listed = NodeKey.Generate();
         using var stranger = NodeKey.Generate();
         var policy = ReputationPolicyLoader.Parse(
-            File.ReadAllText(FindPolicy()) + $"audit_signers: [{listed.NodeId}]\n", "r.yaml");
+            File.ReadAllText(FindPolicy()).Replace("audit_signers: []", $"audit_signers: [{listed.NodeId}]", StringComparison.Ordinal), "r.yaml");
         Assert.Equal([listed.NodeId.ToString()], policy.AuditSigners);
         var trust = ReputationPolicy.AuditSignerTrust(policy, own.NodeId.ToString());
         var book = new ReputationBook { TrustedAuditSigner = trust };
@@ -152,7 +152,7 @@ public sealed class LastGapsTests
         }
         finally { Directory.Delete(dir, true); }
 
-        var bad = Assert.Throws<ReputationPolicyException>(() => ReputationPolicyLoader.Parse(File.ReadAllText(FindPolicy()) + "audit_signers: [nope]\n", "r.yaml"));
+        var bad = Assert.Throws<ReputationPolicyException>(() => ReputationPolicyLoader.Parse(File.ReadAllText(FindPolicy()).Replace("audit_signers: []", "audit_signers: [nope]", StringComparison.Ordinal), "r.yaml"));
         Assert.Contains("audit_signers to list node ids", bad.Errors[0].Message);
     }
 
