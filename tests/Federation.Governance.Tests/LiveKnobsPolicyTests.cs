@@ -3,24 +3,7 @@ namespace Federation.Governance.Tests;
 /// <summary>The optional live-path knobs of policies/reputation.yaml.</summary>
 public sealed class LiveKnobsPolicyTests
 {
-    private const string Base = """
-        version: 1
-        defaults:
-          half_life: 30
-          kappa: 10
-          C0: 0.5
-          gamma: 0.5
-          beta: 0.5
-          stake0: 1000
-          g_max: 2
-          w_max: 0.15
-          slash_factor: 0.1
-          recovery_half_life: 120
-          exploration_share: 0.1
-          newcomer_mass: 5
-          independence_prior: 0.5
-          independence_min_shared: 10
-        """;
+    private const string Base = ReputationYamlFixture.Defaults;
 
     [Fact]
     public void Absent_live_knobs_take_the_defaults_and_topics_override_them()

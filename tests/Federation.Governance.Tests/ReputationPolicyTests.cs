@@ -2,27 +2,7 @@ namespace Federation.Governance.Tests;
 
 public sealed class ReputationPolicyTests
 {
-    private const string Valid = """
-        version: 1
-        defaults:
-          half_life: 30
-          kappa: 10
-          C0: 0.5
-          gamma: 0.5
-          beta: 0.5
-          stake0: 1000
-          g_max: 2
-          w_max: 0.15
-          slash_factor: 0.1
-          recovery_half_life: 120
-          exploration_share: 0.1
-          newcomer_mass: 5
-          independence_prior: 0.5
-          independence_min_shared: 10
-        topics:
-          code:
-            half_life: 14
-        """;
+    private const string Valid = ReputationYamlFixture.Defaults + "\ntopics:\n  code:\n    half_life: 14";
 
     [Fact]
     public void The_repository_policy_parses_and_topics_override_the_defaults()
