@@ -222,6 +222,7 @@ internal static class DemoCommands
             {
                 var ds = d.Generate();
                 var held = ds.HeldOut.ToList();
+                if (held.Count == 0) continue; // a corpus-only dataset (e.g. math-plain, the base's corpus) has nothing to score
                 if (p.GetValue(limit) > 0) held = held.Take(p.GetValue(limit)).ToList();
                 var pass = 0;
                 foreach (var e in held)

@@ -94,11 +94,28 @@ public sealed class ProductionDataFormatTests
         var full = DemoRecipe.Load(DemoRecipe.PathFor(Path.Combine(root, "policies"), "full"));
         var math = full.Datasets.Single(d => d.Name == "math");
         Assert.Equal("steps", math.Format);
+        // Mixed operand lengths: the build trained on uniform 0..999 failed most two-digit questions.
+        Assert.All(full.Datasets.Where(d => d.Generator == "math"), d => Assert.Equal("mixed", d.Operands));
         var bad = math with { Format = "roman" };
         var e = Assert.Throws<FormatException>(() => bad.Generate());
         Assert.Contains("unknown math format 'roman'", e.Message, StringComparison.Ordinal);
         // The test profile keeps the default (bare answers), so its build and tests are unaffected.
         var test = DemoRecipe.Load(DemoRecipe.PathFor(Path.Combine(root, "policies"), "test"));
         Assert.Equal("answer", test.Datasets.Single(d => d.Generator == "math").Format);
+    }
+
+    /// <summary>
+    /// The weights shipped in demo/shipped/full are the build of the repository's recipe-full.json, signed by the shipped
+    /// producer, every file as signed: a recipe edited without rebuilding and shipping again fails here, not at a user's
+    /// first <c>fed serve</c>.
+    /// </summary>
+    [Fact]
+    public void Shipped_full_build_is_the_build_of_the_repository_recipe()
+    {
+        var root = ProductionDataTests.FindRepoRoot();
+        var recipe = DemoRecipe.Load(DemoRecipe.PathFor(Path.Combine(root, "policies"), "full"));
+        var shipped = Path.Combine(root, "demo", "shipped", "full");
+        Assert.True(DemoShipping.IsShipped(shipped), $"{shipped} holds no shipped build");
+        Assert.Null(DemoShipping.Check(shipped, recipe.Cid, DemoShipping.ReadProducer(shipped)));
     }
 }
