@@ -17,6 +17,9 @@ internal static class Bm25TopK
     /// <summary>Block-max skips (runs of postings passed over unread because their block bounds are below the k-th score), over the process.</summary>
     internal static long BlocksSkipped;
 
+    /// <summary>Block-max skipping on (default); the bench turns it off to compare (the lists are the same either way).</summary>
+    internal static bool BlockMax = true;
+
     /// <summary>FTS5: idf = ln((N − n + 0.5)/(n + 0.5)), clamped to 1e-6 when not positive.</summary>
     public static double Idf(long docs, long df)
     {
@@ -84,7 +87,7 @@ internal static class Bm25TopK
                 if (pos[i] < l.Count && l.Docs[pos[i]] < doc) doc = l.Docs[pos[i]];
             }
             if (doc == long.MaxValue) break;
-            if (doc > checkedUpTo && cut > double.NegativeInfinity)
+            if (doc > checkedUpTo && cut > double.NegativeInfinity && BlockMax)
             {
                 // Block-max: every doc from `doc` to the nearest end of an essential list's current block scores at
                 // most Σ (essential lists' current block maxima) + Σ (non-essential lists' maxima over the blocks that
