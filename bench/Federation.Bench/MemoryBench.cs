@@ -72,7 +72,7 @@ internal static class MemoryBench
     public static async Task<int> RunAsync(string[] argv)
     {
         string? pg = Environment.GetEnvironmentVariable("FEDERATION_BENCH_POSTGRES"), only = null;
-        bool service = true, reuse = false; // --reuse: search and prove on an existing <dir>/bm25.db (SQLite) without signing or appending
+        bool service = true, reuse = false, compareBlockMax = false; // --reuse: search and prove on an existing <dir>/bm25.db (SQLite) without signing or appending
         var args = new List<string>();
         for (int a = 0; a < argv.Length; a++)
             switch (argv[a])
@@ -83,6 +83,7 @@ internal static class MemoryBench
                 case "--reuse": reuse = true; break;
                 case "--queries": Queries = int.Parse(argv[++a], CultureInfo.InvariantCulture); break;
                 case "--lexical-cache-mb": CacheMb = long.Parse(argv[++a], CultureInfo.InvariantCulture); break;
+                case "--compare-block-max": compareBlockMax = true; break;
                 default: args.Add(argv[a]); break;
             }
         int n = args.Count > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 100_000;
@@ -108,6 +109,7 @@ internal static class MemoryBench
             Console.WriteLine("## SQLite, existing store (search and proofs only)");
             using var store = SqliteMemoryStore.Open(existing, key, null, CacheMb is { } mb ? new MemoryStoreOptions { LexicalCacheBytes = mb << 20 } : null);
             Console.WriteLine($"  fragments: {store.Heads().Sum(h => h.Size):N0}");
+            if (compareBlockMax) await CompareBlockMax(store, words, cdf);
             await Searches(store, words, cdf, "BM25 only");
             Proofs(store, store.Export().Select(f => f.Cid).ToArray(), key);
             return 0;
@@ -217,6 +219,46 @@ internal static class MemoryBench
         Line($"search top-10, {what}: wall p99", p99, "ms", "< 20", 20 / p99);
         Line($"search top-10, {what}: thread-CPU p50", cpuUs[cpuUs.Count / 2] / 1000, "ms", "-");
         Line($"search top-10, {what}: thread-CPU p99", cp99, "ms", "< 20", 20 / cp99);
+    }
+
+    /// <summary>
+    /// The same queries with block-max skipping off and on, each query run both ways back to back (so load and cache
+    /// state are alike): thread-CPU p50/p99 of each, and a check that both give the same hits, bit for bit.
+    /// </summary>
+    private static async Task CompareBlockMax(IMemoryStore store, string[] words, double[] cdf)
+    {
+        var rng = new Random(7);
+        var ns = Enumerable.Range(0, 8).Select(i => "topic:t" + i).ToArray();
+        var queries = Enumerable.Range(0, Queries).Select(_ => Text(rng, words, cdf, 2 + rng.Next(2))).ToArray();
+        foreach (var q in queries.Take(50)) await store.SearchAsync(q, ns, 10);
+        var off = new List<double>(); var on = new List<double>();
+        long skipped0 = Interlocked.Read(ref Federation.Memory.Storage.Lexical.Bm25TopK.BlocksSkipped);
+        try
+        {
+            foreach (var q in queries)
+            {
+                Federation.Memory.Storage.Lexical.Bm25TopK.BlockMax = false;
+                double c0 = ThreadCpuUs();
+                var a = await store.SearchAsync(q, ns, 10);
+                off.Add(ThreadCpuUs() - c0);
+                Federation.Memory.Storage.Lexical.Bm25TopK.BlockMax = true;
+                c0 = ThreadCpuUs();
+                var b = await store.SearchAsync(q, ns, 10);
+                on.Add(ThreadCpuUs() - c0);
+                if (!a.Select(h => (h.Cid, h.Score, h.LexicalRank)).SequenceEqual(b.Select(h => (h.Cid, h.Score, h.LexicalRank))))
+                    throw new InvalidOperationException($"block-max changed the hits of '{q}'");
+            }
+        }
+        finally { Federation.Memory.Storage.Lexical.Bm25TopK.BlockMax = true; }
+        long skipped = Interlocked.Read(ref Federation.Memory.Storage.Lexical.Bm25TopK.BlocksSkipped) - skipped0;
+        Console.WriteLine($"  block-max A/B over {queries.Length} queries: same hits for every query; {skipped:N0} block skips");
+        foreach (var i in Enumerable.Range(0, queries.Length).OrderByDescending(i => off[i]).Take(5))
+            Console.WriteLine($"  slow without block-max: '{queries[i]}' thread-CPU {off[i] / 1000:F2} ms, with {on[i] / 1000:F2} ms");
+        off.Sort(); on.Sort();
+        Line("search top-10, BM25, block-max off: thread-CPU p50", off[off.Count / 2] / 1000, "ms", "-");
+        Line("search top-10, BM25, block-max off: thread-CPU p99", off[(int)(off.Count * 0.99)] / 1000, "ms", "< 20", 20 / (off[(int)(off.Count * 0.99)] / 1000));
+        Line("search top-10, BM25, block-max on: thread-CPU p50", on[on.Count / 2] / 1000, "ms", "-");
+        Line("search top-10, BM25, block-max on: thread-CPU p99", on[(int)(on.Count * 0.99)] / 1000, "ms", "< 20", 20 / (on[(int)(on.Count * 0.99)] / 1000));
     }
 
     private static void Proofs(IMemoryStore store, Cid[] frags, NodeKey key)

@@ -92,35 +92,59 @@ internal static class PostingBlock
     }
 }
 
-/// <summary>A term's whole posting list decoded into flat arrays (doc order), with the bounds MaxScore needs.</summary>
+/// <summary>
+/// A term's whole posting list decoded into flat arrays (doc order), with the bounds MaxScore needs: the list's largest
+/// score share, and per block of <see cref="BlockSize"/> postings (by position) the block's last doc and its largest
+/// share (block-max bounds, so a query skips whole blocks whose best posting cannot reach the current k-th score).
+/// </summary>
 internal sealed class TermPostings
 {
+    /// <summary>Postings per bound block (log2 in <see cref="BlockShift"/>).</summary>
+    public const int BlockShift = 6, BlockSize = 1 << BlockShift;
+
     public long[] Docs = new long[16];
     public int[] Tf = new int[16], Dl = new int[16], Ns = new int[16];
     public int Count;
     /// <summary>The largest tf and the largest and smallest lengths in the list.</summary>
     public int MaxTf, MaxDl, MinDl = int.MaxValue;
+    /// <summary>Per block of <see cref="BlockSize"/> postings: the doc of its last posting (set by <see cref="Finish"/>).</summary>
+    public long[] BlockLast = [];
 
-    private sealed record Bound(double Avgdl, double Part);
+    /// <summary>The list's and each block's largest share for one avgdl.</summary>
+    internal sealed record Bound(double Avgdl, double Part, double[] BlockMax);
     private Bound? _bound;
 
     /// <summary>
-    /// The largest tf·(k1+1)/(tf + K(dl)) over the list (the term's score bound without idf) for this avgdl; remembered
-    /// for the last avgdl asked (lists are shared by concurrent searches: the record is swapped atomically).
+    /// The largest tf·(k1+1)/(tf + K(dl)) over the list (the term's score bound without idf) and over each block, for
+    /// this avgdl; remembered for the last avgdl asked (lists are shared by concurrent searches: the record is swapped
+    /// atomically). The shares are FTS5's expression, so idf × a block's share bounds every idf × share of that block
+    /// (multiplication by a positive double is monotone under rounding).
     /// </summary>
-    public double MaxPart(double avgdl, double[] ktab)
+    public Bound Bounds(double avgdl, double[] ktab)
     {
-        if (_bound is { } b && b.Avgdl == avgdl) return b.Part;
+        if (_bound is { } b && b.Avgdl == avgdl) return b;
         double best = 0;
-        for (int i = 0; i < Count; i++)
+        var blocks = new double[BlockLast.Length];
+        for (int blk = 0; blk < blocks.Length; blk++)
         {
-            double f = Tf[i];
-            double part = (f * (Bm25TopK.K1 + 1.0)) / (f + ktab[Dl[i]]);
-            if (part > best) best = part;
+            int from = blk << BlockShift, to = Math.Min(from + BlockSize, Count);
+            double bm = 0;
+            for (int i = from; i < to; i++)
+            {
+                double f = Tf[i];
+                double part = (f * (Bm25TopK.K1 + 1.0)) / (f + ktab[Dl[i]]);
+                if (part > bm) bm = part;
+            }
+            blocks[blk] = bm;
+            if (bm > best) best = bm;
         }
-        _bound = new Bound(avgdl, best);
-        return best;
+        var nb = new Bound(avgdl, best, blocks);
+        _bound = nb;
+        return nb;
     }
+
+    /// <summary>The largest share over the list for this avgdl (see <see cref="Bounds"/>).</summary>
+    public double MaxPart(double avgdl, double[] ktab) => Bounds(avgdl, ktab).Part;
 
     public TermPostings(int capacity = 16)
     {
@@ -143,8 +167,11 @@ internal sealed class TermPostings
             if (Dl[i] > MaxDl) MaxDl = Dl[i];
             if (i > 0 && Docs[i] <= Docs[i - 1]) throw new InvalidDataException("a lexical posting list is out of order: the store is corrupt; rebuild it (fed memory export, then import).");
         }
+        BlockLast = new long[(Count + BlockSize - 1) >> BlockShift];
+        for (int blk = 0; blk < BlockLast.Length; blk++) BlockLast[blk] = Docs[Math.Min((blk + 1) << BlockShift, Count) - 1];
+        _bound = null;
     }
 
     /// <summary>Bytes held (for the cache bound).</summary>
-    public long Bytes => (long)Docs.Length * 20;
+    public long Bytes => (long)Docs.Length * 20 + (long)BlockLast.Length * 16;
 }
