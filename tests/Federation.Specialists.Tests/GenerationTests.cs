@@ -301,6 +301,26 @@ public class EngineTests
     }
 
     [Fact]
+    public async Task Same_set_requests_join_the_lone_busy_context_with_every_core_and_each_equals_its_solo_run()
+    {
+        // SoloThreads above Threads: a lone busy context decodes with 2 threads, so an idle second context hands it
+        // same-set requests to join its 8-row decode instead of starting a one-thread decode of its own.
+        using var engine = SpecialistEngine.Open(new EngineOptions { BaseModelPath = _files.Base, Contexts = 2, SequencesPerContext = 8, SoloThreads = 2 });
+        var first = new GenerationRequest { Prompt = "a long answer", MaxTokens = 400 };
+        var reqs = Enumerable.Range(0, 7).Select(i => new GenerationRequest { Prompt = new string('y', 2 + i * 5) + i, MaxTokens = 20 + i }).ToList();
+        var running = engine.GenerateAsync(first);
+        while (engine.PeakGroupSize == 0 && !running.IsCompleted) await Task.Delay(1);
+        var joined = await Task.WhenAll(reqs.Select(r => engine.GenerateAsync(r)));
+        var long1 = await running;
+        Assert.Equal(400, long1.CompletionTokens); // still running while the others came and went
+        Assert.Equal(8, engine.PeakGroupSize);
+        Assert.Equal(0, engine.QueueLength);
+        Assert.Equal(long1.TokenIds, (await engine.GenerateAsync(first)).TokenIds);
+        for (var i = 0; i < reqs.Count; i++)
+            Assert.Equal(joined[i].TokenIds, (await engine.GenerateAsync(reqs[i])).TokenIds);
+    }
+
+    [Fact]
     public async Task A_request_on_a_reused_prompt_prefix_equals_its_cold_run_bit_for_bit()
     {
         var system = "system: you are a careful specialist of the federation; answer briefly and cite the ledger entry.\nuser: ";
