@@ -20,7 +20,7 @@ public sealed class AdapterAffinityScheduler<T> : IDisposable
     private readonly SemaphoreSlim _signal = new(0);
     private readonly int _maxGroup;
     private readonly int _maxBypass;
-    private readonly bool _preferJoin;
+    private volatile bool _preferJoin;
     // free sequence slots of each busy worker (as of its last take or join) and the requests handed to it to join
     private readonly Dictionary<int, int> _room = new();
     private readonly Dictionary<int, List<Waiting>> _handoff = new();
@@ -32,6 +32,13 @@ public sealed class AdapterAffinityScheduler<T> : IDisposable
         _maxGroup = Math.Max(1, maxGroup);
         _maxBypass = Math.Max(0, maxBypass);
         _preferJoin = preferJoin;
+    }
+
+    /// <summary>Whether an idle worker hands a set running on a busy worker with room to that worker (changeable at any time).</summary>
+    public bool PreferJoin
+    {
+        get => _preferJoin;
+        set => _preferJoin = value;
     }
 
     /// <summary>Requests handed to a busy worker's running group so far (<c>preferJoin</c>).</summary>

@@ -24,6 +24,8 @@ public sealed class SpecialistEngine : IDisposable
     private readonly int _soloThreads;
     private const ulong SoloThreadsMinParameters = 4_000_000;
     private int _busyContexts; // contexts holding at least one request now (threads follow this load)
+    private readonly MachineLoad _machine;
+    private readonly bool _canPreferJoin;
     private readonly Lock _embedGate = new();
     private EngineContext? _embedContext;
     private volatile bool _disposed;
@@ -42,8 +44,10 @@ public sealed class SpecialistEngine : IDisposable
         Chat = new ChatTemplate(model.ChatTemplate);
         // Where a lone busy context gets every core, same-set requests join its wide decode rather than start a
         // second one-core context (docs/engine.md, "Threads that follow the load").
+        _machine = options.MachineLoad ?? new MachineLoad();
+        _canPreferJoin = options.Contexts > 1 && _soloThreads > options.Threads;
         _scheduler = new AdapterAffinityScheduler<GenerationJob>(options.SequencesPerContext, options.MaxBypass,
-            preferJoin: options.Contexts > 1 && _soloThreads > options.Threads);
+            preferJoin: _canPreferJoin && MachineQuiet());
         for (var i = 0; i < options.Contexts; i++)
         {
             var ctx = EngineContext.Create(model, new ContextSettings
@@ -97,6 +101,15 @@ public sealed class SpecialistEngine : IDisposable
     /// <summary>Prompt tokens whose KV cells were reused from an earlier request of the same adapter set (not decoded again).</summary>
     public long PrefixTokensReused => Interlocked.Read(ref _prefixReused);
     private long _prefixReused;
+
+    /// <summary>
+    /// Whether other processes leave the cores to this one (their averaged load ≤ <see cref="EngineOptions.SoloThreadsMaxOtherLoad"/>):
+    /// only then does a lone busy context take every core, and only then do idle contexts hand it their same-set requests.
+    /// </summary>
+    private bool MachineQuiet() => _machine.Others <= _options.SoloThreadsMaxOtherLoad;
+
+    /// <summary>Whether a lone busy context now decodes with <see cref="EngineOptions.SoloThreads"/> (the machine is quiet enough).</summary>
+    public bool SoloThreadsAllowed => _soloThreads > _options.Threads && MachineQuiet();
 
     /// <summary>Requests an idle context handed to a busy one running their set, to join its decode.</summary>
     public long RequestsHandedToBusyContext => _scheduler.HandedOff;
@@ -414,7 +427,9 @@ public sealed class SpecialistEngine : IDisposable
         /// </summary>
         private void FollowLoad()
         {
-            var solo = Volatile.Read(ref engine._busyContexts) <= 1 && engine._scheduler.Count == 0;
+            var quiet = engine.MachineQuiet();
+            if (engine._canPreferJoin && engine._scheduler.PreferJoin != quiet) engine._scheduler.PreferJoin = quiet;
+            var solo = quiet && Volatile.Read(ref engine._busyContexts) <= 1 && engine._scheduler.Count == 0;
             var want = solo ? (engine._soloThreads, engine._soloThreads) : (engine._options.Threads, engine._options.BatchThreads);
             if (want == _threads) return;
             ctx.Handle.GenerationThreads = want.Item1;
