@@ -200,8 +200,8 @@ internal static class EngineBench
     }
 
     /// <summary>
-    /// <c>--layouts 2x4,2x8,1x8[:t]</c>: contexts × sequences per context (":t" fixes the lone-context threads at t, else
-    /// auto), each on the peer table's three engine rows (8 clients on 1 adapter, 8 clients on 8 adapters, 1 client),
+    /// <c>--layouts 2x4,2x8,1x8[:t]</c>: contexts × sequences per context (":t" fixes the lone-context threads at t whatever the
+    /// machine's load, else auto), each on the peer table's three engine rows (8 clients on 1 adapter, 8 clients on 8 adapters, 1 client),
     /// rounds interleaved (<c>--rounds N</c>, default 2); prints every round's tok/s and tok/CPU-s.
     /// </summary>
     private static async Task Layouts(Dictionary<string, object> r, EngineOptions opts, List<string> adapters, int perClient, int tokens, string spec, int rounds)
@@ -215,6 +215,8 @@ internal static class EngineBench
                 Contexts = int.Parse(cs[0], Inv),
                 SequencesPerContext = int.Parse(cs[1], Inv),
                 SoloThreads = parts.Length > 1 ? int.Parse(parts[1], Inv) : 0,
+                // ":T" forces T threads on the lone busy context whatever the machine's load
+                SoloThreadsMaxOtherLoad = parts.Length > 1 ? double.PositiveInfinity : opts.SoloThreadsMaxOtherLoad,
             });
         }).ToList();
         var results = layouts.ToDictionary(l => l.Name, _ => new Dictionary<string, List<Rate>> { ["8c1a"] = [], ["8c8a"] = [], ["1c"] = [] });
