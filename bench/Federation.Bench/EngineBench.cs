@@ -92,7 +92,7 @@ internal static class EngineBench
 
         // Work: W requests of T tokens, all submitted at once.
         var requests = small ? (quick ? 16 : 32) : (quick ? 32 : 64);
-        var tokens = small ? 16 : 32;
+        var tokens = Arg(Environment.GetCommandLineArgs(), "--tokens") is { } tk ? int.Parse(tk, Inv) : small ? 16 : 32;
         var opts = new EngineOptions { BaseModelPath = basePath, Threads = threads, BatchThreads = threads, ContextSize = 256, MaxResidentAdapters = 16 };
 
         var perClient = small ? (quick ? 3 : 4) : (quick ? 6 : 8);
@@ -104,6 +104,11 @@ internal static class EngineBench
                 $"zeroing the KV buffer as before: p50 {z50:F3} ms, p99 {z99:F3} ms");
             r["swap_overhead_ms_p50"] = Math.Round(p50, 4);
             r["swap_overhead_ms_p99"] = Math.Round(p99, 4);
+            return r;
+        }
+        if (Arg(Environment.GetCommandLineArgs(), "--layouts") is { } layouts)
+        {
+            await Layouts(r, opts, adapters, perClient, tokens, layouts, int.Parse(Arg(Environment.GetCommandLineArgs(), "--rounds") ?? "2", Inv));
             return r;
         }
         if (peerRowsOnly)
@@ -194,6 +199,46 @@ internal static class EngineBench
         r["tok_s_1_client_fixed_threads"] = Math.Round(loneFixed.Wall);
     }
 
+    /// <summary>
+    /// <c>--layouts 2x4,2x8,1x8[:t]</c>: contexts × sequences per context (":t" fixes the lone-context threads at t whatever the
+    /// machine's load, else auto), each on the peer table's three engine rows (8 clients on 1 adapter, 8 clients on 8 adapters, 1 client),
+    /// rounds interleaved (<c>--rounds N</c>, default 2); prints every round's tok/s and tok/CPU-s.
+    /// </summary>
+    private static async Task Layouts(Dictionary<string, object> r, EngineOptions opts, List<string> adapters, int perClient, int tokens, string spec, int rounds)
+    {
+        var layouts = spec.Split(',').Select(x =>
+        {
+            var parts = x.Split(':');
+            var cs = parts[0].Split('x');
+            return (Name: x, Opts: opts with
+            {
+                Contexts = int.Parse(cs[0], Inv),
+                SequencesPerContext = int.Parse(cs[1], Inv),
+                SoloThreads = parts.Length > 1 ? int.Parse(parts[1], Inv) : 0,
+                // ":T" forces T threads on the lone busy context whatever the machine's load
+                SoloThreadsMaxOtherLoad = parts.Length > 1 ? double.PositiveInfinity : opts.SoloThreadsMaxOtherLoad,
+            });
+        }).ToList();
+        var results = layouts.ToDictionary(l => l.Name, _ => new Dictionary<string, List<Rate>> { ["8c1a"] = [], ["8c8a"] = [], ["1c"] = [] });
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var (name, o) in round % 2 == 0 ? layouts : Enumerable.Reverse(layouts))
+            {
+                using var engine = Open(o, adapters);
+                await Clients(engine, 2, 1, tokens, oneAdapter: true); // warm-up
+                var res = results[name];
+                res["8c1a"].Add(await Clients(engine, 8, perClient, tokens, oneAdapter: true));
+                res["8c8a"].Add(await Clients(engine, 8, perClient, tokens, adapterOf: (c, _) => c % 8));
+                res["1c"].Add(await Clients(engine, 1, perClient * 2, tokens, oneAdapter: true));
+                Console.WriteLine($"round {round + 1} layout {name}: 8 clients 1 adapter {res["8c1a"][^1]}, 8 clients 8 adapters {res["8c8a"][^1]}, 1 client {res["1c"][^1]}; " +
+                    $"peak group {engine.PeakGroupSize}, handed to a busy context {engine.RequestsHandedToBusyContext}; load {LoadAverage()}");
+            }
+        }
+        foreach (var (name, res) in results)
+            foreach (var (row, rates) in res)
+                r[$"{name}/{row}"] = rates.Select(x => Math.Round(x.Wall)).ToArray();
+    }
+
     private static SpecialistEngine Open(EngineOptions opts, List<string> adapters)
     {
         var e = SpecialistEngine.Open(opts);
@@ -216,12 +261,13 @@ internal static class EngineBench
     });
 
     /// <summary>Clients each sending requests one after another; client c's j-th request uses adapter (c+j) % 4 (or a0).</summary>
-    private static Task<Rate> Clients(SpecialistEngine engine, int clients, int perClient, int tokens, bool oneAdapter = false) => Measure(async () =>
+    private static Task<Rate> Clients(SpecialistEngine engine, int clients, int perClient, int tokens, bool oneAdapter = false, Func<int, int, int>? adapterOf = null) => Measure(async () =>
     {
         var counts = await Task.WhenAll(Enumerable.Range(0, clients).Select(async c =>
         {
             var n = 0;
-            for (var j = 0; j < perClient; j++) n += (await engine.GenerateAsync(Req(oneAdapter ? 0 : (c + j) % 4, tokens, c * 100 + j))).CompletionTokens;
+            for (var j = 0; j < perClient; j++)
+                n += (await engine.GenerateAsync(Req(adapterOf?.Invoke(c, j) ?? (oneAdapter ? 0 : (c + j) % 4), tokens, c * 100 + j))).CompletionTokens;
             return n;
         }));
         return counts.Sum();

@@ -5,6 +5,7 @@
 #
 #   bench/peer/run.sh                         # tiny and small presets, 3 rounds
 #   PRESETS=small ROUNDS=5 bench/peer/run.sh
+#   RESULTS_FILE=/tmp/peer.jsonl REQUESTS_1=12 REQUESTS_8=48 bench/peer/run.sh   # keep the raw lines; shorter runs
 #
 # llama-server is built once from the llama.cpp source bundled in the npm package node-llama-cpp@3.22.1
 # (llama/gitRelease.bundle) with cmake + ninja, cached in $FEDERATION_PEER_CACHE (default ~/.cache/federation-peer).
@@ -54,7 +55,7 @@ wait_http() { # url log
   log "server at $1 did not come up; the end of its log:"; tail -20 "$2" >&2; return 1
 }
 
-results="$work/results.jsonl"
+results="${RESULTS_FILE:-$work/results.jsonl}"   # RESULTS_FILE keeps every measurement line (JSON) after the run
 for preset in $presets; do
   data="$work/$preset"
   fed init --data-dir "$data" >/dev/null

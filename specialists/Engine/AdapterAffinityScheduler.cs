@@ -7,6 +7,9 @@ namespace Federation.Specialists.Engine;
 /// (2) the set already active on the asking worker (no swap);
 /// (3) the set of the oldest request whose set is not active on another busy worker (different sets on different contexts);
 /// (4) the set of the oldest request.
+/// With <c>preferJoin</c>, a set chosen by (2)–(4) that is already running on another worker with free sequence slots
+/// is handed to that worker instead (it joins the running group at its next step; <see cref="TryJoin"/>): one context
+/// with every core on one wide decode rather than two narrow contexts on one core each (docs/engine.md).
 /// </summary>
 /// <typeparam name="T">The queued item.</typeparam>
 public sealed class AdapterAffinityScheduler<T> : IDisposable
@@ -17,14 +20,29 @@ public sealed class AdapterAffinityScheduler<T> : IDisposable
     private readonly SemaphoreSlim _signal = new(0);
     private readonly int _maxGroup;
     private readonly int _maxBypass;
+    private volatile bool _preferJoin;
+    // free sequence slots of each busy worker (as of its last take or join) and the requests handed to it to join
+    private readonly Dictionary<int, int> _room = new();
+    private readonly Dictionary<int, List<Waiting>> _handoff = new();
     private bool _closed;
 
     /// <summary>Creates a scheduler.</summary>
-    public AdapterAffinityScheduler(int maxGroup, int maxBypass)
+    public AdapterAffinityScheduler(int maxGroup, int maxBypass, bool preferJoin = false)
     {
         _maxGroup = Math.Max(1, maxGroup);
         _maxBypass = Math.Max(0, maxBypass);
+        _preferJoin = preferJoin;
     }
+
+    /// <summary>Whether an idle worker hands a set running on a busy worker with room to that worker (changeable at any time).</summary>
+    public bool PreferJoin
+    {
+        get => _preferJoin;
+        set => _preferJoin = value;
+    }
+
+    /// <summary>Requests handed to a busy worker's running group so far (<c>preferJoin</c>).</summary>
+    public long HandedOff { get; private set; }
 
     /// <summary>Requests waiting now.</summary>
     public int Count
@@ -107,10 +125,21 @@ public sealed class AdapterAffinityScheduler<T> : IDisposable
     public List<T> TryJoin(int worker, string key, int max)
     {
         var items = new List<T>();
+        var fromQueue = 0;
         lock (_gate)
         {
-            if (_closed || _queue.Count == 0 || max <= 0) return items;
+            _room[worker] = Math.Max(0, max);
+            if (_closed || max <= 0) return items;
             if (_queue.Any(w => w.Key != key && w.Bypassed >= _maxBypass)) return items;
+            // requests handed over by an idle worker first: they are older than anything still queued for this set,
+            // and their wake-up signals were consumed when they were handed over
+            if (_handoff.TryGetValue(worker, out var handed))
+            {
+                var n = 0;
+                while (n < handed.Count && items.Count < max && handed[n].Key == key) items.Add(handed[n++].Item);
+                handed.RemoveRange(0, n);
+            }
+            fromQueue = items.Count;
             var skipped = new List<Waiting>();
             for (var node = _queue.First; node is not null && items.Count < max;)
             {
@@ -129,23 +158,40 @@ public sealed class AdapterAffinityScheduler<T> : IDisposable
                 node = next;
             }
             _busyKeys[worker] = key;
+            _room[worker] = max - items.Count;
         }
-        for (var i = 0; i < items.Count; i++) _signal.Wait(0, CancellationToken.None);
+        for (var i = fromQueue; i < items.Count; i++) _signal.Wait(0, CancellationToken.None);
         return items;
     }
 
-    /// <summary>Marks <paramref name="worker"/> idle again.</summary>
+    /// <summary>Marks <paramref name="worker"/> idle again; requests handed to it and not joined go back to the front of the queue.</summary>
     public void Done(int worker)
     {
-        lock (_gate) _busyKeys.Remove(worker);
+        var back = 0;
+        lock (_gate)
+        {
+            _busyKeys.Remove(worker);
+            _room.Remove(worker);
+            if (_handoff.Remove(worker, out var handed))
+            {
+                for (var i = handed.Count - 1; i >= 0; i--) _queue.AddFirst(handed[i]);
+                back = handed.Count;
+            }
+        }
+        if (back > 0) _signal.Release(back);
     }
 
+    /// <summary>
+    /// The next group for <paramref name="worker"/>, which has consumed one wake-up signal; null when there is none
+    /// (the queue was emptied by a join, or its requests were handed to a busy worker with room).
+    /// </summary>
     private (string Key, List<T> Items)? PickGroup(int worker, string? currentKey)
     {
         if (_queue.Count == 0) return null;
         string? key = null;
         foreach (var w in _queue)
             if (w.Bypassed >= _maxBypass) { key = w.Key; break; }
+        if (key is null && _preferJoin && HandOff(worker)) return null;
         if (key is null && currentKey is not null && _queue.Any(w => w.Key == currentKey)) key = currentKey;
         if (key is null)
         {
@@ -175,8 +221,40 @@ public sealed class AdapterAffinityScheduler<T> : IDisposable
         // Requests that arrived before the last taken one and were left behind were passed over once.
         foreach (var w in passedOver) w.Bypassed++;
         _busyKeys[worker] = key;
+        _room[worker] = _maxGroup - items.Count;
         GroupsScheduled++;
         return (key, items);
+    }
+
+    /// <summary>
+    /// <c>preferJoin</c>: moves the waiting requests whose set runs on another worker with free slots to that worker's
+    /// hand-off list (as many as it has room for, in arrival order). True when something moved (the caller then waits
+    /// again, and takes any other waiting request at once); the signals of the moved requests are consumed here (the first by the caller).
+    /// </summary>
+    private bool HandOff(int worker)
+    {
+        var moved = 0;
+        for (var node = _queue.First; node is not null;)
+        {
+            var next = node.Next;
+            foreach (var (w, busyKey) in _busyKeys)
+            {
+                if (w == worker || busyKey != node.Value.Key || _room.GetValueOrDefault(w) <= 0) continue;
+                if (!_handoff.TryGetValue(w, out var list)) _handoff[w] = list = [];
+                list.Add(node.Value);
+                _queue.Remove(node);
+                _room[w]--;
+                moved++;
+                break;
+            }
+            node = next;
+        }
+        if (moved == 0) return false;
+        HandedOff += moved;
+        // the caller consumed one signal; the other moved requests' signals go too (each queued request has one)
+        // (so every request left in the queue still has its signal, and the wait loop picks among them next)
+        for (var i = 1; i < moved; i++) _signal.Wait(0, CancellationToken.None);
+        return true;
     }
 
     /// <summary>Releases the wait handle.</summary>

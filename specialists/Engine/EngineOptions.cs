@@ -48,6 +48,18 @@ public sealed record EngineOptions
     /// </summary>
     public int SoloThreads { get; init; }
 
+    /// <summary>
+    /// <see cref="SoloThreads"/> (and idle contexts handing same-set requests to the lone busy one) apply only while
+    /// other processes' load — the 1-minute load average minus this process's own averaged CPU use — is at most this.
+    /// Default 0.5: on a busy machine ggml's per-node thread barrier stalls whenever either core is taken, and one thread
+    /// per context was 3.6–7× faster for a lone request (docs/benchmarks.md). <see cref="double.PositiveInfinity"/>
+    /// switches the check off.
+    /// </summary>
+    public double SoloThreadsMaxOtherLoad { get; init; } = 0.5;
+
+    /// <summary>The machine-load source (tests); null = /proc/loadavg.</summary>
+    internal MachineLoad? MachineLoad { get; init; }
+
     /// <summary>Layers to offload to a GPU (llama.cpp's n_gpu_layers); used only with a GPU backend (<c>-p:LlamaBackend=Cuda12</c>). 0 = CPU only.</summary>
     public int GpuLayers { get; init; }
 
@@ -75,6 +87,7 @@ public sealed record EngineOptions
         if (ContextSize < 16) throw new ArgumentException($"EngineOptions.ContextSize must be >= 16 (was {ContextSize}).");
         if (PromptChunk < 1) throw new ArgumentException($"EngineOptions.PromptChunk must be >= 1 (was {PromptChunk}).");
         if (Threads < 1 || BatchThreads < 1) throw new ArgumentException("EngineOptions.Threads and BatchThreads must be >= 1.");
+        if (double.IsNaN(SoloThreadsMaxOtherLoad) || SoloThreadsMaxOtherLoad < 0) throw new ArgumentException($"EngineOptions.SoloThreadsMaxOtherLoad must be >= 0 (was {SoloThreadsMaxOtherLoad}).");
         if (SoloThreads < 0) throw new ArgumentException($"EngineOptions.SoloThreads must be >= 0 (0 = one per core; was {SoloThreads}).");
         if (MaxResidentAdapters < 1) throw new ArgumentException($"EngineOptions.MaxResidentAdapters must be >= 1 (was {MaxResidentAdapters}).");
         if (EmbeddingSequences < 1) throw new ArgumentException("EngineOptions.EmbeddingSequences must be >= 1.");

@@ -23,7 +23,9 @@ public sealed class SpecialistEngine : IDisposable
     private readonly List<Thread> _workers = [];
     private readonly int _soloThreads;
     private const ulong SoloThreadsMinParameters = 4_000_000;
-    private int _running; // requests on contexts now, all contexts together (threads follow this load)
+    private int _busyContexts; // contexts holding at least one request now (threads follow this load)
+    private readonly MachineLoad _machine;
+    private readonly bool _canPreferJoin;
     private readonly Lock _embedGate = new();
     private EngineContext? _embedContext;
     private volatile bool _disposed;
@@ -40,7 +42,12 @@ public sealed class SpecialistEngine : IDisposable
         BaseCid = baseCid;
         Adapters = new AdapterPool(model, options.MaxResidentAdapters);
         Chat = new ChatTemplate(model.ChatTemplate);
-        _scheduler = new AdapterAffinityScheduler<GenerationJob>(options.SequencesPerContext, options.MaxBypass);
+        // Where a lone busy context gets every core, same-set requests join its wide decode rather than start a
+        // second one-core context (docs/engine.md, "Threads that follow the load").
+        _machine = options.MachineLoad ?? new MachineLoad();
+        _canPreferJoin = options.Contexts > 1 && _soloThreads > options.Threads;
+        _scheduler = new AdapterAffinityScheduler<GenerationJob>(options.SequencesPerContext, options.MaxBypass,
+            preferJoin: _canPreferJoin && MachineQuiet());
         for (var i = 0; i < options.Contexts; i++)
         {
             var ctx = EngineContext.Create(model, new ContextSettings
@@ -94,6 +101,18 @@ public sealed class SpecialistEngine : IDisposable
     /// <summary>Prompt tokens whose KV cells were reused from an earlier request of the same adapter set (not decoded again).</summary>
     public long PrefixTokensReused => Interlocked.Read(ref _prefixReused);
     private long _prefixReused;
+
+    /// <summary>
+    /// Whether other processes leave the cores to this one (their averaged load ≤ <see cref="EngineOptions.SoloThreadsMaxOtherLoad"/>):
+    /// only then does a lone busy context take every core, and only then do idle contexts hand it their same-set requests.
+    /// </summary>
+    private bool MachineQuiet() => _machine.Others <= _options.SoloThreadsMaxOtherLoad;
+
+    /// <summary>Whether a lone busy context now decodes with <see cref="EngineOptions.SoloThreads"/> (the machine is quiet enough).</summary>
+    public bool SoloThreadsAllowed => _soloThreads > _options.Threads && MachineQuiet();
+
+    /// <summary>Requests an idle context handed to a busy one running their set, to join its decode.</summary>
+    public long RequestsHandedToBusyContext => _scheduler.HandedOff;
 
     /// <summary>Adapter-set swaps performed on contexts so far.</summary>
     public long AdapterSwaps => Interlocked.Read(ref _swaps);
@@ -301,7 +320,7 @@ public sealed class SpecialistEngine : IDisposable
                     finally
                     {
                         for (var s = 0; s < _slots.Length; s++)
-                            if (_slots[s] is not null) { _slots[s] = null; Interlocked.Decrement(ref engine._running); }
+                            if (_slots[s] is not null) { _slots[s] = null; Occupy(-1); }
                         engine._scheduler.Done(index);
                     }
                 }
@@ -391,13 +410,26 @@ public sealed class SpecialistEngine : IDisposable
             if (live > 1) Interlocked.Increment(ref engine._multiDecodes);
         }
 
+        private int _live; // requests on this context
+
+        private void Occupy(int delta)
+        {
+            var was = _live;
+            _live += delta;
+            if (was == 0 && _live > 0) Interlocked.Increment(ref engine._busyContexts);
+            else if (was > 0 && _live == 0) Interlocked.Decrement(ref engine._busyContexts);
+        }
+
         /// <summary>
-        /// Threads that follow the load: the engine's only request (nothing queued) gets <see cref="EngineOptions.SoloThreads"/>,
-        /// otherwise each context keeps <see cref="EngineOptions.Threads"/>. The count changes no logit (measured).
+        /// Threads that follow the load: the engine's only busy context (nothing queued) gets
+        /// <see cref="EngineOptions.SoloThreads"/> for all its requests, otherwise each context keeps
+        /// <see cref="EngineOptions.Threads"/>. The count changes no logit (measured).
         /// </summary>
         private void FollowLoad()
         {
-            var solo = Volatile.Read(ref engine._running) <= 1 && engine._scheduler.Count == 0;
+            var quiet = engine.MachineQuiet();
+            if (engine._canPreferJoin && engine._scheduler.PreferJoin != quiet) engine._scheduler.PreferJoin = quiet;
+            var solo = quiet && Volatile.Read(ref engine._busyContexts) <= 1 && engine._scheduler.Count == 0;
             var want = solo ? (engine._soloThreads, engine._soloThreads) : (engine._options.Threads, engine._options.BatchThreads);
             if (want == _threads) return;
             ctx.Handle.GenerationThreads = want.Item1;
@@ -422,7 +454,7 @@ public sealed class SpecialistEngine : IDisposable
             _padPos[s] = 0;
             _kept[s] = null;
             _slots[s] = job;
-            Interlocked.Increment(ref engine._running);
+            Occupy(+1);
             if (reuse > 0) Interlocked.Add(ref engine._prefixReused, reuse);
             job.Sequence = s;
             job.Sampler = GenerationJob.CreateSampler(job.Request.Temperature, job.Request.TopK, job.Request.TopP, job.Seed ?? 0, ctx.Model, job.Request.Grammar);
@@ -490,7 +522,7 @@ public sealed class SpecialistEngine : IDisposable
             _padPos[s] = keep;
             _kept[s] = keep > 0 && job is not null ? job.PromptTokens[..keep] : null;
             _slots[s] = null;
-            Interlocked.Decrement(ref engine._running);
+            Occupy(-1);
         }
 
         private void Release(GenerationJob job, List<GenerationJob> active, int index)

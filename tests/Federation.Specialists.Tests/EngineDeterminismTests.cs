@@ -14,7 +14,7 @@ namespace Federation.Specialists.Tests;
 /// </summary>
 public class EngineDeterminismTests
 {
-    private static readonly int[] PromptLengths = [5, 40, 17, 60];
+    private static readonly int[] PromptLengths = [5, 40, 17, 60, 9, 33, 2, 51];
 
     /// <summary>How the generation steps of the live sequences 0..seqs-1 are decoded.</summary>
     private enum Shape
@@ -23,14 +23,14 @@ public class EngineDeterminismTests
         Alone,
         /// <summary>All live sequences in one decode; a lone sequence gets a padding row on the next stream (the engine now).</summary>
         Padded,
-        /// <summary>A lone sequence with its padding row on a stream that does not follow it (stream 4).</summary>
+        /// <summary>A lone sequence with its padding row on a stream that does not follow it (stream 8).</summary>
         PaddedOutOfOrder,
     }
 
     /// <summary>Greedy-decodes sequences 0..seqs-1 for <paramref name="steps"/> steps and returns all logits of sequence 0.</summary>
     private static float[] Run(BaseModel model, int seqs, Shape shape, int steps, int threads = 1)
     {
-        using var ctx = EngineContext.Create(model, new ContextSettings { ContextPerSequence = 256, Sequences = 5, BatchSize = 64, Threads = threads, BatchThreads = threads });
+        using var ctx = EngineContext.Create(model, new ContextSettings { ContextPerSequence = 256, Sequences = 9, BatchSize = 64, Threads = threads, BatchThreads = threads });
         using var batch = new NativeBatch(64);
         var nv = model.VocabSize;
         var output = new float[steps * nv];
@@ -63,7 +63,7 @@ public class EngineDeterminismTests
             }
             batch.Clear();
             for (var s = 0; s < seqs; s++) batch.Add(tok[s], pos[s], s, true);
-            if (seqs == 1) batch.Add(0, padPos++, shape == Shape.Padded ? 1 : 4, true);
+            if (seqs == 1) batch.Add(0, padPos++, shape == Shape.Padded ? 1 : 8, true);
             ctx.Decode(batch);
             for (var s = 0; s < seqs; s++) Take(s, s);
 
@@ -95,6 +95,9 @@ public class EngineDeterminismTests
         Assert.Equal(solo, Run(model, 2, Shape.Padded, steps: 120));
         Assert.Equal(solo, Run(model, 3, Shape.Padded, steps: 120));
         Assert.Equal(solo, Run(model, 4, Shape.Padded, steps: 120));
+        // the wider groups of a lone busy context with every core (SequencesPerContext 8)
+        Assert.Equal(solo, Run(model, 6, Shape.Padded, steps: 120));
+        Assert.Equal(solo, Run(model, 8, Shape.Padded, steps: 120));
     }
 
     [Fact]
@@ -104,6 +107,7 @@ public class EngineDeterminismTests
         var solo = Run(model, 1, Shape.Padded, steps: 40, threads: 1);
         Assert.Equal(solo, Run(model, 1, Shape.Padded, steps: 40, threads: 2));
         Assert.Equal(solo, Run(model, 4, Shape.Padded, steps: 40, threads: 2));
+        Assert.Equal(solo, Run(model, 8, Shape.Padded, steps: 40, threads: 2));
         Assert.Equal(Run(model, 1, Shape.Alone, steps: 40, threads: 1), Run(model, 1, Shape.Alone, steps: 40, threads: 2));
     }
 

@@ -301,6 +301,47 @@ public class EngineTests
     }
 
     [Fact]
+    public async Task Same_set_requests_join_the_lone_busy_context_with_every_core_and_each_equals_its_solo_run()
+    {
+        // SoloThreads above Threads: a lone busy context decodes with 2 threads, so an idle second context hands it
+        // same-set requests to join its 8-row decode instead of starting a one-thread decode of its own.
+        // (the machine-load check off: this test runs on busy machines too)
+        using var engine = SpecialistEngine.Open(new EngineOptions { BaseModelPath = _files.Base, Contexts = 2, SequencesPerContext = 8, SoloThreads = 2, SoloThreadsMaxOtherLoad = double.PositiveInfinity });
+        var first = new GenerationRequest { Prompt = "a long answer", MaxTokens = 400 };
+        var reqs = Enumerable.Range(0, 7).Select(i => new GenerationRequest { Prompt = new string('y', 2 + i * 5) + i, MaxTokens = 20 + i }).ToList();
+        var running = engine.GenerateAsync(first);
+        while (engine.PeakGroupSize == 0 && !running.IsCompleted) await Task.Delay(1);
+        var joined = await Task.WhenAll(reqs.Select(r => engine.GenerateAsync(r)));
+        var long1 = await running;
+        Assert.Equal(400, long1.CompletionTokens); // still running while the others came and went
+        Assert.Equal(8, engine.PeakGroupSize);
+        Assert.Equal(0, engine.QueueLength);
+        Assert.Equal(long1.TokenIds, (await engine.GenerateAsync(first)).TokenIds);
+        for (var i = 0; i < reqs.Count; i++)
+            Assert.Equal(joined[i].TokenIds, (await engine.GenerateAsync(reqs[i])).TokenIds);
+    }
+
+    [Fact]
+    public async Task On_a_busy_machine_a_lone_context_keeps_one_thread_and_idle_contexts_take_their_own_requests()
+    {
+        var busy = new MachineLoad(loadAverage: () => 20, ownCpuSeconds: () => 0);
+        var quiet = new MachineLoad(loadAverage: () => 0.2, ownCpuSeconds: () => 0);
+        Assert.Equal(20, busy.Others);
+        Assert.Equal(0.2, quiet.Others, 6);
+        using (var e = SpecialistEngine.Open(new EngineOptions { BaseModelPath = _files.Base, SoloThreads = 2, MachineLoad = quiet }))
+            Assert.True(e.SoloThreadsAllowed);
+        using var engine = SpecialistEngine.Open(new EngineOptions { BaseModelPath = _files.Base, Contexts = 2, SequencesPerContext = 8, SoloThreads = 2, MachineLoad = busy });
+        Assert.False(engine.SoloThreadsAllowed);
+        var running = engine.GenerateAsync(new GenerationRequest { Prompt = "a long answer", MaxTokens = 400 });
+        while (engine.PeakGroupSize == 0 && !running.IsCompleted) await Task.Delay(1);
+        var other = await engine.GenerateAsync(new GenerationRequest { Prompt = "same set, second context", MaxTokens = 5 });
+        Assert.False(running.IsCompleted); // the second request ran beside the long one, not after it
+        Assert.Equal(0, engine.RequestsHandedToBusyContext);
+        await running;
+        Assert.Equal(other.TokenIds, (await engine.GenerateAsync(new GenerationRequest { Prompt = "same set, second context", MaxTokens = 5 })).TokenIds);
+    }
+
+    [Fact]
     public async Task A_request_on_a_reused_prompt_prefix_equals_its_cold_run_bit_for_bit()
     {
         var system = "system: you are a careful specialist of the federation; answer briefly and cite the ledger entry.\nuser: ";

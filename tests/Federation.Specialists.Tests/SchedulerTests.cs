@@ -92,4 +92,59 @@ public class SchedulerTests
         Assert.Empty(s.TryJoin(0, "A", 1));      // now B must be served first
         Assert.Equal("B", s.TryTake(1, null)!.Value.Key);
     }
+
+    [Fact]
+    public void With_prefer_join_an_idle_worker_hands_a_running_set_to_the_busy_worker_with_room()
+    {
+        using var s = new AdapterAffinityScheduler<int>(maxGroup: 8, maxBypass: 4, preferJoin: true);
+        s.Enqueue(1, "A");
+        Assert.Equal([1], s.TryTake(0, null)!.Value.Items);
+        s.Enqueue(2, "A"); s.Enqueue(3, "B"); s.Enqueue(4, "A");
+        // Worker 1 is idle: A runs on worker 0 with 7 free slots, so 2 and 4 are handed there; worker 1 takes B.
+        Assert.Null(s.TryTake(1, null));
+        Assert.Equal(2, s.HandedOff);
+        var b = s.TryTake(1, null)!.Value;
+        Assert.Equal("B", b.Key);
+        Assert.Equal([3], b.Items);
+        Assert.Equal([2, 4], s.TryJoin(0, "A", 7));
+        Assert.Equal(0, s.Count);
+        Assert.Null(s.TryTake(1, null)); // no wake-up signal left over for requests that are gone
+    }
+
+    [Fact]
+    public void Without_prefer_join_or_without_room_the_idle_worker_takes_the_set_itself()
+    {
+        using (var s = new AdapterAffinityScheduler<int>(maxGroup: 8, maxBypass: 4))
+        {
+            s.Enqueue(1, "A");
+            s.TryTake(0, null);
+            s.Enqueue(2, "A");
+            Assert.Equal([2], s.TryTake(1, null)!.Value.Items);
+        }
+        using (var s = new AdapterAffinityScheduler<int>(maxGroup: 2, maxBypass: 4, preferJoin: true))
+        {
+            s.Enqueue(1, "A"); s.Enqueue(2, "A");
+            Assert.Equal([1, 2], s.TryTake(0, null)!.Value.Items); // worker 0 is full
+            s.Enqueue(3, "A");
+            Assert.Equal([3], s.TryTake(1, null)!.Value.Items);
+            Assert.Equal(0, s.HandedOff);
+        }
+    }
+
+    [Fact]
+    public async Task Handed_requests_the_group_did_not_join_go_back_to_the_front_of_the_queue_when_it_ends()
+    {
+        using var s = new AdapterAffinityScheduler<int>(maxGroup: 8, maxBypass: 4, preferJoin: true);
+        s.Enqueue(1, "A");
+        s.TryTake(0, null);
+        s.Enqueue(2, "A"); s.Enqueue(3, "A");
+        Assert.Null(s.TryTake(1, null));
+        s.Enqueue(4, "C");
+        s.Done(0); // the group ended before its next join
+        Assert.Equal(3, s.Count);
+        var g = await s.TakeAsync(1, null).WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal("A", g!.Value.Key);
+        Assert.Equal([2, 3], g.Value.Items);
+        Assert.Equal([4], (await s.TakeAsync(0, null).WaitAsync(TimeSpan.FromSeconds(5)))!.Value.Items);
+    }
 }
