@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/demo-probe.sh URL (a running `fed serve`, full demo): asks the issue's example questions and 40 random 1-2-3-digit ones; prints pass counts.
+# bench/demo-probe.sh URL (a running `fed serve`, full demo): asks the issue's example questions and 45 random 1-2-3-digit ones; prints pass counts.
 url=$1; pass=0; n=0
 qs=("What is 37 + 48?|85" "Compute 91 - 26|65" "37+48=|85" "What is 5 + 3?|8" "What is 370 + 481?|851")
 RANDOM=7
