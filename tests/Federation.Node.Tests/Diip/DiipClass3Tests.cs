@@ -80,11 +80,16 @@ public sealed class DiipClass3Fixture : IAsyncLifetime
     }
 }
 
+/// <summary>Runs alone, after the parallel collections: a second node with its own clock next to the live DIIP training runs.</summary>
+[CollectionDefinition("diip-class3", DisableParallelization = true)]
+public sealed class DiipClass3Collection;
+
 /// <summary>
 /// Class-3 governance end to end through the node's HTTP surface (issue 12 "Done when"): real signed envelopes, the
 /// node's own clock, the electorate from the node's reputation book; and the operator endpoints that drive the live
 /// runner (401/403/404/409/422) with <c>fed diip rollback --target</c> reaching a running node.
 /// </summary>
+[Collection("diip-class3")]
 public sealed class DiipClass3Tests(DiipClass3Fixture f) : IClassFixture<DiipClass3Fixture>
 {
     private static readonly TimeSpan Day = TimeSpan.FromDays(1);
