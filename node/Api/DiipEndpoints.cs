@@ -1,7 +1,10 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using Federation.Governance;
 using Federation.Governance.Diip;
+using Federation.Node.Answering;
 using Federation.Node.Auth;
+using Federation.Node.Diip;
 using Federation.Node.Hosting;
 using Federation.Registry.Envelopes;
 using Federation.Registry.Json;
@@ -222,6 +225,7 @@ public static class DiipEndpoints
             else
                 throw DiipStore.Error(DiipErrors.EventInvalid, "draft: expected payload.data.proposal, the signed diip.proposal envelope.", "draft");
             if (o.TryGetValue("submit", out var submitJson) && submitJson is not JsonNull) events.Add(Envelope(submitJson, "submit"));
+            foreach (var e in events) NotAhead(e, ctx, e == draft ? "draft" : "submit");
             var s = await DiipStore.For(ctx.RequestServices).ApplyAsync(events, ctx.RequestAborted);
             return Json(DiipJson.Status(s, DiipStore.For(ctx.RequestServices).Policy), StatusCodes.Status201Created, $"/v1/federation/diips/{s.Id}");
         }).WithName("SubmitDiip").Metric("federation.diips");
@@ -229,6 +233,7 @@ public static class DiipEndpoints
         g.MapPost("/{id}/events", async (string id, HttpContext ctx) =>
         {
             var env = Envelope(await ReadBodyAsync(ctx), "envelope");
+            NotAhead(env, ctx, "envelope");
             var store = DiipStore.For(ctx.RequestServices);
             var target = store.Read().Find(id) ?? throw Unknown(id);
             if (env.Payload is not JsonObject p || !p.TryGetValue("proposal", out var pid) || pid is not JsonString ps || ps.Value != target.Id)
@@ -238,7 +243,165 @@ public static class DiipEndpoints
             if (s.State == DiipState.RolledBack) ctx.RequestServices.GetRequiredService<Hosting.RuntimeHolder>().Runtime?.DiipLive.Champions.Revert(s.Id);
             return Json(DiipJson.Status(s, store.Policy));
         }).WithName("RecordDiipEvent").Metric("federation.diips");
+
+        MapOperatorEndpoints(g);
         return g;
+    }
+
+    /// <summary>
+    /// The operator's triggers of the live runner (<see cref="DiipLiveRunner"/>, docs/diip.md §HTTP): each signs its event
+    /// with the node key at the node's clock, and answers the proposal's status as <c>GET /v1/federation/diips/{id}</c>
+    /// does. Before any measurement the event is offered to a throw-away replay of the book, so a state or time the fold
+    /// refuses (409 with the fold's reason) costs no gauntlet run. Operator keys only (403 for client keys).
+    /// </summary>
+    private static void MapOperatorEndpoints(RouteGroupBuilder g)
+    {
+        var op = g.MapGroup("/{id}").RequireAuthorization(NodeAuth.OperatorPolicy)
+            .ProducesProblemLike(StatusCodes.Status403Forbidden, StatusCodes.Status503ServiceUnavailable);
+
+        op.MapPost("/gauntlet", (string id, HttpContext ctx) => Run(ctx, id, DiipEventKinds.GauntletStart,
+            new JsonObject { ["holdout_commitment"] = new string('0', 64), ["objective"] = false },
+            (r, s, ct) => r.RunGauntletAsync(s.Id, ct))).WithName("RunDiipGauntlet").Metric("federation.diips");
+
+        op.MapPost("/soak/close", (string id, HttpContext ctx) => Run(ctx, id, DiipEventKinds.SoakResult,
+            new JsonObject { ["b"] = 0, ["c"] = 0, ["n"] = 1 },
+            (r, s, ct) => r.CloseSoakAsync(s.Id, 0, ct))).WithName("CloseDiipSoak").Metric("federation.diips");
+
+        op.MapPost("/activate", (string id, HttpContext ctx) => Run(ctx, id, DiipEventKinds.Activate,
+            new JsonObject { ["incumbent"] = "-", ["baseline_pass_rate"] = 0 },
+            (r, s, ct) => { RequireWeights(ctx, s); return r.ActivateAsync(s.Id, ct); },
+            // a base or policy-diff candidate has no adapter to switch: the node records the activation the fold allows
+            s => new JsonObject { ["incumbent"] = s.Proposal.Incumbent.Length > 0 ? s.Proposal.Incumbent : "(current policy)", ["baseline_pass_rate"] = 0 }))
+            .WithName("ActivateDiip").Metric("federation.diips");
+
+        op.MapPost("/monitor", (string id, HttpContext ctx) => Run(ctx, id, DiipEventKinds.Monitor,
+            new JsonObject { ["pass_rate"] = 1, ["n"] = 0, ["drift"] = 0 },
+            (r, s, ct) => r.MonitorAsync(s.Id, ct))).WithName("MonitorDiip").Metric("federation.diips");
+
+        op.MapPost("/rollback", async (string id, HttpContext ctx) =>
+        {
+            var reason = "manual rollback by the operator";
+            if (ctx.Request.ContentLength is > 0 || ctx.Request.ContentType is not null)
+            {
+                if (await ReadBodyAsync(ctx) is not JsonObject o) throw ApiException.BadRequest("request.invalid_value", "Expected a JSON object {\"reason\": TEXT}.");
+                foreach (var k in o.Keys)
+                    if (k != "reason") throw ApiException.BadRequest("request.invalid_value", $"Unknown member '{k}'; the body is {{\"reason\": TEXT}}.", k);
+                if (o.TryGetValue("reason", out var rv))
+                {
+                    if (rv is not JsonString { Value.Length: > 0 } rs || string.IsNullOrWhiteSpace(rs.Value))
+                        throw ApiException.BadRequest("request.invalid_value", "'reason' must be a non-empty string: why the proposal is rolled back (it is recorded in the signed event).", "reason");
+                    reason = rs.Value;
+                }
+            }
+            return await Run(ctx, id, DiipEventKinds.Rollback, new JsonObject { ["reason"] = reason },
+                (r, s, ct) => r.RollbackAsync(s.Id, reason, ct), _ => new JsonObject { ["reason"] = reason });
+        }).WithName("RollbackDiip").Metric("federation.diips");
+
+        op.MapPost("/vote/close", async (string id, HttpContext ctx) =>
+        {
+            var rt = OpenAiEndpoints.Ready(ctx.RequestServices.GetRequiredService<RuntimeHolder>());
+            var store = DiipStore.For(ctx.RequestServices);
+            var s = store.Read().Find(id) ?? throw Unknown(id);
+            var live = ctx.RequestServices.GetRequiredService<LiveReputation>();
+            var time = ctx.RequestServices.GetRequiredService<TimeProvider>();
+            var electorate = Electorate(live, s.Proposal, live.Tau);
+            var after = await store.ApplyAsync([DiipEvent.Create(s.Id, DiipEventKinds.VoteClose, new JsonObject { ["electorate"] = electorate }, rt.Key, time)], ctx.RequestAborted);
+            return Json(DiipJson.Status(after, store.Policy));
+        }).WithName("CloseDiipVote").Metric("federation.diips");
+    }
+
+    /// <summary>
+    /// The electorate of a vote (seed §10.4): every node with evidence in the proposal's topics in this node's reputation
+    /// book, weighted by its earned competence there — R = Ĉ·N^γ·S <b>without</b> the stake factor, at τ = the node's
+    /// clock — summed over the proposal's topics. A node is the part of a book target before its first '/'.
+    /// </summary>
+    public static JsonObject Electorate(LiveReputation live, DiipProposal proposal, double tau)
+    {
+        var book = live.Book;
+        var competence = new SortedDictionary<string, double>(StringComparer.Ordinal);
+        foreach (var topic in proposal.Topics.Distinct().Order(StringComparer.Ordinal))
+        {
+            var knobs = live.Knobs(topic);
+            var evidence = book.Evidence(topic).Where(e => e.Audit.Time <= tau).ToArray();
+            var slashes = book.Slashes(topic);
+            var nodes = evidence.Select(e => NodeOf(e.Target)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
+                .Select(n => new NodeEvidence(n,
+                    Slashing.Factor(slashes.Where(x => NodeOf(x.Target) == n).Select(x => x.Time), tau, knobs.RecoveryHalfLife, knobs.SlashFactor),
+                    0, evidence.Where(e => NodeOf(e.Target) == n).Select(e => e.Audit).ToArray()));
+            foreach (var (n, c) in DiipVoting.CompetenceWithoutStake(nodes, tau, knobs.Math))
+                competence[n] = competence.GetValueOrDefault(n) + c;
+        }
+        var o = new JsonObject();
+        foreach (var (n, c) in competence) o[n] = c;
+        return o;
+    }
+
+    private static string NodeOf(string target) => target.IndexOf('/', StringComparison.Ordinal) is var i and >= 0 ? target[..i] : target;
+
+    /// <summary>
+    /// Offers a probe of <paramref name="kind"/> (node key, node clock) to a throw-away replay — the fold's refusal is the
+    /// answer (404/409/422) — then runs the runner for adapter candidates, or records <paramref name="direct"/>'s event
+    /// for the other kinds when given.
+    /// </summary>
+    private static async Task<IResult> Run(HttpContext ctx, string id, string kind, JsonObject probe,
+        Func<DiipLiveRunner, DiipStatus, CancellationToken, Task<DiipStatus>> act, Func<DiipStatus, JsonObject>? direct = null)
+    {
+        var rt = OpenAiEndpoints.Ready(ctx.RequestServices.GetRequiredService<RuntimeHolder>());
+        var store = DiipStore.For(ctx.RequestServices);
+        var time = ctx.RequestServices.GetRequiredService<TimeProvider>();
+        var book = store.Read();
+        var s = book.Find(id) ?? throw Unknown(id);
+        var trial = book.Apply(DiipEvent.Create(s.Id, kind, probe, rt.Key, time));
+        if (!trial.Accepted && trial.Code != DiipErrors.EventInvalid) throw DiipStore.Error(trial.Code!, trial.Message!, "id");
+        DiipStatus after;
+        try
+        {
+            after = s.Proposal.CandidateKind != DiipCandidateKind.Adapter && direct is not null
+                ? await store.ApplyAsync([DiipEvent.Create(s.Id, kind, direct(s), rt.Key, time)], ctx.RequestAborted)
+                : await act(Runner(ctx.RequestServices, rt, store, time), s, ctx.RequestAborted);
+        }
+        catch (DiipException e)
+        {
+            throw DiipStore.Error(e.Code, e.Reason, "id");
+        }
+        return Json(DiipJson.Status(after, store.Policy));
+    }
+
+    /// <summary>Activation loads the candidate from the artifact store: without its weights there is nothing to serve (422).</summary>
+    private static void RequireWeights(HttpContext ctx, DiipStatus s)
+    {
+        var artifacts = new DiipArtifacts(ctx.RequestServices.GetRequiredService<NodeOptions>().DataDir);
+        if (artifacts.Find(s.Proposal.Candidate) is null)
+            throw DiipStore.Error(DiipErrors.ProvenanceIncomplete,
+                $"the candidate weights {s.Proposal.Candidate} are not in {artifacts.Root}; upload them with 'fed diip upload' before activating", "id");
+    }
+
+    private static readonly ConditionalWeakTable<NodeRuntime, DiipLiveRunner> Runners = new();
+
+    /// <summary>The live runner of a running node (one per runtime: it keeps the gauntlet's report lines).</summary>
+    public static DiipLiveRunner Runner(IServiceProvider services, NodeRuntime rt, DiipStore store, TimeProvider time) =>
+        Runners.GetValue(rt, r =>
+        {
+            var options = services.GetRequiredService<NodeOptions>();
+            var live = services.GetRequiredService<LiveReputation>();
+            return new DiipLiveRunner(r, store, Federation.Canaries.Storage.CanaryStore.ForDataDir(options.DataDir), new DiipArtifacts(options.DataDir),
+                new DiipLiveOptions(), time, async (p, ct) => await ChallengeEndpoints.SlashAsync(r, options, live, p, ct));
+        });
+
+    /// <summary>How far an event's time may run ahead of the node's clock (clock skew between signer and node).</summary>
+    public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// The fold measures soak, vote, time-lock and veto window between the times events carry, so an event dated after the
+    /// node's clock (beyond <see cref="MaxClockSkew"/>) could jump a time-lock: it is refused (422 <c>diip.event_invalid</c>).
+    /// </summary>
+    private static void NotAhead(SignedEnvelope env, HttpContext ctx, string param)
+    {
+        if (env.Payload is not JsonObject p || !p.TryGetValue("at", out var av) || av is not JsonInt ai || !ai.TryGetInt64(out var at)) return; // the fold explains the shape
+        var now = ctx.RequestServices.GetRequiredService<TimeProvider>().GetUtcNow();
+        if (at > (now + MaxClockSkew).ToUnixTimeMilliseconds())
+            throw DiipStore.Error(DiipErrors.EventInvalid,
+                $"{param}: the event is dated {DateTimeOffset.FromUnixTimeMilliseconds(at):yyyy-MM-ddTHH:mm:ss.fffZ} ({at}), after this node's clock {now:yyyy-MM-ddTHH:mm:ss.fffZ} (+{MaxClockSkew.TotalMinutes:0} min skew); sign events with the current time.", param);
     }
 
     private static ApiException Unknown(string id) =>

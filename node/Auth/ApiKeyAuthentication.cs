@@ -20,6 +20,12 @@ public static class NodeAuth
     /// <summary>Policy of <c>/v1</c>: an API key (any role), or a loopback caller while no key exists.</summary>
     public const string ClientPolicy = "client";
 
+    /// <summary>
+    /// Policy of operator actions that change what the node serves (the DIIP runner: gauntlet, soak close, activation,
+    /// monitoring, rollback): an API key of role <c>operator</c>, or the loopback caller while no key exists.
+    /// </summary>
+    public const string OperatorPolicy = "operator";
+
     /// <summary>Policy of the review page's decisions: a signed-in reviewer.</summary>
     public const string ReviewerPolicy = "reviewer";
 

@@ -10,7 +10,7 @@ public sealed record ApiKeyInfo(string Id, string Name, string Role, DateTimeOff
 
 /// <summary>
 /// API keys in the node database. <see cref="Create"/> returns the secret once; only SHA-256(secret) is stored, so a
-/// leaked database does not leak usable keys. Roles: <c>client</c> (calls /v1) and <c>reviewer</c> (also reviews T3).
+/// leaked database does not leak usable keys. Roles: <c>client</c> (calls /v1), <c>reviewer</c> (also reviews T3) and <c>operator</c> (also drives DIIP: gauntlet, activation, rollback).
 /// </summary>
 public sealed class ApiKeyStore : IDisposable
 {
@@ -35,7 +35,7 @@ public sealed class ApiKeyStore : IDisposable
 
     private SqliteConnection Open() => _db.Open();
 
-    public static readonly IReadOnlyList<string> Roles = ["client", "reviewer"];
+    public static readonly IReadOnlyList<string> Roles = ["client", "reviewer", "operator"];
 
     /// <summary>Creates a key and returns (info, secret). The secret is shown once and cannot be recovered.</summary>
     public (ApiKeyInfo Info, string Secret) Create(string name, string role = "client")

@@ -190,9 +190,46 @@ internal static class DiipCommands
     {
         var id = IdArg();
         var reason = new Option<string>("--reason") { Description = "Why (recorded in the ledgered event).", DefaultValueFactory = _ => "manual rollback by the operator" };
-        var c = new Command("rollback", "Roll an active proposal back: the warm incumbent is champion again.") { id, reason };
-        c.SetAction(p => Event(p, p.GetValue(id)!, DiipEventKinds.Rollback, new JsonObject { ["reason"] = p.GetValue(reason)! }));
+        var target = new Option<string?>("--target") { Description = "Base URL of a running node (e.g. http://127.0.0.1:8740): the node records the rollback with its key and switches its champion back at once (POST /v1/federation/diips/{id}/rollback, an operator key). Without it the event is appended to the local data dir's log." };
+        var apiKey = new Option<string?>("--api-key") { Description = "Operator key for --target (default: $FEDERATION_API_KEY)." };
+        var c = new Command("rollback", "Roll an active proposal back: the warm incumbent is champion again.") { id, reason, target, apiKey };
+        c.SetAction(async (p, ct) => p.GetValue(target) is { } url
+            ? await RemoteAsync(p, url, p.GetValue(apiKey), $"{Uri.EscapeDataString(p.GetValue(id)!)}/rollback", new JsonObject { ["reason"] = p.GetValue(reason)! }, ct)
+            : Event(p, p.GetValue(id)!, DiipEventKinds.Rollback, new JsonObject { ["reason"] = p.GetValue(reason)! }));
         return c;
+    }
+
+    /// <summary>POSTs an operator action to a running node's <c>/v1/federation/diips/…</c> and prints the status it answers.</summary>
+    private static async Task<int> RemoteAsync(ParseResult p, string target, string? apiKey, string path, JsonObject body, CancellationToken ct)
+    {
+        if (!Uri.TryCreate(target, UriKind.Absolute, out var url) || (url.Scheme != "http" && url.Scheme != "https"))
+            throw new CliException($"--target '{target}' is not an http(s) URL; give the node's base URL, e.g. http://127.0.0.1:8740.", ExitCodes.Usage);
+        using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromMinutes(10) };
+        if ((apiKey ?? Environment.GetEnvironmentVariable("FEDERATION_API_KEY")) is { } key)
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.PostAsync("/v1/federation/diips/" + path,
+                new StringContent(Encoding.UTF8.GetString(CanonicalJson.Serialize(body)), Encoding.UTF8, "application/json"), ct);
+        }
+        catch (HttpRequestException e) { throw new CliException($"cannot reach {url}: {e.Message}; is the node running?"); }
+        using (response)
+        {
+            var text = await response.Content.ReadAsStringAsync(ct);
+            if (!response.IsSuccessStatusCode)
+            {
+                var why = text;
+                try { if (CanonicalJson.Parse(text) is JsonObject eo && eo["error"] is JsonObject err) why = $"{err["code"].AsString()}: {err["message"].AsString()}"; }
+                catch (FormatException) { }
+                throw new CliException($"the node refused ({(int)response.StatusCode}): {why}", (int)response.StatusCode is 400 or 404 ? ExitCodes.Usage : ExitCodes.Failure);
+            }
+            if (CliCommon.IsJson(p)) { CliCommon.WriteLine(p, text); return ExitCodes.Ok; }
+            var s = (JsonObject)CanonicalJson.Parse(text);
+            CliCommon.WriteLine(p, $"{s["id"].AsString()}  class {s["class"]}  state {s["state"].AsString()}");
+            if (s.TryGetValue("exit_reason", out var er) && er is JsonString ers) CliCommon.WriteLine(p, $"  exit: {ers.Value}");
+            return ExitCodes.Ok;
+        }
     }
 
     private static Command Classify()

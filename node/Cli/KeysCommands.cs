@@ -11,7 +11,7 @@ internal static class KeysCommands
         var keys = new Command("keys", "Manage API keys (stored as SHA-256 hashes in the node database).");
 
         var name = new Option<string>("--name") { Description = "A unique name for the key (who or what uses it).", Required = true };
-        var role = new Option<string>("--role") { Description = "client (calls /v1) or reviewer (also approves T3 answers).", DefaultValueFactory = _ => "client" };
+        var role = new Option<string>("--role") { Description = "client (calls /v1), reviewer (also approves T3 answers) or operator (also drives DIIP: gauntlet, activation, rollback).", DefaultValueFactory = _ => "client" };
         role.AcceptOnlyFromAmong([.. ApiKeyStore.Roles]);
         var create = new Command("create", "Create a key and print it once; it cannot be shown again.") { name, role };
         create.SetAction(p =>

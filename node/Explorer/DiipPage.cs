@@ -97,11 +97,27 @@ public static class DiipPage
             sb.Append(CultureInfo.InvariantCulture, $"<p class=\"soak\">Shadow soak: b={so.Counts.B} c={so.Counts.C} n={so.Counts.N}, effect {N(so.Effect)}, lower bound {N(so.LowerBound)} → {PassFail(so.Passed)}.</p>");
         if (s.Tally is { } t)
             sb.Append(CultureInfo.InvariantCulture, $"<p class=\"tally\">Vote: turnout {N(t.Turnout)} (quorum {N(t.Quorum)}), approval {N(t.Approval)} (threshold {N(t.Threshold)}) → {(t.Passed ? "<span class=\"ok\">passed</span>" : "<span class=\"bad\">failed</span>")}; proposer's weight ×{N(t.ProposerFactor)} (disclosed).</p>");
-        else if (s.Ballots.Count > 0) sb.Append(CultureInfo.InvariantCulture, $"<p>{s.Ballots.Count} ballot(s) cast; the tally comes at vote close.</p>");
+        else if (s.Ballots.Count > 0) sb.Append(CultureInfo.InvariantCulture, $"<p class=\"ballots\">{s.Ballots.Count} ballot(s) cast; the tally comes at vote close.</p>");
+        if (s.Tally is { } tv && tv.Voters.Count > 0)
+        {
+            sb.Append("<table class=\"voters\"><thead><tr><th>voter</th><th>competence (no stake)</th><th>weight</th><th>ballot</th></tr></thead><tbody>");
+            foreach (var x in tv.Voters)
+                sb.Append(CultureInfo.InvariantCulture, $"<tr{(x.IsProposer ? " class=\"proposer\"" : "")}><td class=\"cid\">{H(x.Voter[..Math.Min(16, x.Voter.Length)])}{(x.IsProposer ? $" (proposer, weight ×{N(tv.ProposerFactor)})" : "")}</td><td>{N(x.Competence)}</td><td>{N(x.Weight)}</td><td>{(x.Voted is { } b ? (b ? "yes" : "no") : "—")}</td></tr>");
+            sb.Append("</tbody></table>");
+        }
+        // time-lock and veto window: both start when the vote passed (the fold measures them from that event's time)
+        if (s.History.LastOrDefault(h => h.To == DiipState.TimeLock && h.From != DiipState.TimeLock) is { } locked)
+        {
+            var ends = locked.At + (long)r.TimeLock.TotalMilliseconds;
+            var vetoEnds = locked.At + (long)r.VetoWindow.TotalMilliseconds;
+            var vetoed = s.History.Any(h => h.Kind == DiipEventKinds.Veto);
+            sb.Append(CultureInfo.InvariantCulture, $"<p class=\"time-lock\">Time-lock {H(DiipPolicyLoader.FormatDuration(r.TimeLock))} from {Time(locked.At)}: activation allowed from <time class=\"time-lock-end\" datetime=\"{DateTimeOffset.FromUnixTimeMilliseconds(ends):yyyy-MM-ddTHH:mm:ssZ}\">{Time(ends)}</time>; ");
+            sb.Append(CultureInfo.InvariantCulture, $"veto window until <time class=\"veto-end\" datetime=\"{DateTimeOffset.FromUnixTimeMilliseconds(vetoEnds):yyyy-MM-ddTHH:mm:ssZ}\">{Time(vetoEnds)}</time>{(vetoed ? " — <span class=\"bad veto\">vetoed</span>" : "")}.</p>");
+        }
         foreach (var m in s.Monitoring)
             sb.Append(CultureInfo.InvariantCulture, $"<p class=\"monitor\">Monitoring {Time(m.At)}: pass rate {N(m.PassRate)} on {m.N}, drift {N(m.Drift)}{(m.Tripped ? $" — <span class=\"bad\">circuit-breaker tripped: {H(m.Reason)}</span>" : "")}.</p>");
         if (s.Predictions.Count > 0)
-            sb.Append(CultureInfo.InvariantCulture, $"<p>{s.Predictions.Count} prediction(s) filed; {s.Credited.Count} credited.</p>");
+            sb.Append(CultureInfo.InvariantCulture, $"<p class=\"predictions\">{s.Predictions.Count} prediction(s) filed; {s.Credited.Count} credited{(s.Credited.Count > 0 ? ": " + H(string.Join(", ", s.Credited.Select(c => c[..Math.Min(16, c.Length)]))) : "")}.</p>");
 
         sb.Append("<h3>History (signed events)</h3><table class=\"history\"><thead><tr><th>time</th><th>event</th><th>from → to</th><th>signer</th></tr></thead><tbody>");
         foreach (var h in s.History)

@@ -58,7 +58,7 @@ public static class NodeHost
         services.AddSingleton<IValidateOptions<NodeOptions>, NodeOptionsValidator>();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<NodeOptions>>().Value);
         services.AddSingleton(layout);
-        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(given.Clock ?? TimeProvider.System);
         services.AddSingleton<RuntimeHolder>();
         services.AddSingleton<NodeMetrics>();
         services.AddSingleton(keys);
@@ -113,6 +113,9 @@ public static class NodeHost
             });
         services.AddAuthorizationBuilder()
             .AddPolicy(NodeAuth.ClientPolicy, p => p.AddAuthenticationSchemes(NodeAuth.ApiKeyScheme).RequireAuthenticatedUser())
+            // operator actions (DIIP gauntlet, activation, rollback): an operator key, or the loopback caller of a keyless node
+            .AddPolicy(NodeAuth.OperatorPolicy, p => p.AddAuthenticationSchemes(NodeAuth.ApiKeyScheme).RequireAuthenticatedUser()
+                .RequireAssertion(c => c.User.IsInRole("operator") || c.User.Identity?.Name == NodeAuth.AnonymousLoopback))
             .AddPolicy(NodeAuth.ReviewerPolicy, p => p.AddAuthenticationSchemes(NodeAuth.ReviewCookieScheme).RequireAuthenticatedUser().RequireRole("reviewer"));
         services.AddAntiforgery(o =>
         {

@@ -66,6 +66,12 @@ public sealed class NodeOptions
     /// <summary>A shipped demo build to install on first start instead of training (default: the repository's <c>demo/shipped/&lt;profile&gt;</c>, see DemoWiring.FindShipped).</summary>
     public string? DemoShippedDir { get; set; }
 
+    /// <summary>
+    /// The node's clock (registered as the host's <see cref="TimeProvider"/>): what DIIP events, reputation's τ and the
+    /// schedules read. Null (default): the system clock. Tests inject a clock they move (e.g. past a DIIP time-lock).
+    /// </summary>
+    public TimeProvider? Clock { get; set; }
+
     /// <summary>Problems with these settings, each saying what to change; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -106,6 +112,7 @@ public sealed class NodeOptions
         target.DemoProfile = DemoProfile;
         target.ResponseCacheEntries = ResponseCacheEntries;
         target.DemoShippedDir = DemoShippedDir;
+        target.Clock = Clock;
     }
 
     /// <summary>True when every URL binds a loopback address only.</summary>
