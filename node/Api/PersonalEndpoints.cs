@@ -91,8 +91,15 @@ public static class PersonalEndpoints
         {
             var r = await rt.Personal.ConsolidateAsync(rt, user, tv.GetString()!, options, Int("rank", 8, 1, 64), ctx.RequestAborted);
             if (!r.Admitted)
+            {
+                var reasons = r.Acceptance["reasons"].AsArray().Select(x => x.AsString()).ToList();
+                // a regression on the topic's held-out set is the adapter teaching what the topic's checker rejects: more training makes it worse
+                var hint = reasons.Any(x => x.Contains(" drops from ", StringComparison.Ordinal))
+                    ? "it would make the topic's own specialist worse on its held-out questions; consent only to dialogues whose answers are right for the topic"
+                    : "consent to more dialogues or train longer ('epochs')";
                 throw new ApiException(422, "invalid_request_error", "personal.refused",
-                    $"the acceptance gate refused the personal adapter {r.AdapterCid}: {string.Join("; ", r.Acceptance["reasons"].AsArray().Select(x => x.AsString()))}. It is not bound; consent to more dialogues or train longer ('epochs').");
+                    $"the acceptance gate refused the personal adapter {r.AdapterCid}: {string.Join("; ", reasons)}. It is not bound; {hint}.");
+            }
             return Results.Text(CanonicalJson.SerializeToString(new JsonObject
             {
                 ["object"] = "personal_adapter", ["user"] = r.User, ["topic"] = r.Topic, ["topics"] = new JsonArray(r.Topics.Select(t => (JsonValue)t)), ["base_cid"] = r.BaseCid, ["adapter_cid"] = r.AdapterCid,

@@ -386,7 +386,7 @@ public sealed partial class DemoFederationTests
             Assert.Equal("personal.refused", doc.RootElement.GetProperty("error").GetProperty("code").GetString());
             var message = doc.RootElement.GetProperty("error").GetProperty("message").GetString()!;
             Assert.Matches(@"topic 'math' of the same base drops from \d+\.\d% to \d+\.\d%, more than the tolerance 5\.0%", message);
-            Assert.Contains("It is not bound", message, StringComparison.Ordinal);
+            Assert.Contains("It is not bound; it would make the topic's own specialist worse on its held-out questions", message, StringComparison.Ordinal);
         }
         Assert.Equal(bindingsBefore, CountBindings());
         using (var list = JsonDocument.Parse(await asCarol.GetStringAsync("/v1/federation/personal-adapters")))
