@@ -98,9 +98,9 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
     public const int MemoryFragments = 4;
 
     /// <summary>The engine request for one specialist: the topic's champion adapter (a DIIP activation may have switched it) plus the caller's own
-    /// personal adapter on that base, if one is bound to them.</summary>
-    internal static GenerationRequest ToGeneration(NodeRuntime rt, CompletionRequestIn req, string specialistId) =>
-        ToGeneration(req, specialistId) with { Adapters = rt.Personal.Select(req.User, rt.DiipLive.Champions.AdapterFor(specialistId) ?? specialistId, rt.Specialists[specialistId].BaseCid) };
+    /// personal adapter on that base, if one is bound to them for the routed topic (never on a panel: <see cref="PersonalAdapters.PersonalTopic"/>).</summary>
+    internal static GenerationRequest ToGeneration(NodeRuntime rt, CompletionRequestIn req, RouteDecision decision, string specialistId) =>
+        ToGeneration(req, specialistId) with { Adapters = rt.Personal.Select(req.User, decision, rt.DiipLive.Champions.AdapterFor(specialistId) ?? specialistId, rt.Specialists[specialistId].BaseCid) };
 
     internal static GenerationRequest ToGeneration(CompletionRequestIn req, string specialistId, string? adapter = null)
     {
@@ -137,7 +137,7 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
         {
             dispatch?.SetTag("federation.mode", decision.Mode.ToString().ToLowerInvariant());
             dispatch?.SetTag("federation.specialists", string.Join(",", decision.Specialists));
-            results = await Task.WhenAll(decision.Specialists.Select(id => GenerateAsync(rt, req, id, ct)));
+            results = await Task.WhenAll(decision.Specialists.Select(id => GenerateAsync(rt, req, decision, id, ct)));
         }
         if (results.Any(r => r.FinishReason == FinishReason.Cancelled)) ct.ThrowIfCancellationRequested();
         metrics.Duration(decision.Topic, sw.Elapsed);
@@ -146,11 +146,11 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
         return outcome;
     }
 
-    private static async Task<GenerationResult> GenerateAsync(NodeRuntime rt, CompletionRequestIn req, string specialist, CancellationToken ct)
+    private static async Task<GenerationResult> GenerateAsync(NodeRuntime rt, CompletionRequestIn req, RouteDecision decision, string specialist, CancellationToken ct)
     {
         using var activity = NodeTelemetry.Source.StartActivity("engine");
         activity?.SetTag("gen_ai.request.model", specialist);
-        var r = await rt.EngineFor(specialist).GenerateAsync(ToGeneration(rt, req, specialist), ct);
+        var r = await rt.EngineFor(specialist).GenerateAsync(ToGeneration(rt, req, decision, specialist), ct);
         activity?.SetTag("gen_ai.usage.output_tokens", r.CompletionTokens);
         return r;
     }
@@ -164,7 +164,7 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
         using (var activity = NodeTelemetry.Source.StartActivity("engine"))
         {
             activity?.SetTag("gen_ai.request.model", decision.Specialists[0]);
-            await foreach (var d in rt.EngineFor(decision.Specialists[0]).StreamAsync(ToGeneration(rt, req, decision.Specialists[0]), ct))
+            await foreach (var d in rt.EngineFor(decision.Specialists[0]).StreamAsync(ToGeneration(rt, req, decision, decision.Specialists[0]), ct))
             {
                 if (d.Result is not null) result = d.Result;
                 // the last delta may carry text too (a held-back incomplete UTF-8 tail, flushed as U+FFFD)
@@ -205,7 +205,7 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
         var route = RouteInfo.From(decision);
         var memoryJson = req.Rag is { } rag ? new CanonicalJsonValue(rag.ToFederationJson()) : null;
         if (memoryJson is not null) verification = verification with { MemoryProofs = VerificationInfo.MemoryVerified };
-        var specialists = decision.Specialists.Select(id => rt.Specialists[id]).Select(b => new SpecialistInfo(b.Ref.Id, b.BaseCid, rt.DiipLive.Champions.For(b.Ref.Id)?.AdapterCid ?? b.AdapterCid, rt.Personal.CidFor(req.User, b.BaseCid))).ToList();
+        var specialists = decision.Specialists.Select(id => rt.Specialists[id]).Select(b => new SpecialistInfo(b.Ref.Id, b.BaseCid, rt.DiipLive.Champions.For(b.Ref.Id)?.AdapterCid ?? b.AdapterCid, rt.Personal.CidFor(req.User, decision, b.BaseCid))).ToList();
         var facts = new AnswerFacts(
             AnswerRecord.Sha256(query), AnswerRecord.Sha256(primary.Text), route, specialists, verification,
             // wall clock is recorded, not used: it is what makes two identical answers distinct ledger entries
@@ -213,7 +213,7 @@ public sealed class AnswerService(ReviewQueue reviews, IVerificationGate gate, N
             new LedgerUsage(results.Sum(r => r.PromptTokens), results.Sum(r => r.CompletionTokens)),
             options.StoreBodies ? query : null, options.StoreBodies ? primary.Text : null,
             req.Rag?.GlobalRoot, memoryJson,
-            Request: options.StoreBodies && results.Length == 1 ? ChallengeReplay.From(ToGeneration(rt, req, decision.Specialists[0]), primary) : null,
+            Request: options.StoreBodies && results.Length == 1 ? ChallengeReplay.From(ToGeneration(rt, req, decision, decision.Specialists[0]), primary) : null,
             CacheHitOf: cacheHit);
 
         if (verification.Status == VerificationStatus.NeedsReview)

@@ -131,7 +131,7 @@ public sealed class LiveReputation(NodeOptions options, TimeProvider time, Audit
         ArgumentNullException.ThrowIfNull(verification);
         if (verification.Reputation is not { AuditSampled: true } || verification.Status == VerificationStatus.NeedsReview) return;
         var specialist = decision.Specialists[chosen];
-        var g = AnswerService.ToGeneration(rt, req, specialist); // what was served: champion and personal adapters included
+        var g = AnswerService.ToGeneration(rt, req, decision, specialist); // what was served: champion and personal adapters included
         if ((primary.Seed ?? g.Seed) is { } seed) g = g with { Seed = seed }; // the seed the engine used: sampled answers replay too
         selfAudit.Enqueue(new Auditing.SelfAuditJob(ledgerIndex, ledgerEntry, decision, specialist, req.Query.CheckText, primary.Text, g, req.Rag));
     }

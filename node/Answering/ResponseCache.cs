@@ -201,7 +201,7 @@ internal static class ResponseCaching
         if (!rt.Specialists.TryGetValue(d.Specialists[0], out var binding)) return null;
         // the adapters actually served: a DIIP champion switch or the caller's personal adapter changes the key
         var adapterCid = rt.DiipLive.Champions.For(d.Specialists[0])?.AdapterCid ?? binding.AdapterCid;
-        return ResponseCache.KeyFor(binding.BaseCid, adapterCid, rt.Policy.Cid, AnswerService.ToGeneration(rt, req, d.Specialists[0]));
+        return ResponseCache.KeyFor(binding.BaseCid, adapterCid, rt.Policy.Cid, AnswerService.ToGeneration(rt, req, d, d.Specialists[0]));
     }
 
     /// <summary>Keeps a released, unreviewed answer whose text is the engine's own (what a later hit will replay).</summary>

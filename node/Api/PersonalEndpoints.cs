@@ -16,8 +16,10 @@ namespace Federation.Node.Api;
 /// <item><c>POST /v1/federation/consents</c> <c>{"topic","question","answer"}</c>: the caller consents that this dialogue
 /// may train their adapter; stored, and the consent ledgered (<c>consent.consolidation</c>).</item>
 /// <item><c>POST /v1/federation/personal-adapters</c> <c>{"topic", "epochs"?, "learning_rate"?, "rank"?}</c>: consolidation;
-/// 409 <c>consent.missing</c> when no consented dialogue of that topic exists.</item>
-/// <item><c>GET /v1/federation/personal-adapters</c>: the caller's bindings.</item>
+/// the adapter is bound to the caller for that topic only (<c>topics</c>). 409 <c>consent.missing</c> when no consented
+/// dialogue of that topic exists; 400 <c>personal.panel_topic</c> for a class-C (panel) topic; 422 <c>personal.refused</c>
+/// with the gate's numbers when the acceptance gate refuses it (nothing is bound).</item>
+/// <item><c>GET /v1/federation/personal-adapters</c>: the caller's bindings, each with the topics it applies to.</item>
 /// </list>
 /// </summary>
 public static class PersonalEndpoints
@@ -89,11 +91,18 @@ public static class PersonalEndpoints
         {
             var r = await rt.Personal.ConsolidateAsync(rt, user, tv.GetString()!, options, Int("rank", 8, 1, 64), ctx.RequestAborted);
             if (!r.Admitted)
+            {
+                var reasons = r.Acceptance["reasons"].AsArray().Select(x => x.AsString()).ToList();
+                // a regression on the topic's held-out set is the adapter teaching what the topic's checker rejects: more training makes it worse
+                var hint = reasons.Any(x => x.Contains(" drops from ", StringComparison.Ordinal))
+                    ? "it would make the topic's own specialist worse on its held-out questions; consent only to dialogues whose answers are right for the topic"
+                    : "consent to more dialogues or train longer ('epochs')";
                 throw new ApiException(422, "invalid_request_error", "personal.refused",
-                    $"the acceptance gate refused the personal adapter {r.AdapterCid}: {string.Join("; ", r.Acceptance["reasons"].AsArray().Select(x => x.AsString()))}. It is not bound; consent to more dialogues or train longer ('epochs').");
+                    $"the acceptance gate refused the personal adapter {r.AdapterCid}: {string.Join("; ", reasons)}. It is not bound; {hint}.");
+            }
             return Results.Text(CanonicalJson.SerializeToString(new JsonObject
             {
-                ["object"] = "personal_adapter", ["user"] = r.User, ["topic"] = r.Topic, ["base_cid"] = r.BaseCid, ["adapter_cid"] = r.AdapterCid,
+                ["object"] = "personal_adapter", ["user"] = r.User, ["topic"] = r.Topic, ["topics"] = new JsonArray(r.Topics.Select(t => (JsonValue)t)), ["base_cid"] = r.BaseCid, ["adapter_cid"] = r.AdapterCid,
                 ["examples"] = r.Examples, ["excluded"] = r.Excluded, ["admitted"] = r.Admitted, ["bound"] = r.Bound,
                 ["acceptance"] = r.Acceptance, ["ledger_index"] = r.LedgerIndex is { } i ? (JsonValue)i : (JsonValue)(string?)null,
             }), "application/json");

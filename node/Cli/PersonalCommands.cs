@@ -41,7 +41,7 @@ internal static class PersonalCommands
     {
         var url = Url();
         var key = ApiKey();
-        var topic = new Option<string>("--topic") { Description = "The topic whose champion your adapter stacks on.", Required = true };
+        var topic = new Option<string>("--topic") { Description = "The topic your adapter is trained for: it stacks on that topic's champion, for your requests on that topic only.", Required = true };
         var epochs = new Option<int>("--epochs") { Description = "Training epochs.", DefaultValueFactory = _ => 8 };
         var rank = new Option<int>("--rank") { Description = "LoRA rank.", DefaultValueFactory = _ => 8 };
         var cmd = new Command("consolidate", "Train your personal adapter from your consented dialogues of a topic, gate it and bind it to you.") { url, key, topic, epochs, rank };

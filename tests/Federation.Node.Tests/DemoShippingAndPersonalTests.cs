@@ -2,10 +2,12 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Federation.Node.Answering;
 using Federation.Node.Auth;
 using Federation.Node.Hosting;
 using Federation.Registry.Crypto;
 using Federation.Registry.Json;
+using Federation.Registry.Ledger;
 using Federation.Specialists.Production.Demo;
 using Federation.Specialists.Production.Personalization;
 using Xunit;
@@ -173,8 +175,11 @@ public sealed partial class DemoFederationTests
 
     /// <summary>
     /// Per-user adapters over real HTTP: consolidation without a consent is refused with the reason; alice's consents
-    /// are ledgered, her adapter is trained from them, gated and bound; it is stacked on the specialist for alice's
-    /// request (the answer and its ledger entry name it) and never for bob's.
+    /// are ledgered, her adapter is trained from them, gated and bound to her for the topic it was consolidated for
+    /// (<c>general</c>); it is stacked on the specialist for alice's requests on that topic (the answer and its ledger
+    /// entry name it), never for bob's, and never on another topic: alice's <c>math</c> answers — served by the very same
+    /// specialist on the same base, which her adapter was measured to break — keep their bytes and name no user adapter.
+    /// The binding and its topics survive a reload from the ledger (what a restart does).
     /// </summary>
     [Fact]
     public async Task A_personal_adapter_is_trained_from_consented_dialogues_and_applied_only_to_its_users_requests()
@@ -234,6 +239,37 @@ public sealed partial class DemoFederationTests
             Assert.Equal("alice", entry.Payload["user"].AsString());
             Assert.Equal(new Dialogue("alice", "general", q, a).Cid.ToString(), entry.Payload["dialogue"].AsString());
         }
+        async Task<(string Text, JsonElement Specialist, string Entry)> Ask(HttpClient http, string question)
+        {
+            // the response cache off: every answer is generated with the adapters the request really selects
+            using var resp = await http.PostAsJsonAsync("/v1/chat/completions", new
+            {
+                model = "federation", temperature = 0, max_tokens = 8, stop = new[] { "\n" },
+                messages = new[] { new { role = "user", content = question } },
+                federation = new { cache = false },
+            });
+            var body = await resp.Content.ReadAsStringAsync();
+            Assert.True(resp.StatusCode == HttpStatusCode.OK, body);
+            using var doc = JsonDocument.Parse(body);
+            var fed = doc.RootElement.GetProperty("federation");
+            var entry = Fx.Runtime.Ledger.GetEntry(fed.GetProperty("ledger").GetProperty("index").GetInt64()).Envelope.Payload.ToString();
+            return (doc.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!, fed.GetProperty("specialists")[0].Clone(), entry);
+        }
+        // alice's math answers before she has a personal adapter (questions math-a learnt: released by the class-A gate)
+        var math = DemoRecipe.Load(DemoWiring.FindRecipe("test")).Datasets.Single(d => d.Name == "math").Generate()
+            .Train.Select(e => e.Question).Distinct().Take(3).ToArray();
+        var mathBefore = new List<string>();
+        foreach (var q in math) mathBefore.Add((await Ask(asAlice, q)).Text);
+
+        // a class-C topic is answered by panels, which never get a personal adapter: refused before any training
+        using (var panel = await asAlice.PostAsJsonAsync("/v1/federation/personal-adapters", new { topic = "legal" }))
+        {
+            var body = await panel.Content.ReadAsStringAsync();
+            Assert.True(panel.StatusCode == HttpStatusCode.BadRequest, body);
+            using var doc = JsonDocument.Parse(body);
+            Assert.Equal("personal.panel_topic", doc.RootElement.GetProperty("error").GetProperty("code").GetString());
+        }
+
         // bob still has no consent of his own: alice's dialogues never train his adapter
         using (var stillNone = await asBob.PostAsJsonAsync("/v1/federation/personal-adapters", new { topic = "general" }))
             Assert.Equal(HttpStatusCode.Conflict, stillNone.StatusCode);
@@ -253,24 +289,11 @@ public sealed partial class DemoFederationTests
             Assert.Equal("adapter.user_binding", binding.Type);
             Assert.Equal("alice", binding.Payload["user"].AsString());
             Assert.Equal(aliceCid, binding.Payload["adapter_cid"].AsString());
+            Assert.Equal(["general"], binding.Payload["topics"].AsArray().Select(t => t.AsString()));
+            Assert.Equal(["general"], doc.RootElement.GetProperty("topics").EnumerateArray().Select(t => t.GetString()));
         }
 
-        async Task<(string Text, JsonElement Specialist, string Entry)> Ask(HttpClient http, string question)
-        {
-            using var resp = await http.PostAsJsonAsync("/v1/chat/completions", new
-            {
-                model = "federation", temperature = 0, max_tokens = 8, stop = new[] { "\n" },
-                messages = new[] { new { role = "user", content = question } },
-            });
-            var body = await resp.Content.ReadAsStringAsync();
-            Assert.True(resp.StatusCode == HttpStatusCode.OK, body);
-            using var doc = JsonDocument.Parse(body);
-            var fed = doc.RootElement.GetProperty("federation");
-            var entry = Fx.Runtime.Ledger.GetEntry(fed.GetProperty("ledger").GetProperty("index").GetInt64()).Envelope.Payload.ToString();
-            return (doc.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!, fed.GetProperty("specialists")[0].Clone(), entry);
-        }
-        // general-topic questions (math-a answers them on base-a); math questions are left out: alice's adapter stacked on
-        // math-a was measured to break its arithmetic (a 422 from the class-A gate), see docs/production-line.md
+        // general-topic questions (math-a answers them on base-a): alice's adapter is stacked for alice only
         foreach (var q in new[] { "hello, my colour?", "hello, my city?", "hello there" })
         {
             var (aliceText, aliceSpec, aliceEntry) = await Ask(asAlice, q);
@@ -281,11 +304,103 @@ public sealed partial class DemoFederationTests
             Assert.DoesNotContain(aliceCid, bobEntry, StringComparison.Ordinal);
             Output.WriteLine($"'{q}': alice '{aliceText}', bob '{bobText}'");
         }
+        // math: the same specialist (math-a) on the same base, another topic: alice's adapter is not stacked there, so her
+        // answers are byte-identical to her answers before it existed, and neither the answer nor its ledger entry names it
+        for (var i = 0; i < math.Length; i++)
+        {
+            var (text, spec, entry) = await Ask(asAlice, math[i]);
+            Assert.Equal("math-a", spec.GetProperty("id").GetString());
+            Assert.Equal(mathBefore[i], text);
+            Assert.False(spec.TryGetProperty("user_adapter_cid", out _), $"alice's math answer names a personal adapter: {spec}");
+            Assert.DoesNotContain(aliceCid, entry, StringComparison.Ordinal);
+            Output.WriteLine($"'{math[i]}': alice '{text}' before and after her general adapter");
+        }
 
         using var list = JsonDocument.Parse(await asAlice.GetStringAsync("/v1/federation/personal-adapters"));
         Assert.Equal(aliceCid, list.RootElement.GetProperty("data")[0].GetProperty("adapter_cid").GetString());
+        Assert.Equal(["general"], list.RootElement.GetProperty("data")[0].GetProperty("topics").EnumerateArray().Select(t => t.GetString()));
         using var bobList = JsonDocument.Parse(await asBob.GetStringAsync("/v1/federation/personal-adapters"));
         Assert.Equal(0, bobList.RootElement.GetProperty("data").GetArrayLength());
+
+        // a restart reads the bindings back from the ledger (NodeRuntime's start does exactly this): topics included
+        var baseA = Fx.Runtime.Specialists["math-a"].BaseCid;
+        var reloaded = PersonalAdapters.Load(Fx.DataDir, Fx.Runtime.Ledger, Fx.Runtime.Engines);
+        Assert.Equal(PersonalAdapters.AdapterIdPrefix + aliceCid, Assert.Single(reloaded.Select("alice", "general", "math-a", baseA).Skip(1)).AdapterId);
+        Assert.Single(reloaded.Select("alice", "math", "math-a", baseA));
+        Assert.Single(reloaded.Select("alice", (string?)null, "math-a", baseA));
+        Assert.Single(reloaded.Select("bob", "general", "math-a", baseA));
+
+        // a binding entry written before "topics" existed is read as bound to its consolidation topic only
+        var old = Fx.Runtime.Ledger.GetEntry(list.RootElement.GetProperty("data")[0].GetProperty("ledger_index").GetInt64()).Envelope.Payload.AsObject();
+        var oldDir = NodeFixture.TempDir("fed-personal-old-binding");
+        try
+        {
+            await using (var oldLedger = SqliteLedger.Open(Path.Combine(oldDir, "ledger.db"), Fx.Runtime.Key))
+            {
+                await oldLedger.AppendAsync(PersonalAdapters.BindingType, new JsonObject
+                {
+                    ["user"] = "alice", ["topic"] = "general", ["specialist"] = "math-a", ["adapter_cid"] = aliceCid,
+                    ["base_cid"] = baseA, ["path"] = old["path"], ["dialogues"] = old["dialogues"], ["acceptance"] = old["acceptance"],
+                });
+                var fromOld = PersonalAdapters.Load(Fx.DataDir, oldLedger, Fx.Runtime.Engines);
+                Assert.Equal(2, fromOld.Select("alice", "general", "math-a", baseA).Count);
+                Assert.Single(fromOld.Select("alice", "math", "math-a", baseA));
+                Assert.Equal(["general"], PersonalAdapters.BindingsOf(oldLedger, "alice").Single()["topics"].AsArray().Select(t => t.AsString()));
+            }
+        }
+        finally
+        {
+            try { Directory.Delete(oldDir, true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>
+    /// The acceptance gate of consolidation on the adapter's own topic: carol consents to twelve math dialogues with wrong
+    /// results; the adapter learns them (it beats the specialist on her dialogues) but stacked on math-a it lowers math's
+    /// held-out accuracy beyond the tolerance, so it is refused with 422 <c>personal.refused</c> and the numbers, and
+    /// nothing is bound: no binding listed or ledgered, and carol's math answers name no user adapter.
+    /// </summary>
+    [Fact]
+    public async Task A_personal_adapter_that_breaks_its_own_topic_is_refused_with_the_numbers_and_not_bound()
+    {
+        var carol = new ApiKeyStore(Path.Combine(Fx.DataDir, "node.db")).Create("carol").Secret;
+        using var asCarol = Client(carol);
+        var bindingsBefore = CountBindings();
+        var wrong = new List<(string Q, string A)>();
+        foreach (var (a, b) in new[] { (1, 2), (2, 1), (3, 3), (2, 2), (0, 3), (3, 1) })
+        {
+            wrong.Add(($"What is {a} + {b}?", (a + b + 5).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            wrong.Add(($"{a}+{b}=", (a + b + 5).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        foreach (var (q, a) in wrong)
+        {
+            using var resp = await asCarol.PostAsJsonAsync("/v1/federation/consents", new { topic = "math", question = q, answer = a });
+            Assert.True(resp.StatusCode == HttpStatusCode.OK, await resp.Content.ReadAsStringAsync());
+        }
+        using (var resp = await asCarol.PostAsJsonAsync("/v1/federation/personal-adapters", new { topic = "math", epochs = 16, learning_rate = 0.01, rank = 16 }))
+        {
+            var body = await resp.Content.ReadAsStringAsync();
+            Output.WriteLine("consolidation: " + body);
+            Assert.True(resp.StatusCode == HttpStatusCode.UnprocessableEntity, body);
+            using var doc = JsonDocument.Parse(body);
+            Assert.Equal("personal.refused", doc.RootElement.GetProperty("error").GetProperty("code").GetString());
+            var message = doc.RootElement.GetProperty("error").GetProperty("message").GetString()!;
+            Assert.Matches(@"topic 'math' of the same base drops from \d+\.\d% to \d+\.\d%, more than the tolerance 5\.0%", message);
+            Assert.Contains("It is not bound; it would make the topic's own specialist worse on its held-out questions", message, StringComparison.Ordinal);
+        }
+        Assert.Equal(bindingsBefore, CountBindings());
+        using (var list = JsonDocument.Parse(await asCarol.GetStringAsync("/v1/federation/personal-adapters")))
+            Assert.Equal(0, list.RootElement.GetProperty("data").GetArrayLength());
+        // the serving path selects no adapter of carol's for math (what AnswerService stacks)
+        Assert.Single(Fx.Runtime.Personal.Select("carol", "math", "math-a", Fx.Runtime.Specialists["math-a"].BaseCid));
+
+        long CountBindings()
+        {
+            var n = 0L;
+            for (long i = 0; i < Fx.Runtime.Ledger.Size; i++)
+                if (Fx.Runtime.Ledger.GetEntry(i).Envelope.Type == PersonalAdapters.BindingType) n++;
+            return n;
+        }
     }
 
     private HttpClient Client(string key)

@@ -17,15 +17,37 @@ public sealed class ProductionPersonalizationTests
     public void A_per_user_adapter_is_never_applied_to_another_users_request()
     {
         var reg = new UserAdapterRegistry();
-        reg.Bind(new UserAdapter("alice", "alice-math", BaseA, 0.8f));
-        Assert.Equal([new AdapterSelection("math-a"), new AdapterSelection("alice-math", 0.8f)], reg.Select("alice", "math-a", BaseA));
+        reg.Bind(new UserAdapter("alice", "alice-math", BaseA, ["math"], 0.8f));
+        Assert.Equal([new AdapterSelection("math-a"), new AdapterSelection("alice-math", 0.8f)], reg.Select("alice", "math", "math-a", BaseA));
         foreach (var other in new[] { "bob", "Alice", "alice ", "" })
-            Assert.DoesNotContain(reg.Select(other, "math-a", BaseA), s => s.AdapterId == "alice-math");
-        Assert.Equal([new AdapterSelection("math-a")], reg.Select(null, "math-a", BaseA));
+            Assert.DoesNotContain(reg.Select(other, "math", "math-a", BaseA), s => s.AdapterId == "alice-math");
+        Assert.Equal([new AdapterSelection("math-a")], reg.Select(null, "math", "math-a", BaseA));
         // Not on another base either (the adapter was trained for base A).
-        Assert.Equal([new AdapterSelection("elements-b")], reg.Select("alice", "elements-b", BaseB));
-        Assert.True(reg.Unbind("alice", BaseA));
-        Assert.Equal([new AdapterSelection("math-a")], reg.Select("alice", "math-a", BaseA));
+        Assert.Equal([new AdapterSelection("elements-b")], reg.Select("alice", "math", "elements-b", BaseB));
+        Assert.True(reg.Unbind("alice", BaseA, "math"));
+        Assert.Equal([new AdapterSelection("math-a")], reg.Select("alice", "math", "math-a", BaseA));
+    }
+
+    /// <summary>
+    /// The lead's bug: a user adapter consolidated for one topic was stacked on every specialist of its base for that user
+    /// (and broke math). Bound to its topics, it is selected only for requests routed to one of them: not for another topic
+    /// served by the very same specialist adapter on the same base, not for a panel (no single topic), and a second
+    /// adapter of the same user for another topic on the same base does not replace the first.
+    /// </summary>
+    [Fact]
+    public void A_per_user_adapter_applies_only_to_the_topics_it_is_bound_to()
+    {
+        var reg = new UserAdapterRegistry();
+        reg.Bind(new UserAdapter("alice", "alice-general", BaseA, ["general"]));
+        Assert.Equal([new AdapterSelection("math-a"), new AdapterSelection("alice-general")], reg.Select("alice", "general", "math-a", BaseA));
+        Assert.Equal([new AdapterSelection("math-a")], reg.Select("alice", "math", "math-a", BaseA));
+        Assert.Equal([new AdapterSelection("math-a")], reg.Select("alice", null, "math-a", BaseA));
+        reg.Bind(new UserAdapter("alice", "alice-elements", BaseA, ["elements", "code"]));
+        Assert.Equal("alice-general", reg.Select("alice", "general", "math-a", BaseA)[1].AdapterId);
+        Assert.Equal("alice-elements", reg.Select("alice", "elements", "x", BaseA)[1].AdapterId);
+        Assert.Equal("alice-elements", reg.Select("alice", "code", "x", BaseA)[1].AdapterId);
+        Assert.Single(reg.Select("alice", "math", "math-a", BaseA));
+        Assert.Throws<ArgumentException>(() => reg.Bind(new UserAdapter("alice", "no-topic", BaseA, [])));
     }
 
     [Fact]
@@ -40,10 +62,10 @@ public sealed class ProductionPersonalizationTests
         engine.RegisterAdapter("spec", dir.File("spec.gguf"));
         engine.RegisterAdapter("alice-own", dir.File("alice.gguf"));
         var reg = new UserAdapterRegistry();
-        reg.Bind(new UserAdapter("alice", "alice-own", engine.BaseCid));
+        reg.Bind(new UserAdapter("alice", "alice-own", engine.BaseCid, ["general"]));
         async Task<string> Ask(string? user) => (await engine.GenerateAsync(new GenerationRequest
         {
-            Prompt = "The answer is", MaxTokens = 12, Adapters = reg.Select(user, "spec", engine.BaseCid),
+            Prompt = "The answer is", MaxTokens = 12, Adapters = reg.Select(user, "general", "spec", engine.BaseCid),
         })).Text;
         var bob = await Ask("bob");
         var anonymous = await Ask(null);

@@ -7,40 +7,54 @@ using Federation.Specialists.Production.Data;
 
 namespace Federation.Specialists.Production.Personalization;
 
-/// <summary>A per-user adapter (seed §Personalization): applied on top of a specialist only for <see cref="User"/>'s requests, only on its base.</summary>
-public sealed record UserAdapter(string User, string AdapterId, Cid BaseCid, float Scale = 1f);
+/// <summary>
+/// A per-user adapter (seed §Personalization): applied on top of a specialist only for <see cref="User"/>'s requests,
+/// only on its base, and only for requests routed to one of <see cref="Topics"/> (the topics it was consolidated for):
+/// stacked on any other topic's specialist it was never gated for, and can break it.
+/// </summary>
+public sealed record UserAdapter(string User, string AdapterId, Cid BaseCid, IReadOnlyList<string> Topics, float Scale = 1f);
 
 /// <summary>
 /// Which adapters a request runs with: the specialist's adapter, plus the requesting user's own adapter when one is
-/// bound to that user on the same base. Invariant (tested): an adapter bound to one user is never selected for a
-/// request of any other user, nor for an anonymous one. Thread-safe.
+/// bound to that user on the same base for the request's routed topic. Invariants (tested): an adapter bound to one user
+/// is never selected for a request of any other user, nor for an anonymous one, nor for a topic it is not bound to (a
+/// null topic — a panel — never gets one). Thread-safe.
 /// </summary>
 public sealed class UserAdapterRegistry
 {
-    private readonly Dictionary<(string User, Cid Base), UserAdapter> _byUserBase = new();
+    private readonly Dictionary<(string User, Cid Base, string Topic), UserAdapter> _bound = new();
     private readonly Lock _gate = new();
 
-    /// <summary>Binds <paramref name="adapter"/> to its user on its base (replacing an earlier binding there).</summary>
+    /// <summary>Binds <paramref name="adapter"/> to its user on its base for each of its topics (replacing an earlier binding of that user, base and topic).</summary>
     public void Bind(UserAdapter adapter)
     {
         ArgumentException.ThrowIfNullOrEmpty(adapter.User);
         ArgumentException.ThrowIfNullOrEmpty(adapter.AdapterId);
-        lock (_gate) _byUserBase[(adapter.User, adapter.BaseCid)] = adapter;
+        ArgumentNullException.ThrowIfNull(adapter.Topics);
+        if (adapter.Topics.Count == 0 || adapter.Topics.Any(string.IsNullOrEmpty))
+            throw new ArgumentException("a user adapter is bound to at least one topic, and no topic is empty.", nameof(adapter));
+        lock (_gate)
+            foreach (var t in adapter.Topics) _bound[(adapter.User, adapter.BaseCid, t)] = adapter;
     }
 
-    public bool Unbind(string user, Cid baseCid)
+    /// <summary>Removes the user's binding on <paramref name="baseCid"/> for <paramref name="topic"/>.</summary>
+    public bool Unbind(string user, Cid baseCid, string topic)
     {
-        lock (_gate) return _byUserBase.Remove((user, baseCid));
+        lock (_gate) return _bound.Remove((user, baseCid, topic));
     }
 
-    /// <summary>The adapters for a request of <paramref name="user"/> (null = anonymous) to <paramref name="specialistAdapterId"/> on <paramref name="baseCid"/>.</summary>
-    public IReadOnlyList<AdapterSelection> Select(string? user, string specialistAdapterId, Cid baseCid)
+    /// <summary>
+    /// The adapters for a request of <paramref name="user"/> (null = anonymous) routed to <paramref name="topic"/> (null =
+    /// no single topic, e.g. a panel) and served by <paramref name="specialistAdapterId"/> on <paramref name="baseCid"/>.
+    /// </summary>
+    public IReadOnlyList<AdapterSelection> Select(string? user, string? topic, string specialistAdapterId, Cid baseCid)
     {
         var list = new List<AdapterSelection> { new(specialistAdapterId) };
-        if (user is null) return list;
+        if (user is null || topic is null) return list;
         lock (_gate)
         {
-            if (_byUserBase.TryGetValue((user, baseCid), out var a) && a.User == user) list.Add(new AdapterSelection(a.AdapterId, a.Scale));
+            if (_bound.TryGetValue((user, baseCid, topic), out var a) && a.User == user && a.Topics.Contains(topic))
+                list.Add(new AdapterSelection(a.AdapterId, a.Scale));
         }
         return list;
     }
