@@ -89,8 +89,8 @@ public sealed class MemoryStoreOptions
     public int FusionDepth { get; set; } = 50;
 
     /// <summary>
-    /// PostgreSQL only: BM25 top-k pruning (MaxScore) inside its SQL ranking. The SQLite store always ranks with its own
-    /// lexical index and exact MaxScore (docs/memory.md §Search), so this does not apply to it.
+    /// No longer used: both stores rank BM25 in process with exact MaxScore (docs/memory.md §Search, §PostgreSQL
+    /// ranking). Kept so existing callers compile.
     /// </summary>
     public bool TopKPruning { get; set; }
 

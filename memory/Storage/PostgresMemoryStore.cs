@@ -1,5 +1,6 @@
 using System.Text;
 using Federation.Memory.Search;
+using Federation.Memory.Storage.Lexical;
 using Federation.Memory.Testing;
 using Federation.Registry;
 using Federation.Registry.Crypto;
@@ -20,13 +21,13 @@ namespace Federation.Memory.Storage;
 /// One writer per namespace at a time, enforced by the database: an append locks the rows of the namespaces it writes
 /// (<c>SELECT … FOR UPDATE</c>, in code-point order of names so two batches never deadlock) and reads each log's size
 /// under that lock; leaves, Merkle nodes, heads and index rows commit or vanish together. Reads run in one
-/// REPEATABLE READ transaction per call (one snapshot). BM25 is computed here with FTS5's formula over this store's own
-/// postings (docs/memory.md §"PostgreSQL ranking"). Thread-safe.
+/// REPEATABLE READ transaction per call (one snapshot). BM25 is ranked in this process by <see cref="Bm25TopK"/>, as
+/// in the SQLite store, over posting lists read from this store's postings and cached per index state (docs/memory.md
+/// §Search). Thread-safe.
 /// </remarks>
 public sealed class PostgresMemoryStore : IMemoryStore
 {
     private const string FormatVersion = "1";
-    private const double K1 = 1.2, B = 0.75; // FTS5's bm25() constants
     private readonly NpgsqlDataSource _db;
     private readonly NodeKey? _key;
     private readonly IEmbedder? _embedder;
@@ -34,6 +35,7 @@ public sealed class PostgresMemoryStore : IMemoryStore
     private readonly IVectorIndex? _vectors;
     private readonly Lock _vectorLoadLock = new();
     private readonly Dictionary<long, long> _vectorsLoaded = []; // ns id -> leaves whose vectors are loaded
+    private readonly LexicalCache _lex;
 
     private PostgresMemoryStore(string connectionString, NodeKey? key, IEmbedder? embedder, MemoryStoreOptions options)
     {
@@ -43,6 +45,7 @@ public sealed class PostgresMemoryStore : IMemoryStore
         _key = key;
         _embedder = embedder;
         _options = options;
+        _lex = new LexicalCache(options.LexicalCacheBytes);
         using (var c = _db.OpenConnection())
         using (var tx = c.BeginTransaction())
         {
@@ -514,16 +517,18 @@ public sealed class PostgresMemoryStore : IMemoryStore
         using (tx)
         {
             long docs = 0, tokens = 0;
-            using (var q = Cmd(c, tx, "SELECT id, name, docs, tokens FROM memory_namespaces"))
+            var state = new StringBuilder();
+            using (var q = Cmd(c, tx, "SELECT id, name, docs, tokens, size FROM memory_namespaces ORDER BY id"))
             using (var r = q.ExecuteReader())
                 while (r.Read())
                 {
                     docs += r.GetInt64(2);
                     tokens += r.GetInt64(3);
                     if (namespaces.Contains(r.GetString(1))) nsIds.Add(r.GetInt32(0));
+                    state.Append(r.GetInt64(0)).Append(':').Append(r.GetInt64(4)).Append(':').Append(r.GetInt64(2)).Append(';');
                 }
             if (nsIds.Count == 0) return [];
-            if (docs > 0) lexical = Bm25(c, tx, query, nsIds, docs, (double)tokens / docs, depth, _options.TopKPruning);
+            if (docs > 0) lexical = Bm25(c, tx, query, nsIds, docs, tokens, Generation(state.ToString()), depth);
         }
         var vector = new List<(long Id, Cid Cid)>();
         if (qv is not null && _vectors is not null)
@@ -547,82 +552,115 @@ public sealed class PostgresMemoryStore : IMemoryStore
         return hits;
     }
 
-    /// <summary>
-    /// BM25 with FTS5's formula and statistics (docs/memory.md §"PostgreSQL ranking"): idf = ln((N − n + 0.5)/(n + 0.5)),
-    /// clamped to 1e-6 when not positive; score = Σ idf·tf·(k1+1)/(tf + k1·(1 − b + b·dl/avgdl)), k1 = 1.2, b = 0.75,
-    /// N, n and avgdl over every live fragment of every namespace. Terms in ≥ half the fragments are left out unless all
-    /// are (as for SQLite). The sum runs in term order (deterministic floating point); ties by CID.
-    /// </summary>
-    /// <summary>How many lexical searches were answered before every term was essential (tests check that pruning runs).</summary>
+    /// <summary>How many lexical searches pruned at least one candidate (tests check that pruning runs).</summary>
     internal static long PrunedSearches;
 
-    private static List<(long Id, Cid Cid)> Bm25(NpgsqlConnection c, NpgsqlTransaction tx, string text, HashSet<int> nsIds, long n, double avgdl, int depth, bool prune)
+    /// <summary>Tests: rank every candidate fully (no MaxScore pruning), the reference the pruned ranking must equal.</summary>
+    internal bool RankEverything { get; set; }
+
+    /// <summary>
+    /// The lexical list: BM25 exactly as SQLite's store ranks (<see cref="Bm25TopK"/>: FTS5's formula and statistics,
+    /// exact top-k by MaxScore and block-max, docs/memory.md §Search), in this process over posting lists read from
+    /// <c>memory_postings</c> and cached (<see cref="LexicalCache"/>) under <paramref name="gen"/>, a local number
+    /// standing for one exact index state. N, Σ length and df are over every live fragment of every namespace; terms in
+    /// ≥ half the fragments are left out unless all are; the sum runs in query order; ties by CID.
+    /// </summary>
+    private List<(long Id, Cid Cid)> Bm25(NpgsqlConnection c, NpgsqlTransaction tx, string text, HashSet<int> nsIds, long n, long tokens, long gen, int depth)
     {
         var words = TestBagOfWordsEmbedder.Words(text).Distinct(StringComparer.Ordinal).Take(64).ToArray();
         if (words.Length == 0) return [];
         var df = new Dictionary<string, long>(StringComparer.Ordinal);
-        using (var q = Cmd(c, tx, "SELECT term, sum(df)::bigint FROM memory_df WHERE term = ANY($1) GROUP BY term", (object)words))
-        using (var r = q.ExecuteReader())
-            while (r.Read()) df[r.GetString(0)] = r.GetInt64(1);
+        var ask = new List<string>();
+        foreach (var w in words)
+            if (_lex.Get(w, gen) is { } hit) df[w] = hit.Df; else ask.Add(w);
+        if (ask.Count > 0)
+        {
+            using (var q = Cmd(c, tx, "SELECT term, sum(df)::bigint FROM memory_df WHERE term = ANY($1) GROUP BY term", (object)ask.ToArray()))
+            using (var r = q.ExecuteReader())
+                while (r.Read()) df[r.GetString(0)] = r.GetInt64(1);
+            foreach (var w in ask) _lex.PutDf(w, gen, 0, df.GetValueOrDefault(w));
+        }
         var present = words.Where(w => df.GetValueOrDefault(w) > 0).ToList();
         var kept = present.Where(w => 2 * df[w] < n).ToList();
         if (kept.Count == 0) kept = present;
         if (kept.Count == 0) return [];
-        kept.Sort(StringComparer.Ordinal);
-        var idf = kept.Select(w =>
+        // posting lists: cached ones as they are, the others in one statement (doc order per term)
+        var lists = new Dictionary<string, TermPostings>(StringComparer.Ordinal);
+        var load = new List<string>();
+        foreach (var w in kept)
+            if (_lex.Get(w, gen) is { List: { } cached }) lists[w] = cached; else load.Add(w);
+        if (load.Count > 0)
         {
-            var v = Math.Log((n - df[w] + 0.5) / (df[w] + 0.5));
-            return v <= 0 ? 1e-6 : v;
-        }).ToArray();
-        // Top-k pruning (MaxScore): a fragment containing none of the rarest terms E scores at most
-        // Σ_{t∉E} idf_t·(k1+1). Score exactly (all terms) only the fragments containing an E term; when the depth-th of
-        // them scores strictly more than that bound, no other fragment can enter the list (or tie into it), so the list
-        // is the exact one. Otherwise E takes the next rarest term; with E = all terms this is the full ranking.
-        var byRarity = Enumerable.Range(0, kept.Count).OrderByDescending(i => idf[i]).ThenBy(i => kept[i], StringComparer.Ordinal).ToList();
-        var ns = nsIds.Select(i => (long)i).ToArray();
-        long total = kept.Sum(w => df[w]);
-        for (int e = prune ? 1 : kept.Count; e < kept.Count; e++)
-        {
-            // scoring a fragment by index lookups costs about what ~16 rows of the grouped scan below do
-            if (byRarity.Take(e).Sum(i => df[kept[i]]) * 16 > total) break;
-            double bound = byRarity.Skip(e).Sum(i => idf[i] * (K1 + 1));
-            var essential = byRarity.Take(e).Select(i => kept[i]).ToArray();
-            var result = new List<(long, Cid)>(depth);
-            double last = double.NaN;
-            using (var q = Cmd(c, tx, """
-                SELECT f.id, f.cid, (SELECT sum(x.idf * p.tf * 2.2::float8 / (p.tf + 1.2::float8 * (0.25::float8 + 0.75::float8 * f.doc_len / $3::float8)) ORDER BY x.term COLLATE "C")
-                                     FROM unnest($1::text[], $2::float8[]) AS x(term, idf)
-                                     JOIN memory_postings p ON p.term = x.term COLLATE "C" AND p.frag_id = f.id) AS s
-                FROM memory_fragments f
-                WHERE f.id IN (SELECT frag_id FROM memory_postings WHERE term = ANY($6::text[])) AND f.ns_id = ANY($4) AND f.status = 0
-                ORDER BY s DESC, f.cid LIMIT $5
-                """, kept.ToArray(), idf, avgdl, ns, depth, essential))
+            foreach (var w in load) lists[w] = new TermPostings((int)Math.Min(df[w] + 1, int.MaxValue / 2));
+            using (var q = Cmd(c, tx, "SELECT p.term, p.frag_id, p.tf, f.doc_len, f.ns_id FROM memory_postings p JOIN memory_fragments f ON f.id = p.frag_id "
+                + "WHERE p.term = ANY($1) ORDER BY p.term, p.frag_id", (object)load.ToArray()))
             using (var r = q.ExecuteReader())
+            {
+                string? cur = null;
+                TermPostings? l = null;
                 while (r.Read())
                 {
-                    result.Add((r.GetInt64(0), new Cid((byte[])r[1])));
-                    last = r.GetDouble(2);
+                    var term = r.GetString(0);
+                    if (term != cur) { cur = term; l = lists[term]; }
+                    if (l!.Count == l.Docs.Length) l.Grow();
+                    int i = l.Count++;
+                    l.Docs[i] = r.GetInt64(1);
+                    l.Tf[i] = r.GetInt32(2);
+                    l.Dl[i] = r.GetInt32(3);
+                    l.Ns[i] = checked((int)r.GetInt64(4));
                 }
-            if (result.Count == depth && last > bound * 1.01) // 1%: rounding slack; the bound is loose anyway
+            }
+            foreach (var w in load)
             {
-                Interlocked.Increment(ref PrunedSearches);
-                return result;
+                var l = lists[w];
+                l.Finish();
+                if (l.Count != df[w])
+                    throw new InvalidDataException($"{Location}: the word '{w}' has {l.Count} postings but a document frequency of {df[w]}: the store is corrupt; rebuild it (fed memory export, then import).");
+                _lex.PutList(w, gen, 0, df[w], l);
             }
         }
-        // The full ranking: every fragment containing a query term, scored in one grouped scan.
-        var all = new List<(long, Cid)>(depth);
-        using (var q = Cmd(c, tx, """
-            SELECT f.id, f.cid, sum(x.idf * p.tf * 2.2::float8 / (p.tf + 1.2::float8 * (0.25::float8 + 0.75::float8 * f.doc_len / $3::float8)) ORDER BY x.term COLLATE "C") AS s
-            FROM unnest($1::text[], $2::float8[]) AS x(term, idf)
-            JOIN memory_postings p ON p.term = x.term COLLATE "C"
-            JOIN memory_fragments f ON f.id = p.frag_id
-            WHERE f.ns_id = ANY($4) AND f.status = 0
-            GROUP BY f.id, f.cid ORDER BY s DESC, f.cid LIMIT $5
-            """, kept.ToArray(), idf, avgdl, ns, depth))
-        using (var r = q.ExecuteReader())
-            while (r.Read()) all.Add((r.GetInt64(0), new Cid((byte[])r[1])));
-        return all;
+        double avgdl = (double)tokens / (double)n;
+        var terms = kept.Select(w => (Bm25TopK.Idf(n, df[w]), lists[w])).ToList();
+        var mask = new bool[nsIds.Max() + 1];
+        foreach (var ns in nsIds) mask[ns] = true;
+        // ranking every candidate: a depth no list can fill keeps the cut at −∞, so nothing is pruned
+        int runDepth = RankEverything ? (int)Math.Min(int.MaxValue - 1, terms.Sum(t => (long)t.Item2.Count) + 1) : depth;
+        var top = Bm25TopK.Run(terms, mask, avgdl, runDepth);
+        if (Bm25TopK.LastRunPruned > 0) Interlocked.Increment(ref PrunedSearches);
+        var scores = new Dictionary<long, double>(top.Count);
+        foreach (var (id, sc) in top) scores[id] = sc;
+        var withCid = new List<(long Id, Cid Cid, double Score)>(top.Count);
+        if (scores.Count > 0)
+        {
+            using var q = Cmd(c, tx, "SELECT id, cid FROM memory_fragments WHERE id = ANY($1)", (object)scores.Keys.ToArray());
+            using var r = q.ExecuteReader();
+            while (r.Read()) withCid.Add((r.GetInt64(0), new Cid((byte[])r[1]), scores[r.GetInt64(0)]));
+        }
+        if (withCid.Count != scores.Count)
+            throw new InvalidDataException($"{Location}: the lexical postings name a fragment row that does not exist: the store is corrupt; rebuild it (fed memory export, then import).");
+        withCid.Sort((a, b) => a.Score != b.Score ? b.Score.CompareTo(a.Score) : a.Cid.CompareTo(b.Cid));
+        if (withCid.Count > depth) withCid.RemoveRange(depth, withCid.Count - depth);
+        return withCid.Select(x => (x.Id, x.Cid)).ToList();
     }
+
+    /// <summary>
+    /// A local number for the index state a snapshot sees. Every index change either appends to a namespace (its
+    /// size grows) or erases a live fragment (its live count falls while its size stays), so the per-namespace
+    /// (id, size, live fragments) tuple names exactly one state, also when another process wrote it; a new tuple gets a
+    /// new number, and cached lists of any other number are not used.
+    /// </summary>
+    private long Generation(string state)
+    {
+        lock (_genLock)
+        {
+            if (state != _genState) { _genState = state; _gen++; }
+            return _gen;
+        }
+    }
+
+    private readonly Lock _genLock = new();
+    private string? _genState;
+    private long _gen;
 
     private void LoadNewVectors()
     {

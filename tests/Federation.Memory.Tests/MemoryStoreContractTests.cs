@@ -287,6 +287,28 @@ public sealed class PostgresStoreContractTests(PostgresServer server) : MemorySt
     protected override IMemoryStore Open(string location, IEmbedder? embedder = null) => PostgresMemoryStore.Open(location, Keys.Node, embedder, Options());
 
     [Fact]
+    public async Task Cached_posting_lists_are_not_used_after_another_process_appends_or_erases()
+    {
+        var at = server.NewDatabase();
+        using var reader = PostgresMemoryStore.Open(at, Keys.Node, null, Options());
+        using var writer = PostgresMemoryStore.Open(at, Keys.Node, null, Options()); // another node process on the same database
+        var first = Enumerable.Range(0, 30).Select(i => Keys.Fragment(Keys.Alice, "public", $"filler{i} common text zeta{(i % 3 == 0 ? " quasar" : "")}", t: i)).ToList();
+        await writer.AppendAsync(first);
+        var before = (await reader.SearchAsync("quasar", ["public"], 50)).Select(h => h.Cid).ToHashSet();
+        Assert.Equal(10, before.Count); // the reader has cached 'quasar' now
+        var added = Keys.Fragment(Keys.Alice, "public", "quasar quasar quasar", t: 100);
+        await writer.AppendAsync([added]);
+        var after = await reader.SearchAsync("quasar", ["public"], 50);
+        Assert.Equal(11, after.Count);
+        Assert.Equal(added.Cid, after[0].Cid); // three occurrences in a short text: the best
+        Assert.True(writer.Erase(added.Cid));
+        var erased = await reader.SearchAsync("quasar", ["public"], 50);
+        Assert.Equal(before, erased.Select(h => h.Cid).ToHashSet());
+        // the same state read again gives the very same list (and the cache serves it)
+        Assert.Equal(erased.Select(h => h.Cid), (await reader.SearchAsync("quasar", ["public"], 50)).Select(h => h.Cid));
+    }
+
+    [Fact]
     public async Task Bm25_ranks_exactly_as_sqlite_fts5_on_the_same_ascii_corpus()
     {
         var rng = new Random(7);
@@ -395,6 +417,10 @@ public sealed class PostgresPruningTests(PostgresServer server) : PruningContrac
 
     protected override long PrunedSoFar => Interlocked.Read(ref PostgresMemoryStore.PrunedSearches);
 
-    protected override IMemoryStore Open(string location, bool prune) =>
-        PostgresMemoryStore.Open(location, Keys.Node, null, new MemoryStoreOptions { TopKPruning = prune, FusionDepth = 1 });
+    protected override IMemoryStore Open(string location, bool prune)
+    {
+        var s = PostgresMemoryStore.Open(location, Keys.Node, null, new MemoryStoreOptions { FusionDepth = 1 });
+        s.RankEverything = !prune;
+        return s;
+    }
 }

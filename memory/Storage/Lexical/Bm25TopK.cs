@@ -17,6 +17,9 @@ internal static class Bm25TopK
     /// <summary>Block-max skips (runs of postings passed over unread because their block bounds are below the k-th score), over the process.</summary>
     internal static long BlocksSkipped;
 
+    /// <summary>Candidates pruned plus block runs skipped by this thread's last <see cref="Run"/> (a store counts its pruned searches).</summary>
+    [ThreadStatic] internal static long LastRunPruned;
+
     /// <summary>Block-max skipping on (default); the bench turns it off to compare (the lists are the same either way).</summary>
     internal static bool BlockMax = true;
 
@@ -43,6 +46,7 @@ internal static class Bm25TopK
     public static List<(long Doc, double Score)> Run(IReadOnlyList<(double Idf, TermPostings List)> terms, bool[] nsAllowed, double avgdl, int depth)
     {
         int m = terms.Count;
+        LastRunPruned = 0;
         var result = new List<(long, double)>();
         if (m == 0 || depth <= 0) return result;
         // K(dl) = k1·(1 − b + b·dl/avgdl), FTS5's expression, tabulated per length (the same doubles as computing it each time)
@@ -198,6 +202,7 @@ internal static class Bm25TopK
                 while (firstEssential < m && prefix[firstEssential] < cut) firstEssential++;
             }
         }
+        LastRunPruned = prunedHere + skippedHere;
         if (prunedHere > 0) Interlocked.Add(ref Pruned, prunedHere);
         if (skippedHere > 0) Interlocked.Add(ref BlocksSkipped, skippedHere);
         while (heap.TryDequeue(out long d, out double s)) result.Add((d, s));
