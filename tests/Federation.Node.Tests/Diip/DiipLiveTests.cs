@@ -149,6 +149,9 @@ public sealed class DiipLiveFixture : IAsyncLifetime
         Artifacts.Put(path);
         Artifacts.Put(BasePath);
         Artifacts.Put(examples);
+        // a claimed recipe names its own examples: the producer uploads those (else provenance is merely incomplete)
+        if (claimedRecipe is not null)
+            foreach (var a in Adapters.Values.Where(a => a.Recipe.Examples == claimedRecipe.Examples)) Artifacts.Put(a.ExamplesPath);
         var proposal = new DiipProposal(DiipClass.TopicAdapter, ["math"], DiipCandidateKind.Adapter, cid.ToString(),
             FileCid.Compute(Adapters["incumbent"].Path).ToString(), recipe.ToText(), env.Id.ToString(), 100, rationale ?? $"{name} math adapter").Sign(Producer);
         var at = clock.GetUtcNow().ToUnixTimeMilliseconds();
