@@ -33,23 +33,8 @@ public sealed class LiveReputationFixture : IAsyncLifetime
     public HttpClient Http { get; private set; } = null!;
     public NodeRuntime Runtime => App.Services.GetRequiredService<RuntimeHolder>().Runtime!;
 
-    public const string ReputationYaml = """
-        version: 1
-        defaults:
-          half_life: 30
-          kappa: 10
-          C0: 0.5
-          gamma: 0.5
-          beta: 0.5
-          stake0: 1000
-          g_max: 2
-          w_max: 0.15
-          slash_factor: 0.1
-          recovery_half_life: 120
-          exploration_share: 0.1
-          newcomer_mass: 5
-          independence_prior: 0.5
-          independence_min_shared: 10
+    /// <summary>The shared reputation defaults (linked from the governance tests) plus this fixture's topics.</summary>
+    public const string ReputationYaml = Federation.Governance.Tests.ReputationYamlFixture.Defaults + "\n" + """
           audit_rate: 0
         topics:
           code:
