@@ -128,10 +128,18 @@ public sealed record MemoryProofCheck(MemoryProofFailure Failure, string Message
 public sealed class MemoryProofVerifier
 {
     private readonly NodeId? _expectedSigner;
-    private readonly ConcurrentDictionary<(Cid, string), byte>? _verifiedStatements;
+    // Statements whose id and signature verified, by id. A later statement is taken as verified only when its type,
+    // signer, signature and payload are equal (JSON values, compared member by member) to the cached one: equal values
+    // have equal canonical bytes, so this is "the same signed bytes" without serializing and hashing them again.
+    private readonly ConcurrentDictionary<Cid, SignedEnvelope>? _verifiedStatements;
+    private const int MaxMemoizedStatements = 4096;
+    private static readonly System.Collections.Frozen.FrozenSet<string> AllowedMembers =
+        System.Collections.Frozen.FrozenSet.ToFrozenSet(MemoryProof.Members.Append("erased"), StringComparer.Ordinal);
 
     /// <summary>A verifier; with <paramref name="expectedSigner"/> the statement must be signed by that node;
-    /// with <paramref name="memoizeStatements"/> a statement (id and signature) verified once is not verified again.</summary>
+    /// with <paramref name="memoizeStatements"/> a statement (id and signature) verified once is not verified again:
+    /// a later statement with the same id counts as verified only when its type, signer, signature and payload equal
+    /// the verified one's (so its canonical signed bytes are the same bytes); up to 4,096 statements are remembered.</summary>
     public MemoryProofVerifier(NodeId? expectedSigner = null, bool memoizeStatements = false)
     {
         _expectedSigner = expectedSigner;
@@ -156,7 +164,7 @@ public sealed class MemoryProofVerifier
         // 1. Shape.
         if (proof is not JsonObject o) return Fail(MemoryProofFailure.Malformed, "a memory proof must be a JSON object.");
         foreach (var k in o.Keys)
-            if (k != "erased" && !MemoryProof.Members.Contains(k))
+            if (!AllowedMembers.Contains(k))
                 return Fail(MemoryProofFailure.Malformed, $"unexpected member \"{k}\" in a memory proof.");
         foreach (var k in MemoryProof.Members)
             if (!o.ContainsKey(k)) return Fail(MemoryProofFailure.Malformed, $"the proof is missing \"{k}\".");
@@ -193,10 +201,10 @@ public sealed class MemoryProofVerifier
             if (!Fragment.TryFromJson(env.Payload, out var frag, out var fErr))
                 return Fail(MemoryProofFailure.FragmentMalformed, fErr, cid, ns);
             // One serialization serves both hashes: the signing bytes {"payload":P,"signer":S,"type":T} hold the
-            // payload's canonical bytes P verbatim (keys sorted), so the CID is SHA-256 of that slice.
-            var signing = SignedEnvelope.SigningBytes(env.Type, env.Payload, env.Signer);
-            var payloadBytes = PayloadSlice(signing, env) ?? CanonicalJson.Serialize(env.Payload);
-            var actual = Cid.Of(payloadBytes);
+            // payload's canonical bytes P verbatim (keys sorted), so they are P with a fixed prefix and suffix, and the
+            // CID is SHA-256 of P (the type is one of the two fragment types, checked above, so it needs no escaping).
+            var signing = FragmentSigningBytes(env, out var payloadLength);
+            var actual = Cid.Of(signing.AsSpan(PayloadPrefix.Length, payloadLength));
             if (actual != cid)
                 return Fail(MemoryProofFailure.FragmentCidMismatch, $"SHA-256 of the fragment's canonical bytes is {actual}, not fragment_cid {cid}: the fragment was altered.", cid, ns);
             if (frag.Namespace.Name != ns)
@@ -242,35 +250,41 @@ public sealed class MemoryProofVerifier
         };
     }
 
+    private static ReadOnlySpan<byte> PayloadPrefix => "{\"payload\":"u8;
+
     /// <summary>
-    /// The payload's canonical bytes inside the signing bytes <c>{"payload":P,"signer":S,"type":T}</c>, or null when
-    /// the bytes do not have exactly that prefix and suffix (then the caller serializes the payload on its own).
+    /// <see cref="SignedEnvelope.SigningBytes"/> of a fragment envelope, built around one serialization of the payload:
+    /// <c>{"payload":</c> P <c>,"signer":"</c> hex <c>","type":"</c> T <c>"}</c> (the canonical member order). T must be
+    /// a fragment type (ASCII letters and dots: written as itself). <paramref name="payloadLength"/> is P's length.
     /// </summary>
-    private static ReadOnlySpan<byte> PayloadSliceSpan(byte[] signing, SignedEnvelope env, out bool ok)
+    internal static byte[] FragmentSigningBytes(SignedEnvelope env, out int payloadLength)
     {
-        ok = false;
-        var prefix = "{\"payload\":"u8;
-        var tail = CanonicalJson.Serialize(new JsonObject { ["signer"] = env.Signer.ToString(), ["type"] = env.Type }); // {"signer":…,"type":…}
-        int suffixLen = tail.Length; // "," + tail[1..]
-        if (signing.Length < prefix.Length + suffixLen || !signing.AsSpan(0, prefix.Length).SequenceEqual(prefix)) return default;
-        var suffix = signing.AsSpan(signing.Length - suffixLen);
-        if (suffix[0] != (byte)',' || !suffix[1..].SequenceEqual(tail.AsSpan(1))) return default;
-        ok = true;
-        return signing.AsSpan(prefix.Length, signing.Length - prefix.Length - suffixLen);
+        var payload = CanonicalJson.Serialize(env.Payload);
+        var type = env.Type;
+        int len = PayloadPrefix.Length + payload.Length + ",\"signer\":\""u8.Length + 2 * NodeId.ByteLength + "\",\"type\":\""u8.Length + type.Length + 2;
+        var b = new byte[len];
+        var span = b.AsSpan();
+        PayloadPrefix.CopyTo(span);
+        int o = PayloadPrefix.Length;
+        payload.CopyTo(span[o..]); o += payload.Length;
+        ",\"signer\":\""u8.CopyTo(span[o..]); o += 11;
+        Span<byte> pk = stackalloc byte[NodeId.ByteLength];
+        env.Signer.WriteTo(pk);
+        for (int i = 0; i < pk.Length; i++) { span[o++] = HexDigits[pk[i] >> 4]; span[o++] = HexDigits[pk[i] & 15]; }
+        "\",\"type\":\""u8.CopyTo(span[o..]); o += 10;
+        foreach (var ch in type) span[o++] = (byte)ch;
+        span[o++] = (byte)'"';
+        span[o++] = (byte)'}';
+        payloadLength = payload.Length;
+        return b;
     }
 
-    private static byte[]? PayloadSlice(byte[] signing, SignedEnvelope env)
-    {
-        var span = PayloadSliceSpan(signing, env, out bool ok);
-        return ok ? span.ToArray() : null;
-    }
+    private static ReadOnlySpan<byte> HexDigits => "0123456789abcdef"u8;
 
     private bool StatementVerifies(SignedEnvelope env, out string why)
     {
         why = "";
-        var key = (env.Id, env.Signature);
-        if (_verifiedStatements is not null && _verifiedStatements.ContainsKey(key)
-            && Cid.Of(SignedEnvelope.SigningBytes(env.Type, env.Payload, env.Signer)) == env.Id)
+        if (_verifiedStatements is not null && _verifiedStatements.TryGetValue(env.Id, out var seen) && SameSignedContent(seen, env))
             return true;
         var c = env.Verify();
         if (!c.IsValid)
@@ -278,9 +292,17 @@ public sealed class MemoryProofVerifier
             why = c.Message;
             return false;
         }
-        _verifiedStatements?.TryAdd(key, 0);
+        if (_verifiedStatements is not null)
+        {
+            if (_verifiedStatements.Count >= MaxMemoizedStatements) _verifiedStatements.Clear();
+            _verifiedStatements[env.Id] = env;
+        }
         return true;
     }
+
+    /// <summary>Same type, signer, signature and payload (JSON values equal member by member), hence the same signed bytes.</summary>
+    private static bool SameSignedContent(SignedEnvelope a, SignedEnvelope b) =>
+        a.Type == b.Type && a.Signer == b.Signer && a.SignatureBytes.Span.SequenceEqual(b.SignatureBytes.Span) && a.Payload.Equals(b.Payload);
 
     private static MemoryProofCheck Fail(MemoryProofFailure f, string message, Cid? cid = null, string? ns = null) =>
         new(f, message) { FragmentCid = cid, Namespace = ns };
