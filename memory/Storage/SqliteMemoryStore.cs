@@ -27,7 +27,6 @@ public sealed class SqliteMemoryStore : IMemoryStore
     private const string FormatVersion = "2"; // 2: own lexical index (lex_*) instead of FTS5; format 1 is migrated on open
     private const int WriterCacheKiB = 128 * 1024; // the writer connection's page cache (SQLite's default is 2 MiB)
     private const int WriterCheckpointPages = 8192; // WAL pages (4 KiB) between automatic checkpoints (default 1,000)
-    private const int ParallelPrepareFrom = 64; // batches of at least this many fragments are prepared on all cores
     private readonly string _cs;
     private readonly NodeKey? _key;
     private readonly IEmbedder? _embedder;
@@ -143,7 +142,7 @@ public sealed class SqliteMemoryStore : IMemoryStore
                 vecs[i] = v;
             }
         cancellationToken.ThrowIfCancellationRequested();
-        var prepared = Prepare(fragments);
+        var prepared = PreparedFragment.All(fragments);
         var added = new List<(long Id, int Ns, Cid Cid, float[] V)>();
         var removed = new List<long>();
         AppendReceipt[] receipts;
@@ -167,28 +166,7 @@ public sealed class SqliteMemoryStore : IMemoryStore
         return receipts;
     }
 
-    /// <summary>What each fragment needs for its append that does not depend on the database: computed before the
-    /// write lock is taken, on all cores for a large batch (the writer thread then only writes).</summary>
-    internal readonly record struct Prepared(byte[] CidBytes, byte[] LeafHash, byte[] Envelope, Dictionary<string, int>? Terms, int Length);
-
-    internal static Prepared[] Prepare(IReadOnlyList<SignedFragment> fragments)
-    {
-        var prepared = new Prepared[fragments.Count];
-        void One(int i)
-        {
-            var sf = fragments[i];
-            var cid = sf.Cid.ToArray();
-            Dictionary<string, int>? terms = null;
-            int len = 0;
-            if (sf.Fragment.TombstoneTarget is null) (terms, len) = SqliteLexicalIndex.Terms(sf.Fragment.Content);
-            prepared[i] = new Prepared(cid, MerkleHasher.HashLeaf(cid), sf.Envelope.ToCanonicalBytes(), terms, len);
-        }
-        if (fragments.Count >= ParallelPrepareFrom) Parallel.For(0, fragments.Count, One);
-        else for (int i = 0; i < fragments.Count; i++) One(i);
-        return prepared;
-    }
-
-    private AppendReceipt[] AppendCore(SqliteTransaction tx, IReadOnlyList<SignedFragment> fragments, Prepared[] prepared, float[]?[] vecs,
+    private AppendReceipt[] AppendCore(SqliteTransaction tx, IReadOnlyList<SignedFragment> fragments, PreparedFragment[] prepared, float[]?[] vecs,
         List<(long, int, Cid, float[])> added, List<long> removed)
     {
         var c = _writer;
