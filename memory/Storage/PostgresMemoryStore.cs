@@ -27,7 +27,7 @@ namespace Federation.Memory.Storage;
 /// </remarks>
 public sealed class PostgresMemoryStore : IMemoryStore
 {
-    // 2: the lexical index is per-(batch, namespace) segments of posting blobs (memory_lex), as in SQLite; format 1
+    // 2: the lexical index is per-batch segments of posting blobs (memory_lex), as in SQLite; format 1
     // (one row per posting in memory_postings, document frequencies in memory_df) is migrated when opened.
     private const string FormatVersion = "2";
     private readonly NpgsqlDataSource _db;
@@ -236,11 +236,8 @@ public sealed class PostgresMemoryStore : IMemoryStore
         // 3. Write: fragments, postings, vectors and Merkle nodes by COPY; index statistics and heads by UPDATE.
         if (rows.Count > 0)
         {
-            // One segment per namespace of the batch (so a segment's rows change only under its namespace's lock).
-            var segOf = new Dictionary<Log, long>();
-            var withPostings = rows.Where(r => r.Terms is not null).Select(r => r.Log).Distinct().ToList();
-            var segIds = NextVals(c, tx, "memory_lex_segs", withPostings.Count);
-            for (int k = 0; k < withPostings.Count; k++) segOf[withPostings[k]] = segIds[k];
+            // One segment for the batch: per term one row of postings (all its namespaces; each posting names its own).
+            long seg = rows.Any(r => r.Terms is not null) ? NextVals(c, tx, "memory_lex_segs", 1)[0] : 0;
             using (var w = c.BeginBinaryImport("COPY memory_fragments (id, cid, ns_id, leaf_index, status, envelope, doc_len, lex_seg) FROM STDIN (FORMAT BINARY)"))
             {
                 foreach (var r in rows)
@@ -253,34 +250,34 @@ public sealed class PostgresMemoryStore : IMemoryStore
                     w.Write(r.Status, NpgsqlDbType.Integer);
                     w.Write(r.Env, NpgsqlDbType.Bytea);
                     w.Write(r.DocLen, NpgsqlDbType.Integer);
-                    if (r.Terms is null) w.WriteNull(); else w.Write(segOf[r.Log], NpgsqlDbType.Bigint);
+                    if (r.Terms is null) w.WriteNull(); else w.Write(seg, NpgsqlDbType.Bigint);
                 }
                 w.Complete();
             }
-            // The segments: per (namespace, term) one row whose blob holds the batch's postings in doc order.
-            var postings = new Dictionary<(Log, string), List<Posting>>();
+            // The segment: per term one row whose blob holds the batch's postings in doc order (ids grow along the rows).
+            var postings = new Dictionary<string, List<Posting>>(StringComparer.Ordinal);
             foreach (var r in rows)
             {
                 if (r.Terms is null) continue;
                 foreach (var (term, tf) in r.Terms)
                 {
-                    if (!postings.TryGetValue((r.Log, term), out var list)) postings[(r.Log, term)] = list = [];
+                    if (!postings.TryGetValue(term, out var list)) postings[term] = list = [];
                     list.Add(new Posting(r.Id, tf, r.DocLen, checked((int)r.Log.Id)));
                 }
                 r.Log.Docs++;
                 r.Log.Tokens += r.DocLen;
             }
-            var encoded = new (string Term, long Seg, int N, byte[] Data)[postings.Count];
             var keys = postings.Keys.ToArray();
+            Array.Sort(keys, StringComparer.Ordinal);
+            var encoded = new (string Term, int N, byte[] Data)[keys.Length];
             Parallel.For(0, keys.Length, k =>
             {
                 var list = postings[keys[k]];
-                encoded[k] = (keys[k].Item2, segOf[keys[k].Item1], list.Count, PostingBlock.Encode(0, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list)));
+                encoded[k] = (keys[k], list.Count, PostingBlock.Encode(0, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list)));
             });
-            Array.Sort(encoded, (a, b) => a.Seg != b.Seg ? a.Seg.CompareTo(b.Seg) : string.CompareOrdinal(a.Term, b.Term));
             using (var w = c.BeginBinaryImport("COPY memory_lex (term, seg, n, data) FROM STDIN (FORMAT BINARY)"))
             {
-                foreach (var (term, seg, n, data) in encoded)
+                foreach (var (term, n, data) in encoded)
                 {
                     w.StartRow();
                     w.Write(term, NpgsqlDbType.Text);
@@ -305,10 +302,18 @@ public sealed class PostgresMemoryStore : IMemoryStore
                 w.Complete();
             }
         }
-        foreach (var (id, log, content) in deletedStored)
+        if (deletedStored.Count > 0)
         {
-            Exec(c, tx, "UPDATE memory_fragments SET status = 1 WHERE id = $1", id);
-            Unindex(c, tx, log, id, content);
+            // in (segment, term) order — Unindex locks a segment's rows in term order — so two writers never wait in a cycle
+            var segs = new Dictionary<long, long?>();
+            using (var q = Cmd(c, tx, "SELECT id, lex_seg FROM memory_fragments WHERE id = ANY($1)", (object)deletedStored.Select(d => d.Id).ToArray()))
+            using (var r = q.ExecuteReader())
+                while (r.Read()) segs[r.GetInt64(0)] = r.IsDBNull(1) ? null : r.GetInt64(1);
+            foreach (var (id, log, content) in deletedStored.OrderBy(d => segs.GetValueOrDefault(d.Id) ?? -1).ThenBy(d => d.Id))
+            {
+                Exec(c, tx, "UPDATE memory_fragments SET status = 1 WHERE id = $1", id);
+                Unindex(c, tx, log, id, content);
+            }
         }
         using (var w = c.BeginBinaryImport("COPY memory_merkle_nodes (ns_id, id, hash) FROM STDIN (FORMAT BINARY)"))
         {
@@ -331,15 +336,16 @@ public sealed class PostgresMemoryStore : IMemoryStore
 
     /// <summary>
     /// Takes a fragment out of the lexical index (tombstone or erasure): its postings leave the rows of its segment
-    /// (rewritten, or deleted when empty), and it leaves the namespace's statistics. The caller holds the namespace's
-    /// row lock, which every writer of that namespace's segments takes first.
+    /// (rewritten, or deleted when empty), and it leaves the namespace's statistics (the caller holds the namespace's
+    /// row lock). A segment's rows may hold postings of several namespaces, so they are read <c>FOR UPDATE</c>, in term
+    /// order: a writer of another namespace changing the same rows waits and then reads the rows as committed.
     /// </summary>
     private static void Unindex(NpgsqlConnection c, NpgsqlTransaction tx, Log log, long id, string content)
     {
         var (terms, len) = Terms(content);
         if (Scalar(c, tx, "SELECT lex_seg FROM memory_fragments WHERE id = $1", id) is not long seg) return; // never indexed
         var rows = new List<(string Term, byte[] Data)>();
-        using (var q = Cmd(c, tx, "SELECT term, data FROM memory_lex WHERE seg = $1 AND term = ANY($2)", seg, terms.Keys.ToArray()))
+        using (var q = Cmd(c, tx, "SELECT term, data FROM memory_lex WHERE seg = $1 AND term = ANY($2) ORDER BY term FOR UPDATE", seg, terms.Keys.ToArray()))
         using (var r = q.ExecuteReader())
             while (r.Read()) rows.Add((r.GetString(0), (byte[])r[1]));
         int found = 0;
