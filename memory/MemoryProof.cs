@@ -131,7 +131,10 @@ public sealed class MemoryProofVerifier
     // Statements whose id and signature verified, by id. A later statement is taken as verified only when its type,
     // signer, signature and payload are equal (JSON values, compared member by member) to the cached one: equal values
     // have equal canonical bytes, so this is "the same signed bytes" without serializing and hashing them again.
-    private readonly ConcurrentDictionary<Cid, SignedEnvelope>? _verifiedStatements;
+    private readonly ConcurrentDictionary<string, VerifiedStatement>? _verifiedStatements;
+
+    /// <summary>A statement whose id and signature verified: its JSON as it came, the envelope and the statement.</summary>
+    private sealed record VerifiedStatement(JsonObject Json, SignedEnvelope Envelope, MemoryRootStatement Statement);
     private const int MaxMemoizedStatements = 4096;
     private static readonly System.Collections.Frozen.FrozenSet<string> AllowedMembers =
         System.Collections.Frozen.FrozenSet.ToFrozenSet(MemoryProof.Members.Append("erased"), StringComparer.Ordinal);
@@ -187,14 +190,21 @@ public sealed class MemoryProofVerifier
         var fragJson = o["fragment"];
         if (erased != fragJson is JsonNull)
             return Fail(MemoryProofFailure.Malformed, "\"fragment\" is null exactly when \"erased\" is true.");
-        if (!SignedEnvelope.TryFromJson(o["statement"], out var stmtEnv, out var stmtErr))
+        // A statement equal, member by member, to one verified before is that statement (equal JSON values have equal
+        // canonical bytes): its shape, id and signature need no second look.
+        VerifiedStatement? known = null;
+        if (_verifiedStatements is not null && o["statement"] is JsonObject sj && sj.TryGetValue("id", out var sid) && sid is JsonString sids
+            && _verifiedStatements.TryGetValue(sids.Value, out var seen) && seen.Json.Equals(sj))
+            known = seen;
+        SignedEnvelope? stmtEnv = known?.Envelope;
+        if (stmtEnv is null && !TryEnvelope(o["statement"], out stmtEnv, out var stmtErr))
             return Fail(MemoryProofFailure.StatementMalformed, "\"statement\": " + stmtErr, cid, ns);
 
         // 2-4. The fragment: CID from canonical bytes, namespace, contributor signature.
         NodeId? author = null;
         if (!erased)
         {
-            if (!SignedEnvelope.TryFromJson(fragJson, out var env, out var envErr))
+            if (!TryEnvelope(fragJson, out var env, out var envErr))
                 return Fail(MemoryProofFailure.Malformed, "\"fragment\": " + envErr, cid, ns);
             if (env.Type is not (SignedFragment.OwnType or SignedFragment.CustodialType))
                 return Fail(MemoryProofFailure.FragmentMalformed, $"fragment envelope type \"{env.Type}\" is not \"{SignedFragment.OwnType}\" or \"{SignedFragment.CustodialType}\".", cid, ns);
@@ -233,12 +243,13 @@ public sealed class MemoryProofVerifier
             return Fail(MemoryProofFailure.GlobalPathInvalid, $"global inclusion of namespace leaf {gIndex} in {gSize} does not hold: {gCheck}", cid, ns);
 
         // 7. Statement: shape, same root and size, signature, signer.
-        if (!MemoryRootStatement.TryFromEnvelope(stmtEnv, out var stmt, out var sErr))
+        MemoryRootStatement? stmt = known?.Statement;
+        if (stmt is null && !MemoryRootStatement.TryFromEnvelope(stmtEnv, out stmt, out var sErr))
             return Fail(MemoryProofFailure.StatementMalformed, sErr, cid, ns);
         if (!stmt.GlobalRoot.AsSpan().SequenceEqual(gRoot) || stmt.Namespaces != gSize)
             return Fail(MemoryProofFailure.StatementMismatch,
                 $"the statement commits to global root {Convert.ToHexStringLower(stmt.GlobalRoot)} over {stmt.Namespaces} namespaces, the proof to {Convert.ToHexStringLower(gRoot)} over {gSize}.", cid, ns);
-        if (!StatementVerifies(stmtEnv, out var why))
+        if (known is null && !StatementVerifies((JsonObject)o["statement"], stmtEnv, stmt, out var why))
             return Fail(MemoryProofFailure.StatementSignatureInvalid, why, cid, ns);
         if (_expectedSigner is { } want && want != stmtEnv.Signer)
             return Fail(MemoryProofFailure.StatementSignerUnexpected, $"the statement is signed by {stmtEnv.Signer}; expected {want}.", cid, ns);
@@ -281,11 +292,9 @@ public sealed class MemoryProofVerifier
 
     private static ReadOnlySpan<byte> HexDigits => "0123456789abcdef"u8;
 
-    private bool StatementVerifies(SignedEnvelope env, out string why)
+    private bool StatementVerifies(JsonObject json, SignedEnvelope env, MemoryRootStatement statement, out string why)
     {
         why = "";
-        if (_verifiedStatements is not null && _verifiedStatements.TryGetValue(env.Id, out var seen) && SameSignedContent(seen, env))
-            return true;
         var c = env.Verify();
         if (!c.IsValid)
         {
@@ -295,14 +304,44 @@ public sealed class MemoryProofVerifier
         if (_verifiedStatements is not null)
         {
             if (_verifiedStatements.Count >= MaxMemoizedStatements) _verifiedStatements.Clear();
-            _verifiedStatements[env.Id] = env;
+            // a deep copy: the caller's document may be changed after this call, the memo must not change with it
+            _verifiedStatements[env.Id.ToString()] = new VerifiedStatement((JsonObject)CanonicalJson.Parse(CanonicalJson.Serialize(json)), env, statement);
         }
         return true;
     }
 
-    /// <summary>Same type, signer, signature and payload (JSON values equal member by member), hence the same signed bytes.</summary>
-    private static bool SameSignedContent(SignedEnvelope a, SignedEnvelope b) =>
-        a.Type == b.Type && a.Signer == b.Signer && a.SignatureBytes.Span.SequenceEqual(b.SignatureBytes.Span) && a.Payload.Equals(b.Payload);
+    private static readonly System.Buffers.SearchValues<char> LowerHex = System.Buffers.SearchValues.Create("0123456789abcdef");
+
+    /// <summary>Whether <paramref name="s"/> is exactly <paramref name="bytes"/> bytes as lowercase hex; then decoded into <paramref name="into"/>.</summary>
+    private static bool LowerHexBytes(string s, int bytes, Span<byte> into) =>
+        s.Length == 2 * bytes && !s.AsSpan().ContainsAnyExcept(LowerHex) && Convert.FromHexString(s, into, out _, out _) == System.Buffers.OperationStatus.Done;
+
+    /// <summary>
+    /// <see cref="SignedEnvelope.TryFromJson"/> with the hex members checked by vectorised search: a well-formed
+    /// envelope is read here; anything else goes to <see cref="SignedEnvelope.TryFromJson"/>, whose message names the fault.
+    /// </summary>
+    private static bool TryEnvelope(JsonValue json, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SignedEnvelope? env, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
+    {
+        if (json is JsonObject o && o.Count == 5
+            && o.TryGetValue("type", out var t) && t is JsonString type
+            && o.TryGetValue("payload", out var payload)
+            && o.TryGetValue("signer", out var sg) && sg is JsonString signer
+            && o.TryGetValue("signature", out var si) && si is JsonString signature
+            && o.TryGetValue("id", out var i) && i is JsonString id)
+        {
+            Span<byte> pk = stackalloc byte[NodeId.ByteLength];
+            Span<byte> sig = stackalloc byte[NodeKey.SignatureLength];
+            Span<byte> cid = stackalloc byte[32];
+            if (LowerHexBytes(signer.Value, NodeId.ByteLength, pk) && LowerHexBytes(signature.Value, NodeKey.SignatureLength, sig)
+                && LowerHexBytes(id.Value, 32, cid))
+            {
+                env = SignedEnvelope.FromParts(type.Value, payload, new NodeId(pk), sig, new Cid(cid));
+                error = null;
+                return true;
+            }
+        }
+        return SignedEnvelope.TryFromJson(json, out env, out error);
+    }
 
     private static MemoryProofCheck Fail(MemoryProofFailure f, string message, Cid? cid = null, string? ns = null) =>
         new(f, message) { FragmentCid = cid, Namespace = ns };
@@ -321,17 +360,19 @@ public sealed class MemoryProofVerifier
 
     private static bool Hash(JsonObject o, string k, out byte[] hash)
     {
-        hash = [];
-        return Str(o, k, out var s) && MemoryRootStatement.TryHash(s, out hash);
+        hash = new byte[32];
+        return Str(o, k, out var s) && LowerHexBytes(s, 32, hash);
     }
 
     private static bool Path(JsonObject o, string k, out List<byte[]> path)
     {
         path = [];
         if (!o.TryGetValue(k, out var v) || v is not JsonArray a) return false;
-        foreach (var item in a)
+        path = new List<byte[]>(a.Count);
+        for (int i = 0; i < a.Count; i++)
         {
-            if (item is not JsonString s || !MemoryRootStatement.TryHash(s.Value, out var h)) return false;
+            var h = new byte[32];
+            if (a[i] is not JsonString s || !LowerHexBytes(s.Value, 32, h)) return false;
             path.Add(h);
         }
         return true;

@@ -281,6 +281,8 @@ internal static class MemoryBench
         Line("proof verification, full (2 Ed25519 verifies), wall", sw.Elapsed.TotalMicroseconds / proofs.Count, "us/proof", "< 100", 100 / (sw.Elapsed.TotalMicroseconds / proofs.Count));
         Line("proof verification, full, thread-CPU", cpuFull, "us/proof", "< 100", 100 / cpuFull);
         var memo = new MemoryProofVerifier(key.NodeId, memoizeStatements: true);
+        if (Environment.GetEnvironmentVariable("FED_BENCH_VERIFY_LOOP") is { } loops) // profiling aid: the memoized verify alone, repeated
+            for (int l = int.Parse(loops, CultureInfo.InvariantCulture); l > 0; l--) foreach (var p in proofs) memo.Verify(p);
         sw.Restart();
         t0 = ThreadCpuUs();
         foreach (var p in proofs) memo.Verify(p);

@@ -228,6 +228,18 @@ public sealed class MemoryProofTests : IDisposable
         Assert.Equal(f.CanonicalBytes(), built.AsSpan(11, payloadLength).ToArray());
     }
 
+    [Theory]
+    [InlineData("public", 1L)]
+    [InlineData("user:a@b.c-d_E9", 0L)]
+    [InlineData("topic:physics", long.MaxValue)]
+    [InlineData("topic:odd\"name\u00e9", 12L)] // not a valid name, but the bytes must still be canonical JSON
+    public void The_global_leaf_bytes_are_the_canonical_json_of_the_head(string ns, long size)
+    {
+        var root = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ns));
+        var want = CanonicalJson.Serialize(new JsonObject { ["namespace"] = ns, ["root"] = Convert.ToHexStringLower(root), ["size"] = size });
+        Assert.Equal(want, NamespaceHead.GlobalLeafData(ns, root, size));
+    }
+
     [Fact]
     public async Task The_global_leaf_is_the_canonical_namespace_head_and_leaves_are_raw_cid_bytes()
     {
