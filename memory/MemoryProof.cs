@@ -128,10 +128,21 @@ public sealed record MemoryProofCheck(MemoryProofFailure Failure, string Message
 public sealed class MemoryProofVerifier
 {
     private readonly NodeId? _expectedSigner;
-    private readonly ConcurrentDictionary<(Cid, string), byte>? _verifiedStatements;
+    // Statements whose id and signature verified, by id. A later statement is taken as verified only when its type,
+    // signer, signature and payload are equal (JSON values, compared member by member) to the cached one: equal values
+    // have equal canonical bytes, so this is "the same signed bytes" without serializing and hashing them again.
+    private readonly ConcurrentDictionary<string, VerifiedStatement>? _verifiedStatements;
+
+    /// <summary>A statement whose id and signature verified: its JSON as it came, the envelope and the statement.</summary>
+    private sealed record VerifiedStatement(JsonObject Json, SignedEnvelope Envelope, MemoryRootStatement Statement);
+    private const int MaxMemoizedStatements = 4096;
+    private static readonly System.Collections.Frozen.FrozenSet<string> AllowedMembers =
+        System.Collections.Frozen.FrozenSet.ToFrozenSet(MemoryProof.Members.Append("erased"), StringComparer.Ordinal);
 
     /// <summary>A verifier; with <paramref name="expectedSigner"/> the statement must be signed by that node;
-    /// with <paramref name="memoizeStatements"/> a statement (id and signature) verified once is not verified again.</summary>
+    /// with <paramref name="memoizeStatements"/> a statement (id and signature) verified once is not verified again:
+    /// a later statement with the same id counts as verified only when its type, signer, signature and payload equal
+    /// the verified one's (so its canonical signed bytes are the same bytes); up to 4,096 statements are remembered.</summary>
     public MemoryProofVerifier(NodeId? expectedSigner = null, bool memoizeStatements = false)
     {
         _expectedSigner = expectedSigner;
@@ -156,7 +167,7 @@ public sealed class MemoryProofVerifier
         // 1. Shape.
         if (proof is not JsonObject o) return Fail(MemoryProofFailure.Malformed, "a memory proof must be a JSON object.");
         foreach (var k in o.Keys)
-            if (k != "erased" && !MemoryProof.Members.Contains(k))
+            if (!AllowedMembers.Contains(k))
                 return Fail(MemoryProofFailure.Malformed, $"unexpected member \"{k}\" in a memory proof.");
         foreach (var k in MemoryProof.Members)
             if (!o.ContainsKey(k)) return Fail(MemoryProofFailure.Malformed, $"the proof is missing \"{k}\".");
@@ -179,24 +190,31 @@ public sealed class MemoryProofVerifier
         var fragJson = o["fragment"];
         if (erased != fragJson is JsonNull)
             return Fail(MemoryProofFailure.Malformed, "\"fragment\" is null exactly when \"erased\" is true.");
-        if (!SignedEnvelope.TryFromJson(o["statement"], out var stmtEnv, out var stmtErr))
+        // A statement equal, member by member, to one verified before is that statement (equal JSON values have equal
+        // canonical bytes): its shape, id and signature need no second look.
+        VerifiedStatement? known = null;
+        if (_verifiedStatements is not null && o["statement"] is JsonObject sj && sj.TryGetValue("id", out var sid) && sid is JsonString sids
+            && _verifiedStatements.TryGetValue(sids.Value, out var seen) && seen.Json.Equals(sj))
+            known = seen;
+        SignedEnvelope? stmtEnv = known?.Envelope;
+        if (stmtEnv is null && !TryEnvelope(o["statement"], out stmtEnv, out var stmtErr))
             return Fail(MemoryProofFailure.StatementMalformed, "\"statement\": " + stmtErr, cid, ns);
 
         // 2-4. The fragment: CID from canonical bytes, namespace, contributor signature.
         NodeId? author = null;
         if (!erased)
         {
-            if (!SignedEnvelope.TryFromJson(fragJson, out var env, out var envErr))
+            if (!TryEnvelope(fragJson, out var env, out var envErr))
                 return Fail(MemoryProofFailure.Malformed, "\"fragment\": " + envErr, cid, ns);
             if (env.Type is not (SignedFragment.OwnType or SignedFragment.CustodialType))
                 return Fail(MemoryProofFailure.FragmentMalformed, $"fragment envelope type \"{env.Type}\" is not \"{SignedFragment.OwnType}\" or \"{SignedFragment.CustodialType}\".", cid, ns);
             if (!Fragment.TryFromJson(env.Payload, out var frag, out var fErr))
                 return Fail(MemoryProofFailure.FragmentMalformed, fErr, cid, ns);
             // One serialization serves both hashes: the signing bytes {"payload":P,"signer":S,"type":T} hold the
-            // payload's canonical bytes P verbatim (keys sorted), so the CID is SHA-256 of that slice.
-            var signing = SignedEnvelope.SigningBytes(env.Type, env.Payload, env.Signer);
-            var payloadBytes = PayloadSlice(signing, env) ?? CanonicalJson.Serialize(env.Payload);
-            var actual = Cid.Of(payloadBytes);
+            // payload's canonical bytes P verbatim (keys sorted), so they are P with a fixed prefix and suffix, and the
+            // CID is SHA-256 of P (the type is one of the two fragment types, checked above, so it needs no escaping).
+            var signing = FragmentSigningBytes(env, out var payloadLength);
+            var actual = Cid.Of(signing.AsSpan(PayloadPrefix.Length, payloadLength));
             if (actual != cid)
                 return Fail(MemoryProofFailure.FragmentCidMismatch, $"SHA-256 of the fragment's canonical bytes is {actual}, not fragment_cid {cid}: the fragment was altered.", cid, ns);
             if (frag.Namespace.Name != ns)
@@ -225,12 +243,13 @@ public sealed class MemoryProofVerifier
             return Fail(MemoryProofFailure.GlobalPathInvalid, $"global inclusion of namespace leaf {gIndex} in {gSize} does not hold: {gCheck}", cid, ns);
 
         // 7. Statement: shape, same root and size, signature, signer.
-        if (!MemoryRootStatement.TryFromEnvelope(stmtEnv, out var stmt, out var sErr))
+        MemoryRootStatement? stmt = known?.Statement;
+        if (stmt is null && !MemoryRootStatement.TryFromEnvelope(stmtEnv, out stmt, out var sErr))
             return Fail(MemoryProofFailure.StatementMalformed, sErr, cid, ns);
         if (!stmt.GlobalRoot.AsSpan().SequenceEqual(gRoot) || stmt.Namespaces != gSize)
             return Fail(MemoryProofFailure.StatementMismatch,
                 $"the statement commits to global root {Convert.ToHexStringLower(stmt.GlobalRoot)} over {stmt.Namespaces} namespaces, the proof to {Convert.ToHexStringLower(gRoot)} over {gSize}.", cid, ns);
-        if (!StatementVerifies(stmtEnv, out var why))
+        if (known is null && !StatementVerifies((JsonObject)o["statement"], stmtEnv, stmt, out var why))
             return Fail(MemoryProofFailure.StatementSignatureInvalid, why, cid, ns);
         if (_expectedSigner is { } want && want != stmtEnv.Signer)
             return Fail(MemoryProofFailure.StatementSignerUnexpected, $"the statement is signed by {stmtEnv.Signer}; expected {want}.", cid, ns);
@@ -242,44 +261,86 @@ public sealed class MemoryProofVerifier
         };
     }
 
+    private static ReadOnlySpan<byte> PayloadPrefix => "{\"payload\":"u8;
+
     /// <summary>
-    /// The payload's canonical bytes inside the signing bytes <c>{"payload":P,"signer":S,"type":T}</c>, or null when
-    /// the bytes do not have exactly that prefix and suffix (then the caller serializes the payload on its own).
+    /// <see cref="SignedEnvelope.SigningBytes"/> of a fragment envelope, built around one serialization of the payload:
+    /// <c>{"payload":</c> P <c>,"signer":"</c> hex <c>","type":"</c> T <c>"}</c> (the canonical member order). T must be
+    /// a fragment type (ASCII letters and dots: written as itself). <paramref name="payloadLength"/> is P's length.
     /// </summary>
-    private static ReadOnlySpan<byte> PayloadSliceSpan(byte[] signing, SignedEnvelope env, out bool ok)
+    internal static byte[] FragmentSigningBytes(SignedEnvelope env, out int payloadLength)
     {
-        ok = false;
-        var prefix = "{\"payload\":"u8;
-        var tail = CanonicalJson.Serialize(new JsonObject { ["signer"] = env.Signer.ToString(), ["type"] = env.Type }); // {"signer":…,"type":…}
-        int suffixLen = tail.Length; // "," + tail[1..]
-        if (signing.Length < prefix.Length + suffixLen || !signing.AsSpan(0, prefix.Length).SequenceEqual(prefix)) return default;
-        var suffix = signing.AsSpan(signing.Length - suffixLen);
-        if (suffix[0] != (byte)',' || !suffix[1..].SequenceEqual(tail.AsSpan(1))) return default;
-        ok = true;
-        return signing.AsSpan(prefix.Length, signing.Length - prefix.Length - suffixLen);
+        var payload = CanonicalJson.Serialize(env.Payload);
+        var type = env.Type;
+        int len = PayloadPrefix.Length + payload.Length + ",\"signer\":\""u8.Length + 2 * NodeId.ByteLength + "\",\"type\":\""u8.Length + type.Length + 2;
+        var b = new byte[len];
+        var span = b.AsSpan();
+        PayloadPrefix.CopyTo(span);
+        int o = PayloadPrefix.Length;
+        payload.CopyTo(span[o..]); o += payload.Length;
+        ",\"signer\":\""u8.CopyTo(span[o..]); o += 11;
+        Span<byte> pk = stackalloc byte[NodeId.ByteLength];
+        env.Signer.WriteTo(pk);
+        for (int i = 0; i < pk.Length; i++) { span[o++] = HexDigits[pk[i] >> 4]; span[o++] = HexDigits[pk[i] & 15]; }
+        "\",\"type\":\""u8.CopyTo(span[o..]); o += 10;
+        foreach (var ch in type) span[o++] = (byte)ch;
+        span[o++] = (byte)'"';
+        span[o++] = (byte)'}';
+        payloadLength = payload.Length;
+        return b;
     }
 
-    private static byte[]? PayloadSlice(byte[] signing, SignedEnvelope env)
-    {
-        var span = PayloadSliceSpan(signing, env, out bool ok);
-        return ok ? span.ToArray() : null;
-    }
+    private static ReadOnlySpan<byte> HexDigits => "0123456789abcdef"u8;
 
-    private bool StatementVerifies(SignedEnvelope env, out string why)
+    private bool StatementVerifies(JsonObject json, SignedEnvelope env, MemoryRootStatement statement, out string why)
     {
         why = "";
-        var key = (env.Id, env.Signature);
-        if (_verifiedStatements is not null && _verifiedStatements.ContainsKey(key)
-            && Cid.Of(SignedEnvelope.SigningBytes(env.Type, env.Payload, env.Signer)) == env.Id)
-            return true;
         var c = env.Verify();
         if (!c.IsValid)
         {
             why = c.Message;
             return false;
         }
-        _verifiedStatements?.TryAdd(key, 0);
+        if (_verifiedStatements is not null)
+        {
+            if (_verifiedStatements.Count >= MaxMemoizedStatements) _verifiedStatements.Clear();
+            // a deep copy: the caller's document may be changed after this call, the memo must not change with it
+            _verifiedStatements[env.Id.ToString()] = new VerifiedStatement((JsonObject)CanonicalJson.Parse(CanonicalJson.Serialize(json)), env, statement);
+        }
         return true;
+    }
+
+    private static readonly System.Buffers.SearchValues<char> LowerHex = System.Buffers.SearchValues.Create("0123456789abcdef");
+
+    /// <summary>Whether <paramref name="s"/> is exactly <paramref name="bytes"/> bytes as lowercase hex; then decoded into <paramref name="into"/>.</summary>
+    private static bool LowerHexBytes(string s, int bytes, Span<byte> into) =>
+        s.Length == 2 * bytes && !s.AsSpan().ContainsAnyExcept(LowerHex) && Convert.FromHexString(s, into, out _, out _) == System.Buffers.OperationStatus.Done;
+
+    /// <summary>
+    /// <see cref="SignedEnvelope.TryFromJson"/> with the hex members checked by vectorised search: a well-formed
+    /// envelope is read here; anything else goes to <see cref="SignedEnvelope.TryFromJson"/>, whose message names the fault.
+    /// </summary>
+    private static bool TryEnvelope(JsonValue json, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SignedEnvelope? env, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
+    {
+        if (json is JsonObject o && o.Count == 5
+            && o.TryGetValue("type", out var t) && t is JsonString type
+            && o.TryGetValue("payload", out var payload)
+            && o.TryGetValue("signer", out var sg) && sg is JsonString signer
+            && o.TryGetValue("signature", out var si) && si is JsonString signature
+            && o.TryGetValue("id", out var i) && i is JsonString id)
+        {
+            Span<byte> pk = stackalloc byte[NodeId.ByteLength];
+            Span<byte> sig = stackalloc byte[NodeKey.SignatureLength];
+            Span<byte> cid = stackalloc byte[32];
+            if (LowerHexBytes(signer.Value, NodeId.ByteLength, pk) && LowerHexBytes(signature.Value, NodeKey.SignatureLength, sig)
+                && LowerHexBytes(id.Value, 32, cid))
+            {
+                env = SignedEnvelope.FromParts(type.Value, payload, new NodeId(pk), sig, new Cid(cid));
+                error = null;
+                return true;
+            }
+        }
+        return SignedEnvelope.TryFromJson(json, out env, out error);
     }
 
     private static MemoryProofCheck Fail(MemoryProofFailure f, string message, Cid? cid = null, string? ns = null) =>
@@ -299,17 +360,19 @@ public sealed class MemoryProofVerifier
 
     private static bool Hash(JsonObject o, string k, out byte[] hash)
     {
-        hash = [];
-        return Str(o, k, out var s) && MemoryRootStatement.TryHash(s, out hash);
+        hash = new byte[32];
+        return Str(o, k, out var s) && LowerHexBytes(s, 32, hash);
     }
 
     private static bool Path(JsonObject o, string k, out List<byte[]> path)
     {
         path = [];
         if (!o.TryGetValue(k, out var v) || v is not JsonArray a) return false;
-        foreach (var item in a)
+        path = new List<byte[]>(a.Count);
+        for (int i = 0; i < a.Count; i++)
         {
-            if (item is not JsonString s || !MemoryRootStatement.TryHash(s.Value, out var h)) return false;
+            var h = new byte[32];
+            if (a[i] is not JsonString s || !LowerHexBytes(s.Value, 32, h)) return false;
             path.Add(h);
         }
         return true;

@@ -18,8 +18,30 @@ public sealed record NamespaceHead(string Namespace, byte[] Root, long Size)
     public byte[] GlobalLeafData() => GlobalLeafData(Namespace, Root, Size);
 
     /// <summary>See <see cref="GlobalLeafData()"/>.</summary>
-    public static byte[] GlobalLeafData(string ns, ReadOnlySpan<byte> root, long size) =>
-        CanonicalJson.Serialize(new JsonObject { ["namespace"] = ns, ["root"] = Convert.ToHexStringLower(root), ["size"] = size });
+    public static byte[] GlobalLeafData(string ns, ReadOnlySpan<byte> root, long size)
+    {
+        // Namespace names are letters, digits and : . _ @ - (MemoryNamespace), which canonical JSON writes as themselves,
+        // so the bytes are written directly; any other name goes through the serializer.
+        if (ns.AsSpan().ContainsAnyExcept(PlainNameChars) || root.Length != 32 || size < 0)
+            return CanonicalJson.Serialize(new JsonObject { ["namespace"] = ns, ["root"] = Convert.ToHexStringLower(root), ["size"] = size });
+        Span<byte> digits = stackalloc byte[20];
+        size.TryFormat(digits, out int nd, default, System.Globalization.CultureInfo.InvariantCulture);
+        var b = new byte[14 + ns.Length + 10 + 64 + 9 + nd + 1];
+        int o = 0;
+        void Put(ReadOnlySpan<byte> x, Span<byte> into) { x.CopyTo(into[o..]); o += x.Length; }
+        Put("{\"namespace\":\""u8, b);
+        foreach (var ch in ns) b[o++] = (byte)ch;
+        Put("\",\"root\":\""u8, b);
+        Convert.TryToHexStringLower(root, b.AsSpan(o, 64), out _);
+        o += 64;
+        Put("\",\"size\":"u8, b);
+        Put(digits[..nd], b);
+        b[o++] = (byte)'}';
+        return b;
+    }
+
+    private static readonly System.Buffers.SearchValues<char> PlainNameChars =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789:._@-");
 }
 
 /// <summary>

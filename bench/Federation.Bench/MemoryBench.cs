@@ -281,6 +281,8 @@ internal static class MemoryBench
         Line("proof verification, full (2 Ed25519 verifies), wall", sw.Elapsed.TotalMicroseconds / proofs.Count, "us/proof", "< 100", 100 / (sw.Elapsed.TotalMicroseconds / proofs.Count));
         Line("proof verification, full, thread-CPU", cpuFull, "us/proof", "< 100", 100 / cpuFull);
         var memo = new MemoryProofVerifier(key.NodeId, memoizeStatements: true);
+        if (Environment.GetEnvironmentVariable("FED_BENCH_VERIFY_LOOP") is { } loops) // profiling aid: the memoized verify alone, repeated
+            for (int l = int.Parse(loops, CultureInfo.InvariantCulture); l > 0; l--) foreach (var p in proofs) memo.Verify(p);
         sw.Restart();
         t0 = ThreadCpuUs();
         foreach (var p in proofs) memo.Verify(p);
@@ -292,10 +294,39 @@ internal static class MemoryBench
         sw.Restart();
         foreach (var t in texts) CanonicalJson.Parse(t);
         Line("  of which: parsing the proof JSON", sw.Elapsed.TotalMicroseconds / texts.Length, "us/proof", "-");
+        VerifyBreakdown(proofs);
         var env = SignedEnvelope.FromJson(proofs[0]["fragment"]);
         t0 = ThreadCpuUs();
         for (int i = 0; i < 1000; i++) env.Verify();
         Line("  of which: one envelope verify (Ed25519), thread-CPU", (ThreadCpuUs() - t0) / 1000, "us", "-");
+    }
+
+    /// <summary>Where verification time goes: each step alone over the same proofs, thread-CPU per proof.</summary>
+    private static void VerifyBreakdown(List<JsonObject> proofs)
+    {
+        void Step(string what, Action<JsonObject> f)
+        {
+            foreach (var p in proofs.Take(100)) f(p);
+            double t0 = ThreadCpuUs();
+            foreach (var p in proofs) f(p);
+            Line("  step: " + what, (ThreadCpuUs() - t0) / proofs.Count, "us/proof", "-");
+        }
+        static long L(JsonObject p, string k) { ((JsonInt)p[k]).TryGetInt64(out var v); return v; }
+        Step("envelope shape (fragment)", p => SignedEnvelope.TryFromJson(p["fragment"], out _, out _));
+        Step("envelope shape (statement)", p => SignedEnvelope.TryFromJson(p["statement"], out _, out _));
+        Step("fragment shape", p => { SignedEnvelope.TryFromJson(p["fragment"], out var e, out _); Fragment.TryFromJson(e!.Payload, out _, out _); });
+        Step("signing bytes (fragment)", p => { var e = SignedEnvelope.FromJson(p["fragment"]); SignedEnvelope.SigningBytes(e.Type, e.Payload, e.Signer); });
+        Step("signing bytes + 2 sha256", p => { var e = SignedEnvelope.FromJson(p["fragment"]); var b = SignedEnvelope.SigningBytes(e.Type, e.Payload, e.Signer); Cid.Of(b); Cid.Of(b.AsSpan(11, b.Length - 100)); });
+        Step("ed25519 verify (fragment)", p => { var e = SignedEnvelope.FromJson(p["fragment"]); var b = SignedEnvelope.SigningBytes(e.Type, e.Payload, e.Signer); Federation.Registry.Crypto.Ed25519Verifier.Verify(e.Signer, b, e.SignatureBytes.Span); });
+        Step("path hex decode", p => { foreach (var h in (JsonArray)p["path"]) Convert.FromHexString(((JsonString)h).Value); });
+        Step("ns merkle fold (decoded)", p =>
+        {
+            var path = ((JsonArray)p["path"]).Select(h => Convert.FromHexString(((JsonString)h).Value)).ToList();
+            var leaf = Federation.Registry.Merkle.MerkleHasher.HashLeaf(Cid.Parse(((JsonString)p["fragment_cid"]).Value).ToArray());
+            Federation.Registry.Merkle.MerkleVerifier.VerifyInclusion(L(p, "leaf_index"), L(p, "tree_size"), leaf, path, Convert.FromHexString(((JsonString)p["namespace_root"]).Value));
+        });
+        Step("global leaf data", p => NamespaceHead.GlobalLeafData(((JsonString)p["namespace"]).Value, Convert.FromHexString(((JsonString)p["namespace_root"]).Value), L(p, "tree_size")));
+        Step("statement memo check (signing bytes + sha256)", p => { var e = SignedEnvelope.FromJson(p["statement"]); Cid.Of(SignedEnvelope.SigningBytes(e.Type, e.Payload, e.Signer)); });
     }
 
     private static void Line(string what, double value, string unit, string target, double? ratio = null) =>

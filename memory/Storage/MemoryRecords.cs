@@ -89,12 +89,6 @@ public sealed class MemoryStoreOptions
     public int FusionDepth { get; set; } = 50;
 
     /// <summary>
-    /// No longer used: both stores rank BM25 in process with exact MaxScore (docs/memory.md §Search, §PostgreSQL
-    /// ranking). Kept so existing callers compile.
-    /// </summary>
-    public bool TopKPruning { get; set; }
-
-    /// <summary>
     /// Bytes of decoded posting lists of hot terms kept in memory (keyed by the term's generation, so always current);
     /// 0 turns the cache off. Default 256 MiB.
     /// </summary>

@@ -27,7 +27,9 @@ namespace Federation.Memory.Storage;
 /// </remarks>
 public sealed class PostgresMemoryStore : IMemoryStore
 {
-    private const string FormatVersion = "1";
+    // 2: the lexical index is per-batch segments of posting blobs (memory_lex), as in SQLite; format 1
+    // (one row per posting in memory_postings, document frequencies in memory_df) is migrated when opened.
+    private const string FormatVersion = "2";
     private readonly NpgsqlDataSource _db;
     private readonly NodeKey? _key;
     private readonly IEmbedder? _embedder;
@@ -60,16 +62,18 @@ public sealed class PostgresMemoryStore : IMemoryStore
                   UNIQUE (ns_id, leaf_index));
                 CREATE SEQUENCE IF NOT EXISTS memory_fragment_ids;
                 CREATE TABLE IF NOT EXISTS memory_merkle_nodes (ns_id bigint NOT NULL, id bigint NOT NULL, hash bytea NOT NULL, PRIMARY KEY (ns_id, id));
-                CREATE TABLE IF NOT EXISTS memory_postings (term text COLLATE "C" NOT NULL, frag_id bigint NOT NULL, tf int NOT NULL, PRIMARY KEY (term, frag_id));
-                CREATE TABLE IF NOT EXISTS memory_df (ns_id bigint NOT NULL, term text COLLATE "C" NOT NULL, df bigint NOT NULL, PRIMARY KEY (term, ns_id));
+                ALTER TABLE memory_fragments ADD COLUMN IF NOT EXISTS lex_seg bigint;
+                CREATE SEQUENCE IF NOT EXISTS memory_lex_segs;
+                CREATE TABLE IF NOT EXISTS memory_lex (term text COLLATE "C" NOT NULL, seg bigint NOT NULL, n int NOT NULL, data bytea NOT NULL, PRIMARY KEY (term, seg));
                 CREATE TABLE IF NOT EXISTS memory_vectors (id bigint PRIMARY KEY, ns_id bigint NOT NULL, leaf_index bigint NOT NULL, vec bytea NOT NULL);
                 CREATE INDEX IF NOT EXISTS memory_vectors_log ON memory_vectors (ns_id, leaf_index);
                 CREATE TABLE IF NOT EXISTS memory_statements (seq bigserial PRIMARY KEY, global_root bytea NOT NULL, namespaces bigint NOT NULL,
                   time_ms bigint NOT NULL, envelope bytea NOT NULL);
                 CREATE INDEX IF NOT EXISTS memory_statements_root ON memory_statements (global_root);
-                INSERT INTO memory_meta (key, value) VALUES ('format', '1') ON CONFLICT DO NOTHING;
+                INSERT INTO memory_meta (key, value) VALUES ('format', '2') ON CONFLICT DO NOTHING;
                 """);
             var format = Scalar(c, tx, "SELECT value FROM memory_meta WHERE key = 'format'") as string;
+            if (format == "1") format = MigrateFromPostingRows(c, tx);
             if (format != FormatVersion)
                 throw new InvalidDataException($"{Location}: memory store format '{format}' is not supported; this build reads format {FormatVersion}.");
             if (embedder is not null)
@@ -126,10 +130,11 @@ public sealed class PostgresMemoryStore : IMemoryStore
                 vecs[i] = v;
             }
         if (fragments.Count == 0) return [];
+        var prepared = PreparedFragment.All(fragments);
         await using var c = await _db.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         if (_options.Synchronous.Equals("OFF", StringComparison.OrdinalIgnoreCase)) Exec(c, null, "SET synchronous_commit = off");
         await using var tx = await c.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var (receipts, removed) = AppendCore(c, tx, fragments, vecs);
+        var (receipts, removed) = AppendCore(c, tx, fragments, prepared, vecs);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         if (_vectors is not null)
         {
@@ -146,10 +151,9 @@ public sealed class PostgresMemoryStore : IMemoryStore
         public NodeCache Nodes { get; } = nodes;
         public long Docs { get; set; } = docs;
         public long Tokens { get; set; } = tokens;
-        public Dictionary<string, long> Df { get; } = new(StringComparer.Ordinal);
     }
 
-    private (AppendReceipt[] Receipts, List<long> Removed) AppendCore(NpgsqlConnection c, NpgsqlTransaction tx, IReadOnlyList<SignedFragment> fragments, float[]?[] vecs)
+    private (AppendReceipt[] Receipts, List<long> Removed) AppendCore(NpgsqlConnection c, NpgsqlTransaction tx, IReadOnlyList<SignedFragment> fragments, PreparedFragment[] prepared, float[]?[] vecs)
     {
         // 1. Lock every namespace this batch writes, in code-point order (no two batches wait on each other in a cycle).
         var names = fragments.Select(f => f.Fragment.Namespace.Name).Distinct(StringComparer.Ordinal).OrderBy(n => n, CodePointComparer.Instance).ToList();
@@ -218,12 +222,13 @@ public sealed class PostgresMemoryStore : IMemoryStore
                 else throw new MemoryStoreException($"the tombstone deletes {target}, which is not in the store.", "memory.not_found");
             }
             long leaf = log.Tree.Size;
-            log.Tree.AppendLeafHash(MerkleHasher.HashLeaf(sf.Cid.ToArray()));
+            var prep = prepared[i];
+            log.Tree.AppendLeafHash(prep.LeafHash);
             long id = pendingIds.Dequeue();
             Dictionary<string, int>? terms = null;
             int docLen = 0;
-            if (target is null) (terms, docLen) = Terms(sf.Fragment.Content);
-            rows.Add((id, sf.Cid, log, leaf, target is null ? (int)FragmentStatus.Live : (int)FragmentStatus.Tombstone, sf.Envelope.ToCanonicalBytes(), docLen, terms, vecs[i]));
+            if (target is null) (terms, docLen) = (prep.Terms, prep.Length);
+            rows.Add((id, sf.Cid, log, leaf, target is null ? (int)FragmentStatus.Live : (int)FragmentStatus.Tombstone, prep.Envelope, docLen, terms, vecs[i]));
             receipts[i] = new AppendReceipt(sf.Cid, nsName, leaf, false);
             inBatch[sf.Cid] = (rows.Count - 1, receipts[i]);
         }
@@ -231,7 +236,9 @@ public sealed class PostgresMemoryStore : IMemoryStore
         // 3. Write: fragments, postings, vectors and Merkle nodes by COPY; index statistics and heads by UPDATE.
         if (rows.Count > 0)
         {
-            using (var w = c.BeginBinaryImport("COPY memory_fragments (id, cid, ns_id, leaf_index, status, envelope, doc_len) FROM STDIN (FORMAT BINARY)"))
+            // One segment for the batch: per term one row of postings (all its namespaces; each posting names its own).
+            long seg = rows.Any(r => r.Terms is not null) ? NextVals(c, tx, "memory_lex_segs", 1)[0] : 0;
+            using (var w = c.BeginBinaryImport("COPY memory_fragments (id, cid, ns_id, leaf_index, status, envelope, doc_len, lex_seg) FROM STDIN (FORMAT BINARY)"))
             {
                 foreach (var r in rows)
                 {
@@ -243,24 +250,40 @@ public sealed class PostgresMemoryStore : IMemoryStore
                     w.Write(r.Status, NpgsqlDbType.Integer);
                     w.Write(r.Env, NpgsqlDbType.Bytea);
                     w.Write(r.DocLen, NpgsqlDbType.Integer);
+                    if (r.Terms is null) w.WriteNull(); else w.Write(seg, NpgsqlDbType.Bigint);
                 }
                 w.Complete();
             }
-            using (var w = c.BeginBinaryImport("COPY memory_postings (term, frag_id, tf) FROM STDIN (FORMAT BINARY)"))
+            // The segment: per term one row whose blob holds the batch's postings in doc order (ids grow along the rows).
+            var postings = new Dictionary<string, List<Posting>>(StringComparer.Ordinal);
+            foreach (var r in rows)
             {
-                foreach (var r in rows)
+                if (r.Terms is null) continue;
+                foreach (var (term, tf) in r.Terms)
                 {
-                    if (r.Terms is null) continue;
-                    foreach (var (term, tf) in r.Terms)
-                    {
-                        w.StartRow();
-                        w.Write(term, NpgsqlDbType.Text);
-                        w.Write(r.Id, NpgsqlDbType.Bigint);
-                        w.Write(tf, NpgsqlDbType.Integer);
-                        r.Log.Df[term] = r.Log.Df.GetValueOrDefault(term) + 1;
-                    }
-                    r.Log.Docs++;
-                    r.Log.Tokens += r.DocLen;
+                    if (!postings.TryGetValue(term, out var list)) postings[term] = list = [];
+                    list.Add(new Posting(r.Id, tf, r.DocLen, checked((int)r.Log.Id)));
+                }
+                r.Log.Docs++;
+                r.Log.Tokens += r.DocLen;
+            }
+            var keys = postings.Keys.ToArray();
+            Array.Sort(keys, StringComparer.Ordinal);
+            var encoded = new (string Term, int N, byte[] Data)[keys.Length];
+            Parallel.For(0, keys.Length, k =>
+            {
+                var list = postings[keys[k]];
+                encoded[k] = (keys[k], list.Count, PostingBlock.Encode(0, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list)));
+            });
+            using (var w = c.BeginBinaryImport("COPY memory_lex (term, seg, n, data) FROM STDIN (FORMAT BINARY)"))
+            {
+                foreach (var (term, n, data) in encoded)
+                {
+                    w.StartRow();
+                    w.Write(term, NpgsqlDbType.Text);
+                    w.Write(seg, NpgsqlDbType.Bigint);
+                    w.Write(n, NpgsqlDbType.Integer);
+                    w.Write(data, NpgsqlDbType.Bytea);
                 }
                 w.Complete();
             }
@@ -279,10 +302,18 @@ public sealed class PostgresMemoryStore : IMemoryStore
                 w.Complete();
             }
         }
-        foreach (var (id, log, content) in deletedStored)
+        if (deletedStored.Count > 0)
         {
-            Exec(c, tx, "UPDATE memory_fragments SET status = 1 WHERE id = $1", id);
-            Unindex(c, tx, log, id, content);
+            // in (segment, term) order — Unindex locks a segment's rows in term order — so two writers never wait in a cycle
+            var segs = new Dictionary<long, long?>();
+            using (var q = Cmd(c, tx, "SELECT id, lex_seg FROM memory_fragments WHERE id = ANY($1)", (object)deletedStored.Select(d => d.Id).ToArray()))
+            using (var r = q.ExecuteReader())
+                while (r.Read()) segs[r.GetInt64(0)] = r.IsDBNull(1) ? null : r.GetInt64(1);
+            foreach (var (id, log, content) in deletedStored.OrderBy(d => segs.GetValueOrDefault(d.Id) ?? -1).ThenBy(d => d.Id))
+            {
+                Exec(c, tx, "UPDATE memory_fragments SET status = 1 WHERE id = $1", id);
+                Unindex(c, tx, log, id, content);
+            }
         }
         using (var w = c.BeginBinaryImport("COPY memory_merkle_nodes (ns_id, id, hash) FROM STDIN (FORMAT BINARY)"))
         {
@@ -298,32 +329,39 @@ public sealed class PostgresMemoryStore : IMemoryStore
         }
         foreach (var log in logs.Values)
         {
-            FlushDf(c, tx, log, prune: deletedStored.Any(d => d.Log == log));
             Exec(c, tx, "UPDATE memory_namespaces SET size = $1, root = $2, docs = $3, tokens = $4 WHERE id = $5", log.Tree.Size, log.Tree.Root(), log.Docs, log.Tokens, log.Id);
         }
         return (receipts, removed);
     }
 
-    private static void FlushDf(NpgsqlConnection c, NpgsqlTransaction tx, Log log, bool prune = false)
-    {
-        if (log.Df.Count == 0) return;
-        // The namespace row is locked, so no other transaction touches this namespace's df rows.
-        var terms = log.Df.Keys.Order(StringComparer.Ordinal).ToArray();
-        var counts = terms.Select(t => log.Df[t]).ToArray();
-        Exec(c, tx, "INSERT INTO memory_df (ns_id, term, df) SELECT $1, t, d FROM unnest($2::text[], $3::bigint[]) AS x(t, d) "
-            + "ON CONFLICT (term, ns_id) DO UPDATE SET df = memory_df.df + excluded.df", log.Id, terms, counts);
-        if (prune) Exec(c, tx, "DELETE FROM memory_df WHERE ns_id = $1 AND term = ANY($2) AND df <= 0", log.Id, terms);
-        log.Df.Clear();
-    }
-
-    /// <summary>Removes a fragment's postings and takes it out of the BM25 statistics (tombstone or erasure).</summary>
+    /// <summary>
+    /// Takes a fragment out of the lexical index (tombstone or erasure): its postings leave the rows of its segment
+    /// (rewritten, or deleted when empty), and it leaves the namespace's statistics (the caller holds the namespace's
+    /// row lock). A segment's rows may hold postings of several namespaces, so they are read <c>FOR UPDATE</c>, in term
+    /// order: a writer of another namespace changing the same rows waits and then reads the rows as committed.
+    /// </summary>
     private static void Unindex(NpgsqlConnection c, NpgsqlTransaction tx, Log log, long id, string content)
     {
         var (terms, len) = Terms(content);
-        var list = terms.Keys.ToArray();
-        int n = Exec(c, tx, "DELETE FROM memory_postings WHERE frag_id = $1 AND term = ANY($2)", id, list);
-        if (n == 0 && list.Length > 0) return; // was not indexed (already removed)
-        foreach (var t in list) log.Df[t] = log.Df.GetValueOrDefault(t) - 1;
+        if (Scalar(c, tx, "SELECT lex_seg FROM memory_fragments WHERE id = $1", id) is not long seg) return; // never indexed
+        var rows = new List<(string Term, byte[] Data)>();
+        using (var q = Cmd(c, tx, "SELECT term, data FROM memory_lex WHERE seg = $1 AND term = ANY($2) ORDER BY term FOR UPDATE", seg, terms.Keys.ToArray()))
+        using (var r = q.ExecuteReader())
+            while (r.Read()) rows.Add((r.GetString(0), (byte[])r[1]));
+        int found = 0;
+        var ps = new List<Posting>();
+        foreach (var (term, data) in rows)
+        {
+            ps.Clear();
+            PostingBlock.Decode(0, data, ps);
+            int at = ps.FindIndex(p => p.Doc == id);
+            if (at < 0) continue;
+            ps.RemoveAt(at);
+            found++;
+            if (ps.Count == 0) Exec(c, tx, "DELETE FROM memory_lex WHERE term = $1 AND seg = $2", term, seg);
+            else Exec(c, tx, "UPDATE memory_lex SET n = $1, data = $2 WHERE term = $3 AND seg = $4", ps.Count, PostingBlock.Encode(0, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ps)), term, seg);
+        }
+        if (found == 0 && terms.Count > 0) return; // already removed
         log.Docs--;
         log.Tokens -= len;
     }
@@ -341,10 +379,13 @@ public sealed class PostgresMemoryStore : IMemoryStore
         return (terms, n + 1);
     }
 
-    private static long[] NextIds(NpgsqlConnection c, NpgsqlTransaction tx, int n)
+    private static long[] NextIds(NpgsqlConnection c, NpgsqlTransaction tx, int n) => NextVals(c, tx, "memory_fragment_ids", n);
+
+    private static long[] NextVals(NpgsqlConnection c, NpgsqlTransaction tx, string sequence, int n)
     {
         var ids = new List<long>(n);
-        using var q = Cmd(c, tx, "SELECT nextval('memory_fragment_ids') FROM generate_series(1, $1)", n);
+        if (n == 0) return [];
+        using var q = Cmd(c, tx, $"SELECT nextval('{sequence}') FROM generate_series(1, $1)", n);
         using var r = q.ExecuteReader();
         while (r.Read()) ids.Add(r.GetInt64(0));
         return [.. ids];
@@ -393,12 +434,54 @@ public sealed class PostgresMemoryStore : IMemoryStore
             Exec(c, tx, "UPDATE memory_fragments SET status = 2, envelope = NULL, erased_at_ms = $1 WHERE id = $2", now, id);
             if (status == (int)FragmentStatus.Live && env is not null) Unindex(c, tx, log, id, ContentOf(env));
             Exec(c, tx, "DELETE FROM memory_vectors WHERE id = $1", id);
-            FlushDf(c, tx, log, prune: true);
             Exec(c, tx, "UPDATE memory_namespaces SET docs = $1, tokens = $2 WHERE id = $3", log.Docs, log.Tokens, nsId);
             tx.Commit();
         }
         _vectors?.Remove(id);
         return true;
+    }
+
+    /// <summary>
+    /// Format 1 kept one row per posting (<c>memory_postings</c>) and per-namespace document frequencies
+    /// (<c>memory_df</c>). Builds format 2's segments from them in this (open) transaction — one segment per namespace,
+    /// read and written one namespace at a time — and drops the old tables, so an old database opens with nothing lost.
+    /// </summary>
+    private static string MigrateFromPostingRows(NpgsqlConnection c, NpgsqlTransaction tx)
+    {
+        var namespaces = new List<long>();
+        using (var q = Cmd(c, tx, "SELECT id FROM memory_namespaces ORDER BY id"))
+        using (var r = q.ExecuteReader())
+            while (r.Read()) namespaces.Add(r.GetInt64(0));
+        foreach (var ns in namespaces)
+        {
+            var lists = new SortedDictionary<string, List<Posting>>(StringComparer.Ordinal);
+            using (var q = Cmd(c, tx, "SELECT p.term, p.frag_id, p.tf, f.doc_len FROM memory_postings p JOIN memory_fragments f ON f.id = p.frag_id "
+                + "WHERE f.ns_id = $1 ORDER BY p.term, p.frag_id", ns))
+            using (var r = q.ExecuteReader())
+                while (r.Read())
+                {
+                    var term = r.GetString(0);
+                    if (!lists.TryGetValue(term, out var l)) lists[term] = l = [];
+                    l.Add(new Posting(r.GetInt64(1), r.GetInt32(2), r.GetInt32(3), checked((int)ns)));
+                }
+            if (lists.Count == 0) continue;
+            long seg = NextVals(c, tx, "memory_lex_segs", 1)[0];
+            using (var w = c.BeginBinaryImport("COPY memory_lex (term, seg, n, data) FROM STDIN (FORMAT BINARY)"))
+            {
+                foreach (var (term, l) in lists)
+                {
+                    w.StartRow();
+                    w.Write(term, NpgsqlDbType.Text);
+                    w.Write(seg, NpgsqlDbType.Bigint);
+                    w.Write(l.Count, NpgsqlDbType.Integer);
+                    w.Write(PostingBlock.Encode(0, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(l)), NpgsqlDbType.Bytea);
+                }
+                w.Complete();
+            }
+            Exec(c, tx, "UPDATE memory_fragments f SET lex_seg = $1 WHERE f.ns_id = $2 AND EXISTS (SELECT 1 FROM memory_postings p WHERE p.frag_id = f.id)", seg, ns);
+        }
+        Exec(c, tx, "DROP TABLE IF EXISTS memory_postings, memory_df; UPDATE memory_meta SET value = '2' WHERE key = 'format'");
+        return FormatVersion;
     }
 
     // ---------------------------------------------------------------- reads
@@ -575,7 +658,7 @@ public sealed class PostgresMemoryStore : IMemoryStore
             if (_lex.Get(w, gen) is { } hit) df[w] = hit.Df; else ask.Add(w);
         if (ask.Count > 0)
         {
-            using (var q = Cmd(c, tx, "SELECT term, sum(df)::bigint FROM memory_df WHERE term = ANY($1) GROUP BY term", (object)ask.ToArray()))
+            using (var q = Cmd(c, tx, "SELECT term, sum(n)::bigint FROM memory_lex WHERE term = ANY($1) GROUP BY term", (object)ask.ToArray()))
             using (var r = q.ExecuteReader())
                 while (r.Read()) df[r.GetString(0)] = r.GetInt64(1);
             foreach (var w in ask) _lex.PutDf(w, gen, 0, df.GetValueOrDefault(w));
@@ -592,23 +675,36 @@ public sealed class PostgresMemoryStore : IMemoryStore
         if (load.Count > 0)
         {
             foreach (var w in load) lists[w] = new TermPostings((int)Math.Min(df[w] + 1, int.MaxValue / 2));
-            using (var q = Cmd(c, tx, "SELECT p.term, p.frag_id, p.tf, f.doc_len, f.ns_id FROM memory_postings p JOIN memory_fragments f ON f.id = p.frag_id "
-                + "WHERE p.term = ANY($1) ORDER BY p.term, p.frag_id", (object)load.ToArray()))
+            // every segment row of the words, by word; a word's postings in doc order once its segments are put together
+            // (segments of concurrent writers to other namespaces may interleave their ids, so order is checked)
+            var at = new Dictionary<string, int>(StringComparer.Ordinal);
+            using (var q = Cmd(c, tx, "SELECT term, data FROM memory_lex WHERE term = ANY($1) ORDER BY term, seg", (object)load.ToArray()))
             using (var r = q.ExecuteReader())
             {
                 string? cur = null;
                 TermPostings? l = null;
+                int pos = 0;
+                byte[] buf = new byte[4096];
                 while (r.Read())
                 {
                     var term = r.GetString(0);
-                    if (term != cur) { cur = term; l = lists[term]; }
-                    if (l!.Count == l.Docs.Length) l.Grow();
-                    int i = l.Count++;
-                    l.Docs[i] = r.GetInt64(1);
-                    l.Tf[i] = r.GetInt32(2);
-                    l.Dl[i] = r.GetInt32(3);
-                    l.Ns[i] = checked((int)r.GetInt64(4));
+                    if (term != cur)
+                    {
+                        if (cur is not null) at[cur] = pos;
+                        cur = term; l = lists[term]; pos = 0;
+                    }
+                    int len = (int)r.GetBytes(1, 0, null, 0, 0);
+                    if (len > buf.Length) buf = new byte[Math.Max(len, buf.Length * 2)];
+                    r.GetBytes(1, 0, buf, 0, len);
+                    pos = PostingBlock.Decode(0, buf.AsSpan(0, len), l!, pos);
                 }
+                if (cur is not null) at[cur] = pos;
+            }
+            foreach (var w in load)
+            {
+                var l = lists[w];
+                l.Count = at.GetValueOrDefault(w);
+                l.SortByDoc();
             }
             foreach (var w in load)
             {
@@ -713,7 +809,8 @@ public sealed class PostgresMemoryStore : IMemoryStore
     {
         using var ds = NpgsqlDataSource.Create(connectionString);
         using var c = ds.OpenConnection();
-        Exec(c, null, "DROP TABLE IF EXISTS memory_meta, memory_namespaces, memory_fragments, memory_merkle_nodes, memory_postings, memory_df, memory_vectors, memory_statements; DROP SEQUENCE IF EXISTS memory_fragment_ids;");
+        Exec(c, null, "DROP TABLE IF EXISTS memory_meta, memory_namespaces, memory_fragments, memory_merkle_nodes, memory_postings, memory_df, memory_lex, memory_vectors, memory_statements; "
+            + "DROP SEQUENCE IF EXISTS memory_fragment_ids, memory_lex_segs;");
     }
 
     /// <inheritdoc/>

@@ -25,6 +25,8 @@ namespace Federation.Memory.Storage;
 public sealed class SqliteMemoryStore : IMemoryStore
 {
     private const string FormatVersion = "2"; // 2: own lexical index (lex_*) instead of FTS5; format 1 is migrated on open
+    private const int WriterCacheKiB = 128 * 1024; // the writer connection's page cache (SQLite's default is 2 MiB)
+    private const int WriterCheckpointPages = 8192; // WAL pages (4 KiB) between automatic checkpoints (default 1,000)
     private readonly string _cs;
     private readonly NodeKey? _key;
     private readonly IEmbedder? _embedder;
@@ -46,7 +48,11 @@ public sealed class SqliteMemoryStore : IMemoryStore
         _cs = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 60 }.ToString();
         _lex = new SqliteLexicalIndex(options.LexicalCacheBytes);
         _writer = Open();
-        Exec(_writer, $"PRAGMA journal_mode=WAL; PRAGMA synchronous={options.Synchronous}; PRAGMA secure_delete=ON;");
+        // The writer's page cache holds the hot B-tree pages of a batch (the CID index takes one random leaf page per
+        // fragment); WAL checkpoints run every WriterCheckpointPages pages instead of SQLite's 1,000, so a page that
+        // several batches dirty is copied back once. Neither changes durability: every commit still syncs the WAL.
+        Exec(_writer, $"PRAGMA journal_mode=WAL; PRAGMA synchronous={options.Synchronous}; PRAGMA secure_delete=ON; "
+            + $"PRAGMA cache_size=-{WriterCacheKiB}; PRAGMA wal_autocheckpoint={WriterCheckpointPages};");
         using (var tx = _writer.BeginTransaction())
         {
             Exec(_writer, """
@@ -136,6 +142,7 @@ public sealed class SqliteMemoryStore : IMemoryStore
                 vecs[i] = v;
             }
         cancellationToken.ThrowIfCancellationRequested();
+        var prepared = PreparedFragment.All(fragments);
         var added = new List<(long Id, int Ns, Cid Cid, float[] V)>();
         var removed = new List<long>();
         AppendReceipt[] receipts;
@@ -144,7 +151,7 @@ public sealed class SqliteMemoryStore : IMemoryStore
             using var tx = _writer.BeginTransaction(); // BEGIN IMMEDIATE: the database's write lock
             try
             {
-                receipts = AppendCore(tx, fragments, vecs, added, removed);
+                receipts = AppendCore(tx, fragments, prepared, vecs, added, removed);
                 tx.Commit();
                 _lexCommitted?.Committed();
             }
@@ -159,7 +166,7 @@ public sealed class SqliteMemoryStore : IMemoryStore
         return receipts;
     }
 
-    private AppendReceipt[] AppendCore(SqliteTransaction tx, IReadOnlyList<SignedFragment> fragments, float[]?[] vecs,
+    private AppendReceipt[] AppendCore(SqliteTransaction tx, IReadOnlyList<SignedFragment> fragments, PreparedFragment[] prepared, float[]?[] vecs,
         List<(long, int, Cid, float[])> added, List<long> removed)
     {
         var c = _writer;
@@ -176,7 +183,8 @@ public sealed class SqliteMemoryStore : IMemoryStore
         for (int i = 0; i < fragments.Count; i++)
         {
             var sf = fragments[i];
-            var cidBytes = sf.Cid.ToArray();
+            var prep = prepared[i];
+            var cidBytes = prep.CidBytes;
             if (inBatch.TryGetValue(sf.Cid, out var dup)) { receipts[i] = dup with { Duplicate = true }; continue; }
             findCid.Parameters[0].Value = cidBytes;
             using (var r = findCid.ExecuteReader())
@@ -231,16 +239,16 @@ public sealed class SqliteMemoryStore : IMemoryStore
             }
 
             long leaf = log.Tree.Size;
-            log.Tree.AppendLeafHash(MerkleHasher.HashLeaf(cidBytes));
+            log.Tree.AppendLeafHash(prep.LeafHash);
             insFrag.Parameters[0].Value = cidBytes;
             insFrag.Parameters[1].Value = log.Id;
             insFrag.Parameters[2].Value = leaf;
             insFrag.Parameters[3].Value = target is null ? (int)FragmentStatus.Live : (int)FragmentStatus.Tombstone;
-            insFrag.Parameters[4].Value = sf.Envelope.ToCanonicalBytes();
+            insFrag.Parameters[4].Value = prep.Envelope;
             long id = (long)insFrag.ExecuteScalar()!;
             if (target is null)
             {
-                lex.Add(id, (int)log.Id, sf.Fragment.Content);
+                lex.Add(id, (int)log.Id, prep.Terms!, prep.Length);
                 if (vecs[i] is { } v)
                 {
                     insVec.Parameters[0].Value = id;

@@ -190,6 +190,57 @@ public sealed class MemoryProofTests : IDisposable
     }
 
     [Fact]
+    public async Task The_memoizing_verifier_does_not_accept_a_statement_whose_payload_changed_under_the_same_id_and_signature()
+    {
+        // The memo keys on the statement id; a later statement with that id but another payload (same signature and
+        // signer) must be checked in full and refused, or a forged root would ride on an earlier verification.
+        var (_, proof) = await ProvenFragment();
+        var v = new MemoryProofVerifier(Keys.Node.NodeId, memoizeStatements: true);
+        Assert.True(v.Verify(proof).IsValid);
+        var forged = Mutate(proof, o =>
+        {
+            var payload = (JsonObject)((JsonObject)o["statement"])["payload"];
+            payload["time"] = ((JsonInt)payload["time"]).AsInt64() + 1;
+        });
+        var check = v.Verify(forged);
+        Assert.Equal(MemoryProofFailure.StatementSignatureInvalid, check.Failure);
+        Assert.Contains("does not match the content", check.Message);
+        // the type and the signature are part of the comparison too
+        var otherSig = Mutate(proof, o =>
+        {
+            var env = (JsonObject)o["statement"];
+            var sig = ((JsonString)env["signature"]).Value;
+            env["signature"] = sig[..^1] + (sig[^1] == '0' ? "1" : "0");
+        });
+        Assert.Equal(MemoryProofFailure.StatementSignatureInvalid, v.Verify(otherSig).Failure);
+        Assert.True(v.Verify(proof).IsValid);
+    }
+
+    [Theory]
+    [InlineData(false, "plain ascii text")]
+    [InlineData(true, "h\u00e9llo \"quoted\" \\ tab\t line\n emoji \ud83d\ude00")]
+    public void The_verifier_builds_exactly_the_envelope_signing_bytes_around_one_payload_serialization(bool custodial, string content)
+    {
+        var f = new Fragment(MemoryNamespace.Public, System.Text.RegularExpressions.Regex.Unescape(content), new JsonObject { ["source"] = "x", ["n"] = 3 }, Keys.Alice.NodeId, 42);
+        var env = SignedFragment.Seal(f, Keys.Alice, custodial).Envelope;
+        var built = MemoryProofVerifier.FragmentSigningBytes(env, out int payloadLength);
+        Assert.Equal(SignedEnvelope.SigningBytes(env.Type, env.Payload, env.Signer), built);
+        Assert.Equal(f.CanonicalBytes(), built.AsSpan(11, payloadLength).ToArray());
+    }
+
+    [Theory]
+    [InlineData("public", 1L)]
+    [InlineData("user:a@b.c-d_E9", 0L)]
+    [InlineData("topic:physics", long.MaxValue)]
+    [InlineData("topic:odd\"name\u00e9", 12L)] // not a valid name, but the bytes must still be canonical JSON
+    public void The_global_leaf_bytes_are_the_canonical_json_of_the_head(string ns, long size)
+    {
+        var root = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ns));
+        var want = CanonicalJson.Serialize(new JsonObject { ["namespace"] = ns, ["root"] = Convert.ToHexStringLower(root), ["size"] = size });
+        Assert.Equal(want, NamespaceHead.GlobalLeafData(ns, root, size));
+    }
+
+    [Fact]
     public async Task The_global_leaf_is_the_canonical_namespace_head_and_leaves_are_raw_cid_bytes()
     {
         var (cid, proof) = await ProvenFragment();

@@ -158,6 +158,23 @@ internal sealed class TermPostings
         Array.Resize(ref Docs, n); Array.Resize(ref Tf, n); Array.Resize(ref Dl, n); Array.Resize(ref Ns, n);
     }
 
+    /// <summary>Puts the first <see cref="Count"/> postings in doc order when they are not (lists put together from
+    /// segments whose doc ranges interleave); a list already in order is left as it is.</summary>
+    public void SortByDoc()
+    {
+        bool sorted = true;
+        for (int i = 1; i < Count && sorted; i++) sorted = Docs[i] > Docs[i - 1];
+        if (sorted) return;
+        var perm = new int[Count];
+        for (int i = 0; i < Count; i++) perm[i] = i;
+        var keys = Docs.AsSpan(0, Count).ToArray();
+        Array.Sort(keys, perm);
+        var tf = new int[Docs.Length]; var dl = new int[Docs.Length]; var ns = new int[Docs.Length];
+        for (int i = 0; i < Count; i++) { tf[i] = Tf[perm[i]]; dl[i] = Dl[perm[i]]; ns[i] = Ns[perm[i]]; }
+        keys.CopyTo(Docs, 0);
+        Tf = tf; Dl = dl; Ns = ns;
+    }
+
     public void Finish()
     {
         for (int i = 0; i < Count; i++)

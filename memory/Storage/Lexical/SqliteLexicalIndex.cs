@@ -93,6 +93,12 @@ internal sealed class SqliteLexicalIndex
         public void Add(long doc, int ns, string content)
         {
             var (terms, len) = Terms(content);
+            Add(doc, ns, terms, len);
+        }
+
+        /// <summary>Indexes a new live fragment from its <see cref="Terms"/> (docs are added in increasing id order).</summary>
+        public void Add(long doc, int ns, Dictionary<string, int> terms, int len)
+        {
             _pendingDocs[doc] = len;
             foreach (var (t, tf) in terms)
             {
@@ -207,10 +213,6 @@ internal sealed class SqliteLexicalIndex
                     while (r.Read()) segs.Add((r.GetInt64(0), r.GetInt64(1), r.GetInt64(2)));
                 }
                 var ids = string.Join(",", segs.Select(s => s.Id.ToString(CultureInfo.InvariantCulture)));
-                var terms = new List<long>();
-                using (var q = Cmd($"SELECT DISTINCT term_id FROM lex_postings WHERE seg IN ({ids}) ORDER BY term_id"))
-                using (var r = q.ExecuteReader())
-                    while (r.Read()) terms.Add(r.GetInt64(0));
                 long into;
                 using (var ins = Cmd("INSERT INTO lex_segments (level, min_doc, max_doc) VALUES ($l, $a, $b) RETURNING id", "$l", "$a", "$b"))
                 {
@@ -219,18 +221,54 @@ internal sealed class SqliteLexicalIndex
                     ins.Parameters[2].Value = segs.Max(s => s.Max);
                     into = (long)ins.ExecuteScalar()!;
                 }
-                using var read = Cmd($"SELECT data FROM lex_postings WHERE term_id = $t AND seg IN ({ids})", "$t");
+                // One pass over each segment's rows in term order (its index range), merged term by term: segments hold
+                // disjoint doc ranges and are taken in doc order, so a term's postings come out in doc order as they
+                // are read. (Asking each term's rows one by one cost 8 index seeks per term.)
+                var cmds = new SqliteCommand[segs.Count];
+                var readers = new SqliteDataReader?[segs.Count];
                 var merged = new List<Posting>();
-                foreach (var tid in terms)
+                try
                 {
-                    merged.Clear();
-                    read.Parameters[0].Value = tid;
-                    using (var r = read.ExecuteReader()) while (r.Read()) PostingBlock.Decode(0, (byte[])r[0], merged);
-                    merged.Sort((a, b) => a.Doc.CompareTo(b.Doc));
-                    Exec(_insRow, into, tid, merged.Count, PostingBlock.Encode(0, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(merged)));
+                    for (int k = 0; k < segs.Count; k++)
+                    {
+                        cmds[k] = Cmd("SELECT term_id, data FROM lex_postings WHERE seg = $s ORDER BY term_id", "$s");
+                        cmds[k].Parameters[0].Value = segs[k].Id;
+                        var r = cmds[k].ExecuteReader();
+                        readers[k] = r.Read() ? r : Close(r);
+                    }
+                    while (true)
+                    {
+                        long tid = long.MaxValue;
+                        foreach (var r in readers) if (r is not null && r.GetInt64(0) < tid) tid = r.GetInt64(0);
+                        if (tid == long.MaxValue) break;
+                        merged.Clear();
+                        bool ordered = true;
+                        for (int k = 0; k < readers.Length; k++)
+                        {
+                            var r = readers[k];
+                            if (r is null || r.GetInt64(0) != tid) continue;
+                            int before = merged.Count;
+                            PostingBlock.Decode(0, (byte[])r[1], merged);
+                            if (before > 0 && merged.Count > before && merged[before].Doc <= merged[before - 1].Doc) ordered = false;
+                            if (!r.Read()) readers[k] = Close(r);
+                        }
+                        if (!ordered) merged.Sort((a, b) => a.Doc.CompareTo(b.Doc));
+                        Exec(_insRow, into, tid, merged.Count, PostingBlock.Encode(0, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(merged)));
+                    }
+                }
+                finally
+                {
+                    foreach (var r in readers) r?.Dispose();
+                    foreach (var cmd in cmds) cmd?.Dispose();
                 }
                 using (var del = Cmd($"DELETE FROM lex_postings WHERE seg IN ({ids}); DELETE FROM lex_segments WHERE id IN ({ids});")) del.ExecuteNonQuery();
             }
+        }
+
+        private static SqliteDataReader? Close(SqliteDataReader r)
+        {
+            r.Dispose();
+            return null;
         }
 
         /// <summary>After the transaction committed: its new terms become known.</summary>
