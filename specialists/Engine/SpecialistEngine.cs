@@ -25,6 +25,7 @@ public sealed class SpecialistEngine : IDisposable
     private const ulong SoloThreadsMinParameters = 4_000_000;
     private int _busyContexts; // contexts holding at least one request now (threads follow this load)
     private readonly MachineLoad _machine;
+    private readonly bool _ownsMachine;
     private readonly bool _canPreferJoin;
     private readonly Lock _embedGate = new();
     private EngineContext? _embedContext;
@@ -44,6 +45,7 @@ public sealed class SpecialistEngine : IDisposable
         Chat = new ChatTemplate(model.ChatTemplate);
         // Where a lone busy context gets every core, same-set requests join its wide decode rather than start a
         // second one-core context (docs/engine.md, "Threads that follow the load").
+        _ownsMachine = options.MachineLoad is null;
         _machine = options.MachineLoad ?? new MachineLoad();
         _canPreferJoin = options.Contexts > 1 && _soloThreads > options.Threads;
         _scheduler = new AdapterAffinityScheduler<GenerationJob>(options.SequencesPerContext, options.MaxBypass,
@@ -113,6 +115,10 @@ public sealed class SpecialistEngine : IDisposable
 
     /// <summary>Requests an idle context handed to a busy one running their set, to join its decode.</summary>
     public long RequestsHandedToBusyContext => _scheduler.HandedOff;
+
+    /// <summary>Decode calls run on <see cref="EngineOptions.SoloThreads"/> (a lone busy context on a quiet machine).</summary>
+    public long SoloThreadDecodes => Interlocked.Read(ref _soloDecodes);
+    private long _soloDecodes;
 
     /// <summary>Adapter-set swaps performed on contexts so far.</summary>
     public long AdapterSwaps => Interlocked.Read(ref _swaps);
@@ -275,6 +281,7 @@ public sealed class SpecialistEngine : IDisposable
         Adapters.Dispose();
         _scheduler.Dispose();
         if (_logSink is not null && ReferenceEquals(LlamaLibrary.LogSink, _logSink)) LlamaLibrary.LogSink = null;
+        if (_ownsMachine) _machine.Dispose();
         _model.Dispose();
     }
 
@@ -406,7 +413,7 @@ public sealed class SpecialistEngine : IDisposable
                 batch.Add(PadToken, _padPos[s]++, s, output: true);
             }
             FollowLoad();
-            ctx.Decode(batch);
+            Decode(batch);
             if (live > 1) Interlocked.Increment(ref engine._multiDecodes);
         }
 
@@ -430,11 +437,29 @@ public sealed class SpecialistEngine : IDisposable
             var quiet = engine.MachineQuiet();
             if (engine._canPreferJoin && engine._scheduler.PreferJoin != quiet) engine._scheduler.PreferJoin = quiet;
             var solo = quiet && Volatile.Read(ref engine._busyContexts) <= 1 && engine._scheduler.Count == 0;
+            _solo = solo && engine._soloThreads > 1;
             var want = solo ? (engine._soloThreads, engine._soloThreads) : (engine._options.Threads, engine._options.BatchThreads);
             if (want == _threads) return;
             ctx.Handle.GenerationThreads = want.Item1;
             ctx.Handle.BatchThreads = want.Item2;
             _threads = want;
+        }
+
+        private bool _solo; // this context decodes on SoloThreads (> 1) now
+
+        /// <summary>
+        /// A decode on this context: on the process's one wide-decode thread while the context runs on
+        /// <see cref="EngineOptions.SoloThreads"/> (one OpenMP team for the process, see <see cref="WideDecoder"/>),
+        /// else on this worker's thread.
+        /// </summary>
+        private void Decode(NativeBatch batch)
+        {
+            if (_solo)
+            {
+                WideDecoder.Decode(ctx, batch);
+                Interlocked.Increment(ref engine._soloDecodes);
+            }
+            else ctx.Decode(batch);
         }
 
         /// <summary>
@@ -473,7 +498,7 @@ public sealed class SpecialistEngine : IDisposable
                 var end = ChunkEnd(p, toks.Length, engine._options.PromptChunk);
                 for (var i = p; i < end; i++) last = batch.Add(toks[i], i, s, output: i == toks.Length - 1);
                 FollowLoad();
-                ctx.Decode(batch);
+                Decode(batch);
                 p = end;
             }
             job.Position = toks.Length;
