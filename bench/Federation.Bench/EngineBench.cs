@@ -200,8 +200,8 @@ internal static class EngineBench
     }
 
     /// <summary>
-    /// <c>--layouts 2x4,2x8,1x8[:t]</c>: contexts × sequences per context (":t" fixes the lone-context threads at t whatever the
-    /// machine's load, else auto), each on the peer table's three engine rows (8 clients on 1 adapter, 8 clients on 8 adapters, 1 client),
+    /// <c>--layouts 2x4,2x8,1x8[:t[:own]]</c>: contexts × sequences per context (":t" fixes the lone-context threads at t whatever the
+    /// machine's load, else auto; ":own" runs those wide decodes on each context's own thread instead of the shared one), each on the peer table's three engine rows (8 clients on 1 adapter, 8 clients on 8 adapters, 1 client),
     /// rounds interleaved (<c>--rounds N</c>, default 2); prints every round's tok/s and tok/CPU-s.
     /// </summary>
     private static async Task Layouts(Dictionary<string, object> r, EngineOptions opts, List<string> adapters, int perClient, int tokens, string spec, int rounds)
@@ -217,6 +217,8 @@ internal static class EngineBench
                 SoloThreads = parts.Length > 1 ? int.Parse(parts[1], Inv) : 0,
                 // ":T" forces T threads on the lone busy context whatever the machine's load
                 SoloThreadsMaxOtherLoad = parts.Length > 1 ? double.PositiveInfinity : opts.SoloThreadsMaxOtherLoad,
+                // ":T:own" decodes them on the context's own thread (one OpenMP team per context) instead of the shared one
+                SharedWideDecodeThread = !(parts.Length > 2 && parts[2] == "own"),
             });
         }).ToList();
         var results = layouts.ToDictionary(l => l.Name, _ => new Dictionary<string, List<Rate>> { ["8c1a"] = [], ["8c8a"] = [], ["1c"] = [] });

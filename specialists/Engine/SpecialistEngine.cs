@@ -454,7 +454,7 @@ public sealed class SpecialistEngine : IDisposable
         /// </summary>
         private void Decode(NativeBatch batch)
         {
-            if (_solo)
+            if (_solo && engine._options.SharedWideDecodeThread)
             {
                 WideDecoder.Decode(ctx, batch);
                 Interlocked.Increment(ref engine._soloDecodes);
