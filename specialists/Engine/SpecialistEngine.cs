@@ -110,6 +110,9 @@ public sealed class SpecialistEngine : IDisposable
     /// </summary>
     private bool MachineQuiet() => _machine.Others <= _options.SoloThreadsMaxOtherLoad;
 
+    /// <summary>Other processes' CPU use over the last second, in cores, as the engine sees it (<see cref="MachineLoad"/>).</summary>
+    internal double MachineOthers => _machine.Others;
+
     /// <summary>Whether a lone busy context now decodes with <see cref="EngineOptions.SoloThreads"/> (the machine is quiet enough).</summary>
     public bool SoloThreadsAllowed => _soloThreads > _options.Threads && MachineQuiet();
 
