@@ -22,7 +22,6 @@ public sealed class SpecialistEngine : IDisposable
     private readonly AdapterAffinityScheduler<GenerationJob> _scheduler;
     private readonly List<Thread> _workers = [];
     private readonly int _soloThreads;
-    private const ulong SoloThreadsMinParameters = 4_000_000;
     private int _busyContexts; // contexts holding at least one request now (threads follow this load)
     private readonly MachineLoad _machine;
     private readonly bool _ownsMachine;
@@ -35,10 +34,9 @@ public sealed class SpecialistEngine : IDisposable
     private SpecialistEngine(EngineOptions options, BaseModel model, Cid baseCid)
     {
         _options = options;
-        // auto: every core for a model whose 1-token decode is long enough to pay for the thread hand-off (measured
-        // under load: small 10.8M x2.66 with 2 threads, tiny 0.87M x0.85), the loaded count otherwise
-        _soloThreads = options.SoloThreads > 0 ? options.SoloThreads
-            : model.ParameterCount >= SoloThreadsMinParameters ? Environment.ProcessorCount : options.Threads;
+        // auto (0) = Threads: measured on a quiet 2-core machine, a lone small-model request ran no faster on 2 threads
+        // (its padded 2-row decode is bound by reading the weights; docs/benchmarks.md), so widening is opt-in
+        _soloThreads = options.SoloThreads > 0 ? options.SoloThreads : options.Threads;
         _model = model;
         BaseCid = baseCid;
         Adapters = new AdapterPool(model, options.MaxResidentAdapters);
