@@ -40,10 +40,11 @@ public sealed record EngineOptions
     public int BatchThreads { get; init; } = 1;
 
     /// <summary>
-    /// Threads a context uses while it runs the engine's only request and nothing waits (threads that follow the load).
-    /// 0 (default) = auto: <see cref="Environment.ProcessorCount"/> for a base of at least 4M parameters, else
-    /// <see cref="Threads"/> (on the 0.87M tiny model two threads were slower: the hand-off costs more than the 1-token
-    /// decode). Set it to <see cref="Threads"/> to switch the rule off.
+    /// Threads a context uses while it runs the engine's only request and nothing waits (threads that follow the load),
+    /// on the process's one wide-decode thread. 0 (default) = <see cref="Threads"/>: measured on a quiet 2-core machine, a
+    /// lone small-model request was no faster on 2 threads (its padded 2-row step is bound by reading the weights; 2
+    /// threads saved 10–20 % of the step and lost it to the hand-off) and the tiny model's step was 3× slower
+    /// (docs/benchmarks.md). Set it above <see cref="Threads"/> on a machine where measurement shows a gain.
     /// The thread count does not change any logit (measured bit-identical, EngineDeterminismTests).
     /// </summary>
     public int SoloThreads { get; init; }
