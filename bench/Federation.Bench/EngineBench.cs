@@ -238,7 +238,7 @@ internal static class EngineBench
                 res["8c8a"].Add(await Clients(engine, 8, perClient, tokens, adapterOf: (c, _) => c % 8));
                 res["1c"].Add(await Clients(engine, 1, perClient * 2, tokens, oneAdapter: true));
                 Console.WriteLine($"round {round + 1} layout {name}: 8 clients 1 adapter {res["8c1a"][^1]}, 8 clients 8 adapters {res["8c8a"][^1]}, 1 client {res["1c"][^1]}; " +
-                    $"peak group {engine.PeakGroupSize}, handed to a busy context {engine.RequestsHandedToBusyContext}, decodes on solo threads {engine.SoloThreadDecodes}, other processes now {engine.MachineOthers:F2} cores; load {LoadAverage()}");
+                    $"peak group {engine.PeakGroupSize}, handed to a busy context {engine.RequestsHandedToBusyContext}, decodes on solo threads {engine.SoloThreadDecodes}, other processes now {(engine.MachineOthers is { } seen ? $"{seen:F2} cores" : "not measured")}; load {LoadAverage()}");
             }
         }
         foreach (var (name, res) in results)

@@ -42,7 +42,7 @@ public sealed record EngineOptions
     /// <summary>
     /// Threads a context uses while it runs the engine's only request and nothing waits (threads that follow the load),
     /// on the process's one wide-decode thread. 0 (default) = <see cref="Threads"/>: measured on a quiet 2-core machine, a
-    /// lone small-model request was no faster on 2 threads (its padded 2-row step is bound by reading the weights; 2
+    /// lone small-model request was no faster on 2 threads (its padded 2-row step barely scales with threads; 2
     /// threads saved 10–20 % of the step and lost it to the hand-off) and the tiny model's step was 3× slower
     /// (docs/benchmarks.md). Set it above <see cref="Threads"/> on a machine where measurement shows a gain.
     /// The thread count does not change any logit (measured bit-identical, EngineDeterminismTests).

@@ -24,7 +24,7 @@ public sealed class SpecialistEngine : IDisposable
     private readonly int _soloThreads;
     private int _busyContexts; // contexts holding at least one request now (threads follow this load)
     private readonly MachineLoad _machine;
-    private readonly bool _ownsMachine;
+    private readonly bool _ownsMachine, _measuresMachine;
     private readonly bool _canPreferJoin;
     private readonly Lock _embedGate = new();
     private EngineContext? _embedContext;
@@ -35,7 +35,7 @@ public sealed class SpecialistEngine : IDisposable
     {
         _options = options;
         // auto (0) = Threads: measured on a quiet 2-core machine, a lone small-model request ran no faster on 2 threads
-        // (its padded 2-row decode is bound by reading the weights; docs/benchmarks.md), so widening is opt-in
+        // (its padded 2-row decode barely scales with threads; docs/benchmarks.md), so widening is opt-in
         _soloThreads = options.SoloThreads > 0 ? options.SoloThreads : options.Threads;
         _model = model;
         BaseCid = baseCid;
@@ -43,8 +43,10 @@ public sealed class SpecialistEngine : IDisposable
         Chat = new ChatTemplate(model.ChatTemplate);
         // Where a lone busy context gets every core, same-set requests join its wide decode rather than start a
         // second one-core context (docs/engine.md, "Threads that follow the load").
-        _ownsMachine = options.MachineLoad is null;
-        _machine = options.MachineLoad ?? new MachineLoad();
+        // The machine's load is read (a 4 Hz timer on /proc) only where a lone context may widen.
+        _measuresMachine = options.MachineLoad is not null || _soloThreads > options.Threads;
+        _ownsMachine = options.MachineLoad is null && _measuresMachine;
+        _machine = options.MachineLoad ?? (_ownsMachine ? new MachineLoad() : new MachineLoad(others: () => 0));
         _canPreferJoin = options.Contexts > 1 && _soloThreads > options.Threads;
         _scheduler = new AdapterAffinityScheduler<GenerationJob>(options.SequencesPerContext, options.MaxBypass,
             preferJoin: _canPreferJoin && MachineQuiet());
@@ -108,8 +110,8 @@ public sealed class SpecialistEngine : IDisposable
     /// </summary>
     private bool MachineQuiet() => _machine.Others <= _options.SoloThreadsMaxOtherLoad;
 
-    /// <summary>Other processes' CPU use over the last second, in cores, as the engine sees it (<see cref="MachineLoad"/>).</summary>
-    internal double MachineOthers => _machine.Others;
+    /// <summary>Other processes' CPU use over the last second, in cores, as the engine sees it (<see cref="MachineLoad"/>); null = not measured (<see cref="EngineOptions.SoloThreads"/> not above <see cref="EngineOptions.Threads"/>).</summary>
+    internal double? MachineOthers => _measuresMachine ? _machine.Others : null;
 
     /// <summary>Whether a lone busy context now decodes with <see cref="EngineOptions.SoloThreads"/> (the machine is quiet enough).</summary>
     public bool SoloThreadsAllowed => _soloThreads > _options.Threads && MachineQuiet();
