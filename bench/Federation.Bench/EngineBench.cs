@@ -106,6 +106,11 @@ internal static class EngineBench
             r["swap_overhead_ms_p99"] = Math.Round(p99, 4);
             return r;
         }
+        if (Environment.GetCommandLineArgs().Contains("--decode-shapes"))
+        {
+            DecodeShapes(basePath, adapters[0], quick ? 100 : 300);
+            return r;
+        }
         if (Arg(Environment.GetCommandLineArgs(), "--layouts") is { } layouts)
         {
             await Layouts(r, opts, adapters, perClient, tokens, layouts, int.Parse(Arg(Environment.GetCommandLineArgs(), "--rounds") ?? "2", Inv));
@@ -200,8 +205,8 @@ internal static class EngineBench
     }
 
     /// <summary>
-    /// <c>--layouts 2x4,2x8,1x8[:t]</c>: contexts × sequences per context (":t" fixes the lone-context threads at t whatever the
-    /// machine's load, else auto), each on the peer table's three engine rows (8 clients on 1 adapter, 8 clients on 8 adapters, 1 client),
+    /// <c>--layouts 2x4,2x8,1x8[:t[:own]]</c>: contexts × sequences per context (":t" fixes the lone-context threads at t whatever the
+    /// machine's load, else auto; ":own" runs those wide decodes on each context's own thread instead of the shared one), each on the peer table's three engine rows (8 clients on 1 adapter, 8 clients on 8 adapters, 1 client),
     /// rounds interleaved (<c>--rounds N</c>, default 2); prints every round's tok/s and tok/CPU-s.
     /// </summary>
     private static async Task Layouts(Dictionary<string, object> r, EngineOptions opts, List<string> adapters, int perClient, int tokens, string spec, int rounds)
@@ -217,6 +222,8 @@ internal static class EngineBench
                 SoloThreads = parts.Length > 1 ? int.Parse(parts[1], Inv) : 0,
                 // ":T" forces T threads on the lone busy context whatever the machine's load
                 SoloThreadsMaxOtherLoad = parts.Length > 1 ? double.PositiveInfinity : opts.SoloThreadsMaxOtherLoad,
+                // ":T:own" decodes them on the context's own thread (one OpenMP team per context) instead of the shared one
+                SharedWideDecodeThread = !(parts.Length > 2 && parts[2] == "own"),
             });
         }).ToList();
         var results = layouts.ToDictionary(l => l.Name, _ => new Dictionary<string, List<Rate>> { ["8c1a"] = [], ["8c8a"] = [], ["1c"] = [] });
@@ -231,7 +238,7 @@ internal static class EngineBench
                 res["8c8a"].Add(await Clients(engine, 8, perClient, tokens, adapterOf: (c, _) => c % 8));
                 res["1c"].Add(await Clients(engine, 1, perClient * 2, tokens, oneAdapter: true));
                 Console.WriteLine($"round {round + 1} layout {name}: 8 clients 1 adapter {res["8c1a"][^1]}, 8 clients 8 adapters {res["8c8a"][^1]}, 1 client {res["1c"][^1]}; " +
-                    $"peak group {engine.PeakGroupSize}, handed to a busy context {engine.RequestsHandedToBusyContext}; load {LoadAverage()}");
+                    $"peak group {engine.PeakGroupSize}, handed to a busy context {engine.RequestsHandedToBusyContext}, decodes on solo threads {engine.SoloThreadDecodes}, other processes now {(engine.MachineOthers is { } seen ? $"{seen:F2} cores" : "not measured")}; load {LoadAverage()}");
             }
         }
         foreach (var (name, res) in results)
@@ -305,6 +312,43 @@ internal static class EngineBench
         }
         var d50 = Pct(plain, 50);
         return (Pct(swaps, 50) - d50, Pct(swaps, 99) - d50, d50);
+    }
+
+    /// <summary>
+    /// <c>--decode-shapes</c>: p50 of one generation-step decode (position 0) with an adapter set, for 1 row (llama-server's
+    /// lone request), 2 rows (the engine's padded lone request: live row + padding row, both with logits) and 2 rows with
+    /// the padding row's logits off, 3 and 4 rows (batched neighbours), each on 1 and 2 threads, rounds interleaved.
+    /// </summary>
+    private static void DecodeShapes(string basePath, string adapter, int n)
+    {
+        using var model = BaseModel.Load(basePath, 0);
+        var a = new PooledAdapter(model.LoadAdapter(adapter));
+        using var ctx = EngineContext.Create(model, new ContextSettings { ContextPerSequence = 512, Sequences = 4, Threads = 1, BatchThreads = 1 });
+        ctx.SetAdapters([a], [1f]);
+        using var batch = new NativeBatch(4);
+        var shapes = new (string Name, int Rows, bool PadLogits)[] { ("1 row", 1, false), ("2 rows (padded)", 2, true), ("2 rows, pad without logits", 2, false), ("3 rows", 3, true), ("4 rows", 4, true) };
+        var results = new Dictionary<string, List<double>>();
+        foreach (var threads in new[] { 1, 2, 1, 2 })
+        {
+            ctx.Handle.GenerationThreads = threads;
+            ctx.Handle.BatchThreads = threads;
+            foreach (var (name, rows, padLogits) in shapes)
+            {
+                var times = new List<double>();
+                for (var i = 0; i < n + 10; i++)
+                {
+                    for (var s = 0; s < rows; s++) ctx.RemoveSequence(s);
+                    batch.Clear();
+                    for (var s = 0; s < rows; s++) batch.Add(65 + s, 0, s, output: s == 0 || padLogits);
+                    var t = Stopwatch.GetTimestamp();
+                    ctx.Decode(batch);
+                    if (i >= 10) times.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+                }
+                var key = $"{name}, {threads} thread{(threads > 1 ? "s" : "")}";
+                (results.TryGetValue(key, out var l) ? l : results[key] = []).Add(Pct(times, 50));
+            }
+        }
+        foreach (var (k, v) in results) Console.WriteLine($"decode {k}: p50 {string.Join(" / ", v.Select(x => x.ToString("F3", Inv)))} ms");
     }
 
     private static (double LoadP50, double BytesPerAdapter, long FileBytes) LoadCost(string basePath, List<string> adapters)

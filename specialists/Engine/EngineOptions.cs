@@ -40,25 +40,32 @@ public sealed record EngineOptions
     public int BatchThreads { get; init; } = 1;
 
     /// <summary>
-    /// Threads a context uses while it runs the engine's only request and nothing waits (threads that follow the load).
-    /// 0 (default) = auto: <see cref="Environment.ProcessorCount"/> for a base of at least 4M parameters, else
-    /// <see cref="Threads"/> (on the 0.87M tiny model two threads were slower: the hand-off costs more than the 1-token
-    /// decode). Set it to <see cref="Threads"/> to switch the rule off.
+    /// Threads a context uses while it runs the engine's only request and nothing waits (threads that follow the load),
+    /// on the process's one wide-decode thread. 0 (default) = <see cref="Threads"/>: measured on a quiet 2-core machine, a
+    /// lone small-model request was no faster on 2 threads (its padded 2-row step barely scales with threads; 2
+    /// threads saved 10–20 % of the step and lost it to the hand-off) and the tiny model's step was 3× slower
+    /// (docs/benchmarks.md). Set it above <see cref="Threads"/> on a machine where measurement shows a gain.
     /// The thread count does not change any logit (measured bit-identical, EngineDeterminismTests).
     /// </summary>
     public int SoloThreads { get; init; }
 
     /// <summary>
     /// <see cref="SoloThreads"/> (and idle contexts handing same-set requests to the lone busy one) apply only while
-    /// other processes' load — the 1-minute load average minus this process's own averaged CPU use — is at most this.
-    /// Default 0.5: on a busy machine ggml's per-node thread barrier stalls whenever either core is taken, and one thread
-    /// per context was 3.6–7× faster for a lone request (docs/benchmarks.md). <see cref="double.PositiveInfinity"/>
-    /// switches the check off.
+    /// other processes' load is at most this many cores: the CPU time of everything but this process over the last
+    /// second (/proc/stat deltas minus /proc/self/stat, sampled every 0.25 s; positive-nice time counts only while this
+    /// process is niced itself). Default 0.5: on a busy machine ggml's per-node thread barrier stalls whenever either
+    /// core is taken (docs/engine.md, docs/benchmarks.md). <see cref="double.PositiveInfinity"/> switches the check off.
     /// </summary>
     public double SoloThreadsMaxOtherLoad { get; init; } = 0.5;
 
-    /// <summary>The machine-load source (tests); null = /proc/loadavg.</summary>
+    /// <summary>The machine-load source (tests); null = /proc/stat and /proc/self/stat, sampled by the engine.</summary>
     internal MachineLoad? MachineLoad { get; init; }
+
+    /// <summary>
+    /// Whether decodes on <see cref="SoloThreads"/> run on the process's one wide-decode thread (default) rather than on
+    /// the context's own worker thread (the bench's A/B of the two-OpenMP-teams collapse; see <see cref="WideDecoder"/>).
+    /// </summary>
+    internal bool SharedWideDecodeThread { get; init; } = true;
 
     /// <summary>Layers to offload to a GPU (llama.cpp's n_gpu_layers); used only with a GPU backend (<c>-p:LlamaBackend=Cuda12</c>). 0 = CPU only.</summary>
     public int GpuLayers { get; init; }

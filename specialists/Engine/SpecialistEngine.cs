@@ -22,9 +22,9 @@ public sealed class SpecialistEngine : IDisposable
     private readonly AdapterAffinityScheduler<GenerationJob> _scheduler;
     private readonly List<Thread> _workers = [];
     private readonly int _soloThreads;
-    private const ulong SoloThreadsMinParameters = 4_000_000;
     private int _busyContexts; // contexts holding at least one request now (threads follow this load)
     private readonly MachineLoad _machine;
+    private readonly bool _ownsMachine, _measuresMachine;
     private readonly bool _canPreferJoin;
     private readonly Lock _embedGate = new();
     private EngineContext? _embedContext;
@@ -34,17 +34,19 @@ public sealed class SpecialistEngine : IDisposable
     private SpecialistEngine(EngineOptions options, BaseModel model, Cid baseCid)
     {
         _options = options;
-        // auto: every core for a model whose 1-token decode is long enough to pay for the thread hand-off (measured
-        // under load: small 10.8M x2.66 with 2 threads, tiny 0.87M x0.85), the loaded count otherwise
-        _soloThreads = options.SoloThreads > 0 ? options.SoloThreads
-            : model.ParameterCount >= SoloThreadsMinParameters ? Environment.ProcessorCount : options.Threads;
+        // auto (0) = Threads: measured on a quiet 2-core machine, a lone small-model request ran no faster on 2 threads
+        // (its padded 2-row decode barely scales with threads; docs/benchmarks.md), so widening is opt-in
+        _soloThreads = options.SoloThreads > 0 ? options.SoloThreads : options.Threads;
         _model = model;
         BaseCid = baseCid;
         Adapters = new AdapterPool(model, options.MaxResidentAdapters);
         Chat = new ChatTemplate(model.ChatTemplate);
         // Where a lone busy context gets every core, same-set requests join its wide decode rather than start a
         // second one-core context (docs/engine.md, "Threads that follow the load").
-        _machine = options.MachineLoad ?? new MachineLoad();
+        // The machine's load is read (a 4 Hz timer on /proc) only where a lone context may widen.
+        _measuresMachine = options.MachineLoad is not null || _soloThreads > options.Threads;
+        _ownsMachine = options.MachineLoad is null && _measuresMachine;
+        _machine = options.MachineLoad ?? (_ownsMachine ? new MachineLoad() : new MachineLoad(others: () => 0));
         _canPreferJoin = options.Contexts > 1 && _soloThreads > options.Threads;
         _scheduler = new AdapterAffinityScheduler<GenerationJob>(options.SequencesPerContext, options.MaxBypass,
             preferJoin: _canPreferJoin && MachineQuiet());
@@ -108,11 +110,18 @@ public sealed class SpecialistEngine : IDisposable
     /// </summary>
     private bool MachineQuiet() => _machine.Others <= _options.SoloThreadsMaxOtherLoad;
 
+    /// <summary>Other processes' CPU use over the last second, in cores, as the engine sees it (<see cref="MachineLoad"/>); null = not measured (<see cref="EngineOptions.SoloThreads"/> not above <see cref="EngineOptions.Threads"/>).</summary>
+    internal double? MachineOthers => _measuresMachine ? _machine.Others : null;
+
     /// <summary>Whether a lone busy context now decodes with <see cref="EngineOptions.SoloThreads"/> (the machine is quiet enough).</summary>
     public bool SoloThreadsAllowed => _soloThreads > _options.Threads && MachineQuiet();
 
     /// <summary>Requests an idle context handed to a busy one running their set, to join its decode.</summary>
     public long RequestsHandedToBusyContext => _scheduler.HandedOff;
+
+    /// <summary>Decode calls run on <see cref="EngineOptions.SoloThreads"/> (a lone busy context on a quiet machine).</summary>
+    public long SoloThreadDecodes => Interlocked.Read(ref _soloDecodes);
+    private long _soloDecodes;
 
     /// <summary>Adapter-set swaps performed on contexts so far.</summary>
     public long AdapterSwaps => Interlocked.Read(ref _swaps);
@@ -275,6 +284,7 @@ public sealed class SpecialistEngine : IDisposable
         Adapters.Dispose();
         _scheduler.Dispose();
         if (_logSink is not null && ReferenceEquals(LlamaLibrary.LogSink, _logSink)) LlamaLibrary.LogSink = null;
+        if (_ownsMachine) _machine.Dispose();
         _model.Dispose();
     }
 
@@ -406,7 +416,7 @@ public sealed class SpecialistEngine : IDisposable
                 batch.Add(PadToken, _padPos[s]++, s, output: true);
             }
             FollowLoad();
-            ctx.Decode(batch);
+            Decode(batch);
             if (live > 1) Interlocked.Increment(ref engine._multiDecodes);
         }
 
@@ -430,11 +440,29 @@ public sealed class SpecialistEngine : IDisposable
             var quiet = engine.MachineQuiet();
             if (engine._canPreferJoin && engine._scheduler.PreferJoin != quiet) engine._scheduler.PreferJoin = quiet;
             var solo = quiet && Volatile.Read(ref engine._busyContexts) <= 1 && engine._scheduler.Count == 0;
+            _solo = solo && engine._soloThreads > 1;
             var want = solo ? (engine._soloThreads, engine._soloThreads) : (engine._options.Threads, engine._options.BatchThreads);
             if (want == _threads) return;
             ctx.Handle.GenerationThreads = want.Item1;
             ctx.Handle.BatchThreads = want.Item2;
             _threads = want;
+        }
+
+        private bool _solo; // this context decodes on SoloThreads (> 1) now
+
+        /// <summary>
+        /// A decode on this context: on the process's one wide-decode thread while the context runs on
+        /// <see cref="EngineOptions.SoloThreads"/> (one OpenMP team for the process, see <see cref="WideDecoder"/>),
+        /// else on this worker's thread.
+        /// </summary>
+        private void Decode(NativeBatch batch)
+        {
+            if (_solo && engine._options.SharedWideDecodeThread)
+            {
+                WideDecoder.Decode(ctx, batch);
+                Interlocked.Increment(ref engine._soloDecodes);
+            }
+            else ctx.Decode(batch);
         }
 
         /// <summary>
@@ -473,7 +501,7 @@ public sealed class SpecialistEngine : IDisposable
                 var end = ChunkEnd(p, toks.Length, engine._options.PromptChunk);
                 for (var i = p; i < end; i++) last = batch.Add(toks[i], i, s, output: i == toks.Length - 1);
                 FollowLoad();
-                ctx.Decode(batch);
+                Decode(batch);
                 p = end;
             }
             job.Position = toks.Length;

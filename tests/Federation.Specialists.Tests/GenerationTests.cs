@@ -324,8 +324,8 @@ public class EngineTests
     [Fact]
     public async Task On_a_busy_machine_a_lone_context_keeps_one_thread_and_idle_contexts_take_their_own_requests()
     {
-        var busy = new MachineLoad(loadAverage: () => 20, ownCpuSeconds: () => 0);
-        var quiet = new MachineLoad(loadAverage: () => 0.2, ownCpuSeconds: () => 0);
+        var busy = new MachineLoad(others: () => 20);
+        var quiet = new MachineLoad(others: () => 0.2);
         Assert.Equal(20, busy.Others);
         Assert.Equal(0.2, quiet.Others, 6);
         using (var e = SpecialistEngine.Open(new EngineOptions { BaseModelPath = _files.Base, SoloThreads = 2, MachineLoad = quiet }))
