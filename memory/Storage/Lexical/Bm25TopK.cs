@@ -94,8 +94,10 @@ internal static class Bm25TopK
             if (doc > checkedUpTo && cut > double.NegativeInfinity && BlockMax)
             {
                 // Block-max: every doc from `doc` to the nearest end of an essential list's current block scores at
-                // most Σ (essential lists' current block maxima) + Σ (non-essential lists' maxima over the blocks that
-                // overlap that range); when that is below the cut, all those postings are passed over unread.
+                // most Σ (current block maxima of the essential lists whose next posting is in that range) + Σ
+                // (non-essential lists' maxima over the blocks that overlap it); when that is below the cut, all those
+                // postings are passed over unread. A list whose next posting lies beyond the range adds nothing: a rare
+                // word's one block spans the whole doc range, and counting it kept every block of a long list unskipped.
                 long boundary = long.MaxValue;
                 double bound = 0;
                 for (int r = firstEssential; r < m; r++)
@@ -104,9 +106,15 @@ internal static class Bm25TopK
                     var l = lists[i];
                     int p = pos[i];
                     if (p >= l.Count) continue;
-                    int blk = p >> TermPostings.BlockShift;
-                    bound += idf[i] * bmax[i][blk];
-                    if (l.BlockLast[blk] < boundary) boundary = l.BlockLast[blk];
+                    long last = l.BlockLast[p >> TermPostings.BlockShift];
+                    if (last < boundary) boundary = last;
+                }
+                for (int r = firstEssential; r < m; r++)
+                {
+                    int i = order[r];
+                    var l = lists[i];
+                    int p = pos[i];
+                    if (p < l.Count && l.Docs[p] <= boundary) bound += idf[i] * bmax[i][p >> TermPostings.BlockShift];
                 }
                 for (int r = firstEssential - 1; r >= 0 && bound < cut; r--)
                 {
