@@ -27,9 +27,21 @@ namespace Federation.Memory.Storage;
 /// </remarks>
 public sealed class PostgresMemoryStore : IMemoryStore
 {
-    // 2: the lexical index is per-batch segments of posting blobs (memory_lex), as in SQLite; format 1
-    // (one row per posting in memory_postings, document frequencies in memory_df) is migrated when opened.
-    private const string FormatVersion = "2";
+    // 3: the lexical index is per-batch segments of posting blobs (memory_lex), merged by levels as in SQLite
+    // (memory_lex_segments: level and doc range; memory_lex_moves: where a merged segment's postings went). Format 2
+    // (the same segments, never merged) gains those tables when opened; format 1 (one row per posting in
+    // memory_postings, document frequencies in memory_df) is migrated to 2 first.
+    private const string FormatVersion = "3";
+
+    /// <summary>Segments of one level merged into one of the next (as SQLite's <see cref="SqliteLexicalIndex.MergeFanIn"/>).</summary>
+    internal const int MergeFanIn = 8;
+
+    /// <summary>Levels below this are merged: level-2 segments (64 batches) are the largest, so a posting is rewritten at
+    /// most twice and no append pays for a merge of more than 64 batches; a word then has ≤ 7 + 7 + N/64 batches rows.</summary>
+    internal const int MergeLevels = 2;
+
+    // pg advisory lock keys: the schema (exclusive while opening) and the lexical segments (merges exclusive, removals shared)
+    private const long SchemaLockKey = 7243560119, SegmentLockKey = 7243560120;
     private readonly NpgsqlDataSource _db;
     private readonly NodeKey? _key;
     private readonly IEmbedder? _embedder;
@@ -52,7 +64,7 @@ public sealed class PostgresMemoryStore : IMemoryStore
         using (var tx = c.BeginTransaction())
         {
             // Two processes opening a fresh database at once: the schema is created by one of them.
-            Exec(c, tx, "SELECT pg_advisory_xact_lock(7243560119)");
+            Exec(c, tx, "SELECT pg_advisory_xact_lock($1)", SchemaLockKey);
             Exec(c, tx, """
                 CREATE TABLE IF NOT EXISTS memory_meta (key text PRIMARY KEY, value text NOT NULL);
                 CREATE TABLE IF NOT EXISTS memory_namespaces (id bigserial PRIMARY KEY, name text NOT NULL UNIQUE, size bigint NOT NULL,
@@ -70,10 +82,16 @@ public sealed class PostgresMemoryStore : IMemoryStore
                 CREATE TABLE IF NOT EXISTS memory_statements (seq bigserial PRIMARY KEY, global_root bytea NOT NULL, namespaces bigint NOT NULL,
                   time_ms bigint NOT NULL, envelope bytea NOT NULL);
                 CREATE INDEX IF NOT EXISTS memory_statements_root ON memory_statements (global_root);
-                INSERT INTO memory_meta (key, value) VALUES ('format', '2') ON CONFLICT DO NOTHING;
+                CREATE TABLE IF NOT EXISTS memory_lex_segments (seg bigint PRIMARY KEY, level int NOT NULL, min_doc bigint NOT NULL, max_doc bigint NOT NULL);
+                CREATE TABLE IF NOT EXISTS memory_lex_moves (seg bigint PRIMARY KEY, into_seg bigint NOT NULL);
+                INSERT INTO memory_meta (key, value) VALUES ('format', '3') ON CONFLICT DO NOTHING;
                 """);
             var format = Scalar(c, tx, "SELECT value FROM memory_meta WHERE key = 'format'") as string;
             if (format == "1") format = MigrateFromPostingRows(c, tx);
+            if (format == "2") format = MigrateToMergedSegments(c, tx);
+            // merges read a segment's rows by segment; blobs are stored uncompressed (varints do not compress, and
+            // pglz's attempt cost every write and read)
+            Exec(c, tx, "CREATE INDEX IF NOT EXISTS memory_lex_by_seg ON memory_lex (seg); ALTER TABLE memory_lex ALTER COLUMN data SET STORAGE EXTERNAL;");
             if (format != FormatVersion)
                 throw new InvalidDataException($"{Location}: memory store format '{format}' is not supported; this build reads format {FormatVersion}.");
             if (embedder is not null)
@@ -275,6 +293,11 @@ public sealed class PostgresMemoryStore : IMemoryStore
                 var list = postings[keys[k]];
                 encoded[k] = (keys[k], list.Count, PostingBlock.Encode(0, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list)));
             });
+            if (seg != 0)
+            {
+                var docs = rows.Where(r => r.Terms is not null).Select(r => r.Id).ToArray();
+                Exec(c, tx, "INSERT INTO memory_lex_segments (seg, level, min_doc, max_doc) VALUES ($1, 0, $2, $3)", seg, docs.Min(), docs.Max());
+            }
             using (var w = c.BeginBinaryImport("COPY memory_lex (term, seg, n, data) FROM STDIN (FORMAT BINARY)"))
             {
                 foreach (var (term, n, data) in encoded)
@@ -305,14 +328,16 @@ public sealed class PostgresMemoryStore : IMemoryStore
         if (deletedStored.Count > 0)
         {
             // in (segment, term) order — Unindex locks a segment's rows in term order — so two writers never wait in a cycle
+            Exec(c, tx, "SELECT pg_advisory_xact_lock_shared($1)", SegmentLockKey);
             var segs = new Dictionary<long, long?>();
             using (var q = Cmd(c, tx, "SELECT id, lex_seg FROM memory_fragments WHERE id = ANY($1)", (object)deletedStored.Select(d => d.Id).ToArray()))
             using (var r = q.ExecuteReader())
                 while (r.Read()) segs[r.GetInt64(0)] = r.IsDBNull(1) ? null : r.GetInt64(1);
+            foreach (var id in segs.Keys.ToList()) segs[id] = SegmentOf(c, tx, segs[id]);
             foreach (var (id, log, content) in deletedStored.OrderBy(d => segs.GetValueOrDefault(d.Id) ?? -1).ThenBy(d => d.Id))
             {
                 Exec(c, tx, "UPDATE memory_fragments SET status = 1 WHERE id = $1", id);
-                Unindex(c, tx, log, id, content);
+                Unindex(c, tx, log, id, content, segs.GetValueOrDefault(id));
             }
         }
         using (var w = c.BeginBinaryImport("COPY memory_merkle_nodes (ns_id, id, hash) FROM STDIN (FORMAT BINARY)"))
@@ -331,6 +356,7 @@ public sealed class PostgresMemoryStore : IMemoryStore
         {
             Exec(c, tx, "UPDATE memory_namespaces SET size = $1, root = $2, docs = $3, tokens = $4 WHERE id = $5", log.Tree.Size, log.Tree.Root(), log.Docs, log.Tokens, log.Id);
         }
+        MergeOnce(c, tx);
         return (receipts, removed);
     }
 
@@ -340,10 +366,10 @@ public sealed class PostgresMemoryStore : IMemoryStore
     /// row lock). A segment's rows may hold postings of several namespaces, so they are read <c>FOR UPDATE</c>, in term
     /// order: a writer of another namespace changing the same rows waits and then reads the rows as committed.
     /// </summary>
-    private static void Unindex(NpgsqlConnection c, NpgsqlTransaction tx, Log log, long id, string content)
+    private static void Unindex(NpgsqlConnection c, NpgsqlTransaction tx, Log log, long id, string content, long? segment)
     {
         var (terms, len) = Terms(content);
-        if (Scalar(c, tx, "SELECT lex_seg FROM memory_fragments WHERE id = $1", id) is not long seg) return; // never indexed
+        if (segment is not long seg) return; // never indexed
         var rows = new List<(string Term, byte[] Data)>();
         using (var q = Cmd(c, tx, "SELECT term, data FROM memory_lex WHERE seg = $1 AND term = ANY($2) ORDER BY term FOR UPDATE", seg, terms.Keys.ToArray()))
         using (var r = q.ExecuteReader())
@@ -432,7 +458,12 @@ public sealed class PostgresMemoryStore : IMemoryStore
             }
             if (status == (int)FragmentStatus.Erased) return false;
             Exec(c, tx, "UPDATE memory_fragments SET status = 2, envelope = NULL, erased_at_ms = $1 WHERE id = $2", now, id);
-            if (status == (int)FragmentStatus.Live && env is not null) Unindex(c, tx, log, id, ContentOf(env));
+            if (status == (int)FragmentStatus.Live && env is not null)
+            {
+                Exec(c, tx, "SELECT pg_advisory_xact_lock_shared($1)", SegmentLockKey);
+                var seg = SegmentOf(c, tx, Scalar(c, tx, "SELECT lex_seg FROM memory_fragments WHERE id = $1", id) as long?);
+                Unindex(c, tx, log, id, ContentOf(env), seg);
+            }
             Exec(c, tx, "DELETE FROM memory_vectors WHERE id = $1", id);
             Exec(c, tx, "UPDATE memory_namespaces SET docs = $1, tokens = $2 WHERE id = $3", log.Docs, log.Tokens, nsId);
             tx.Commit();
@@ -481,7 +512,100 @@ public sealed class PostgresMemoryStore : IMemoryStore
             Exec(c, tx, "UPDATE memory_fragments f SET lex_seg = $1 WHERE f.ns_id = $2 AND EXISTS (SELECT 1 FROM memory_postings p WHERE p.frag_id = f.id)", seg, ns);
         }
         Exec(c, tx, "DROP TABLE IF EXISTS memory_postings, memory_df; UPDATE memory_meta SET value = '2' WHERE key = 'format'");
-        return FormatVersion;
+        return "2";
+    }
+
+    /// <summary>Format 2 → 3: every existing segment becomes a level-0 segment with its doc range (later appends merge them).</summary>
+    private static string MigrateToMergedSegments(NpgsqlConnection c, NpgsqlTransaction tx)
+    {
+        Exec(c, tx, "INSERT INTO memory_lex_segments (seg, level, min_doc, max_doc) SELECT lex_seg, 0, min(id), max(id) FROM memory_fragments "
+            + "WHERE lex_seg IS NOT NULL GROUP BY lex_seg ON CONFLICT DO NOTHING; UPDATE memory_meta SET value = '3' WHERE key = 'format'");
+        return "3";
+    }
+
+    /// <summary>
+    /// One merge, when a level below <see cref="MergeLevels"/> holds <see cref="MergeFanIn"/> segments: its oldest
+    /// <see cref="MergeFanIn"/> segments become one of the next level, term by term (postings put in doc order: segments
+    /// of concurrent writers may interleave their ids), in the caller's transaction. Only one transaction merges at a
+    /// time (an exclusive advisory lock, tried, never waited for: a writer that cannot have it leaves the merge to the
+    /// next append), and never while a removal rewrites segment rows (those hold the lock shared). Merged segments are
+    /// recorded in <c>memory_lex_moves</c>, so a removal finds a fragment's postings from its <c>lex_seg</c>.
+    /// At most one merge per append keeps every append's cost bounded.
+    /// </summary>
+    private static void MergeOnce(NpgsqlConnection c, NpgsqlTransaction tx)
+    {
+        if (Scalar(c, tx, "SELECT pg_try_advisory_xact_lock($1)", SegmentLockKey) is not true) return;
+        if (Scalar(c, tx, "SELECT level FROM memory_lex_segments WHERE level < $1 GROUP BY level HAVING count(*) >= $2 ORDER BY level LIMIT 1", MergeLevels, MergeFanIn) is not int level) return;
+        var segs = new List<long>();
+        long min = long.MaxValue, max = long.MinValue;
+        using (var q = Cmd(c, tx, "SELECT seg, min_doc, max_doc FROM memory_lex_segments WHERE level = $1 ORDER BY min_doc, seg LIMIT $2", level, MergeFanIn))
+        using (var r = q.ExecuteReader())
+            while (r.Read())
+            {
+                segs.Add(r.GetInt64(0));
+                min = Math.Min(min, r.GetInt64(1));
+                max = Math.Max(max, r.GetInt64(2));
+            }
+        long into = NextVals(c, tx, "memory_lex_segs", 1)[0];
+        var merged = new List<(string Term, int N, byte[] Data)>();
+        var ps = new List<Posting>();
+        using (var q = Cmd(c, tx, "SELECT l.term, l.data FROM memory_lex l JOIN memory_lex_segments s ON s.seg = l.seg WHERE l.seg = ANY($1) ORDER BY l.term, s.min_doc", (object)segs.ToArray()))
+        using (var r = q.ExecuteReader())
+        {
+            string? cur = null;
+            bool ordered = true;
+            void Flush()
+            {
+                if (cur is null || ps.Count == 0) return;
+                if (!ordered) ps.Sort((a, b) => a.Doc.CompareTo(b.Doc));
+                merged.Add((cur, ps.Count, PostingBlock.Encode(0, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ps))));
+            }
+            while (r.Read())
+            {
+                var term = r.GetString(0);
+                if (term != cur) { Flush(); cur = term; ps.Clear(); ordered = true; }
+                int before = ps.Count;
+                PostingBlock.Decode(0, (byte[])r[1], ps);
+                if (before > 0 && ps.Count > before && ps[before].Doc <= ps[before - 1].Doc) ordered = false;
+            }
+            Flush();
+        }
+        using (var w = c.BeginBinaryImport("COPY memory_lex (term, seg, n, data) FROM STDIN (FORMAT BINARY)"))
+        {
+            foreach (var (term, n, data) in merged)
+            {
+                w.StartRow();
+                w.Write(term, NpgsqlDbType.Text);
+                w.Write(into, NpgsqlDbType.Bigint);
+                w.Write(n, NpgsqlDbType.Integer);
+                w.Write(data, NpgsqlDbType.Bytea);
+            }
+            w.Complete();
+        }
+        var old = segs.ToArray();
+        Exec(c, tx, "DELETE FROM memory_lex WHERE seg = ANY($1)", (object)old);
+        Exec(c, tx, "DELETE FROM memory_lex_segments WHERE seg = ANY($1)", (object)old);
+        Exec(c, tx, "INSERT INTO memory_lex_segments (seg, level, min_doc, max_doc) VALUES ($1, $2, $3, $4)", into, level + 1, min, max);
+        Exec(c, tx, "INSERT INTO memory_lex_moves (seg, into_seg) SELECT unnest($1::bigint[]), $2", (object)old, into);
+        Interlocked.Increment(ref Merges);
+    }
+
+    /// <summary>Segment merges done by this process (tests check that merging runs).</summary>
+    internal static long Merges;
+
+    /// <summary>
+    /// The segment that holds a fragment's postings now: its <c>lex_seg</c>, followed through merges; null when it was
+    /// never indexed. The caller holds the segment lock shared, so no merge moves them meanwhile.
+    /// </summary>
+    private static long? SegmentOf(NpgsqlConnection c, NpgsqlTransaction tx, long? seg)
+    {
+        for (int hops = 0; seg is { } s; hops++)
+        {
+            if (Scalar(c, tx, "SELECT into_seg FROM memory_lex_moves WHERE seg = $1", s) is not long next) return s;
+            if (hops > 64) throw new InvalidDataException("the lexical segment moves form a cycle: the store is corrupt; rebuild it (fed memory export, then import).");
+            seg = next;
+        }
+        return null;
     }
 
     // ---------------------------------------------------------------- reads
@@ -674,42 +798,16 @@ public sealed class PostgresMemoryStore : IMemoryStore
             if (_lex.Get(w, gen) is { List: { } cached }) lists[w] = cached; else load.Add(w);
         if (load.Count > 0)
         {
-            foreach (var w in load) lists[w] = new TermPostings((int)Math.Min(df[w] + 1, int.MaxValue / 2));
+            foreach (var w in load) lists[w] = new TermPostings();
             // every segment row of the words, by word; a word's postings in doc order once its segments are put together
-            // (segments of concurrent writers to other namespaces may interleave their ids, so order is checked)
-            var at = new Dictionary<string, int>(StringComparer.Ordinal);
-            using (var q = Cmd(c, tx, "SELECT term, data FROM memory_lex WHERE term = ANY($1) ORDER BY term, seg", (object)load.ToArray()))
+            // (segments of concurrent writers to other namespaces may interleave their ids: Finish sorts those)
+            using (var q = Cmd(c, tx, "SELECT l.term, l.data FROM memory_lex l JOIN memory_lex_segments s ON s.seg = l.seg WHERE l.term = ANY($1) ORDER BY l.term, s.min_doc, l.seg", (object)load.ToArray()))
             using (var r = q.ExecuteReader())
-            {
-                string? cur = null;
-                TermPostings? l = null;
-                int pos = 0;
-                byte[] buf = new byte[4096];
-                while (r.Read())
-                {
-                    var term = r.GetString(0);
-                    if (term != cur)
-                    {
-                        if (cur is not null) at[cur] = pos;
-                        cur = term; l = lists[term]; pos = 0;
-                    }
-                    int len = (int)r.GetBytes(1, 0, null, 0, 0);
-                    if (len > buf.Length) buf = new byte[Math.Max(len, buf.Length * 2)];
-                    r.GetBytes(1, 0, buf, 0, len);
-                    pos = PostingBlock.Decode(0, buf.AsSpan(0, len), l!, pos);
-                }
-                if (cur is not null) at[cur] = pos;
-            }
+                while (r.Read()) lists[r.GetString(0)].AddRow((byte[])r[1]);
             foreach (var w in load)
             {
                 var l = lists[w];
-                l.Count = at.GetValueOrDefault(w);
-                l.SortByDoc();
-            }
-            foreach (var w in load)
-            {
-                var l = lists[w];
-                l.Finish();
+                l.Finish(sortIfNeeded: true);
                 if (l.Count != df[w])
                     throw new InvalidDataException($"{Location}: the word '{w}' has {l.Count} postings but a document frequency of {df[w]}: the store is corrupt; rebuild it (fed memory export, then import).");
                 _lex.PutList(w, gen, 0, df[w], l);
@@ -809,7 +907,7 @@ public sealed class PostgresMemoryStore : IMemoryStore
     {
         using var ds = NpgsqlDataSource.Create(connectionString);
         using var c = ds.OpenConnection();
-        Exec(c, null, "DROP TABLE IF EXISTS memory_meta, memory_namespaces, memory_fragments, memory_merkle_nodes, memory_postings, memory_df, memory_lex, memory_vectors, memory_statements; "
+        Exec(c, null, "DROP TABLE IF EXISTS memory_meta, memory_namespaces, memory_fragments, memory_merkle_nodes, memory_postings, memory_df, memory_lex, memory_lex_segments, memory_lex_moves, memory_vectors, memory_statements; "
             + "DROP SEQUENCE IF EXISTS memory_fragment_ids, memory_lex_segs;");
     }
 

@@ -428,7 +428,7 @@ public sealed class PostgresStoreContractTests(PostgresServer server) : MemorySt
             + "CREATE TABLE memory_df (ns_id bigint NOT NULL, term text COLLATE \"C\" NOT NULL, df bigint NOT NULL, PRIMARY KEY (term, ns_id)); "
             + rows
             + "INSERT INTO memory_df SELECT f.ns_id, p.term, count(*) FROM memory_postings p JOIN memory_fragments f ON f.id = p.frag_id GROUP BY f.ns_id, p.term; "
-            + "DROP TABLE memory_lex; UPDATE memory_fragments SET lex_seg = NULL; UPDATE memory_meta SET value = '1' WHERE key = 'format';");
+            + "DROP TABLE memory_lex, memory_lex_segments, memory_lex_moves; UPDATE memory_fragments SET lex_seg = NULL; UPDATE memory_meta SET value = '1' WHERE key = 'format';");
         using (var s = Open(at))
         {
             Assert.Equal(before, await Rankings(s, queries, spaces));
@@ -440,7 +440,79 @@ public sealed class PostgresStoreContractTests(PostgresServer server) : MemorySt
         }
         using var check = Npgsql.NpgsqlDataSource.Create(at);
         using var cmd = check.CreateCommand("SELECT (SELECT value FROM memory_meta WHERE key = 'format') || ',' || (SELECT count(*) FROM pg_tables WHERE tablename IN ('memory_postings', 'memory_df'))");
-        Assert.Equal("2,0", cmd.ExecuteScalar());
+        Assert.Equal("3,0", cmd.ExecuteScalar());
+    }
+
+    /// <summary>
+    /// 80 batches from two namespaces whose fragment ids interleave (as two writers' do): level-0 segments merge into
+    /// level 1 and level 2, tombstones and erasures then find their postings in merged segments through the recorded
+    /// moves, and every ranking stays SQLite's, before and after a restart.
+    /// </summary>
+    [Fact]
+    public async Task Segments_merge_by_levels_and_removals_find_merged_postings_ranking_as_sqlite()
+    {
+        var rng = new Random(9);
+        string[] vocab = [.. Enumerable.Range(0, 40).Select(i => "m" + i.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+        var batches = Enumerable.Range(0, 80).Select(b => Enumerable.Range(0, 12).Select(i =>
+            Keys.Fragment(Keys.Alice, b % 2 == 0 ? "topic:a" : "public",
+                string.Join(' ', Enumerable.Range(0, rng.Next(2, 9)).Select(_ => vocab[(int)Math.Min(vocab.Length - 1, Math.Floor(Math.Pow(rng.NextDouble(), 2) * vocab.Length))])), t: b * 100 + i)).ToList()).ToList();
+        var at = NewLocation();
+        var dir = Path.Combine(Path.GetTempPath(), "fed-memory-merge-" + Guid.NewGuid().ToString("N")[..8]);
+        string[] queries = ["m1 m2", "m3", "m4 m5 m6", "m0", "m39 m7", "m20 m0 m1"];
+        string[][] spaces = [["public"], ["public", "topic:a"], ["topic:a"]];
+        long merges = Interlocked.Read(ref PostgresMemoryStore.Merges);
+        try
+        {
+            using var sqlite = SqliteMemoryStore.Open(Path.Combine(dir, "m.db"), Keys.Node, null, Options());
+            using (var pg = Open(at))
+            {
+                for (int b = 0; b < batches.Count; b++)
+                {
+                    // every third batch takes ids below the previous one's, as a second writer's would
+                    if (b % 3 == 2) Sql(at, $"SELECT setval('memory_fragment_ids', {1_000_000 - b * 1000})");
+                    else if (b % 3 == 0) Sql(at, $"SELECT setval('memory_fragment_ids', {2_000_000 + b * 1000})");
+                    await pg.AppendAsync(batches[b]);
+                    await sqlite.AppendAsync(batches[b]);
+                }
+                var want = await Rankings(sqlite, queries, spaces);
+                Assert.Equal(want, await Rankings(pg, queries, spaces));
+                Assert.True(want.Sum(l => l.Count) > 100);
+                // 80 level-0 segments: 10 level-1 merges, one level-2 merge (merges run one per append, so all are done)
+                Assert.Equal("1:2,2:1", LevelCounts(at));
+                Assert.True(Interlocked.Read(ref PostgresMemoryStore.Merges) - merges >= 11);
+
+                // removals of fragments whose postings now live in merged segments
+                var all = batches.SelectMany(x => x).ToList();
+                var tombs = all.Where((_, i) => i % 9 == 4).Select(f => Keys.Fragment(Keys.Alice, f.Fragment.Namespace.Name, "", t: 90_000 + all.IndexOf(f),
+                    meta: new JsonObject { [Fragment.TombstoneKey] = f.Cid.ToString() })).ToList();
+                await pg.AppendAsync(tombs);
+                await sqlite.AppendAsync(tombs);
+                foreach (var f in all.Where((_, i) => i % 13 == 6))
+                {
+                    Assert.True(pg.Erase(f.Cid));
+                    Assert.True(sqlite.Erase(f.Cid));
+                }
+                want = await Rankings(sqlite, queries, spaces);
+                Assert.Equal(want, await Rankings(pg, queries, spaces));
+                foreach (var f in all.Where((_, i) => i % 9 == 4 || i % 13 == 6))
+                    foreach (var q in queries)
+                        Assert.DoesNotContain(f.Cid, (await pg.SearchAsync(q, ["public", "topic:a"], 50)).Select(h => h.Cid));
+            }
+            using (var pg = Open(at))
+                Assert.Equal(await Rankings(sqlite, queries, spaces), await Rankings(pg, queries, spaces));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private static string LevelCounts(string at)
+    {
+        using var db = Npgsql.NpgsqlDataSource.Create(at);
+        using var cmd = db.CreateCommand("SELECT coalesce(string_agg(level || ':' || n, ',' ORDER BY level), '') FROM (SELECT level, count(*) AS n FROM memory_lex_segments WHERE level > 0 GROUP BY level) x");
+        return (string)cmd.ExecuteScalar()!;
     }
 
     [Fact]

@@ -56,13 +56,14 @@ internal static class Bm25TopK
         for (int d = 0; d <= maxDl; d++) ktab[d] = K1 * (1 - B + B * (double)d / avgdl);
         var ub = new double[m];
         var idf = new double[m];
-        var lists = new TermPostings[m];
+        var cur = new PostingCursor[m];
         var bmax = new double[m][];
         for (int i = 0; i < m; i++)
         {
-            lists[i] = terms[i].List;
+            var list = terms[i].List;
+            cur[i] = new PostingCursor(list);
             idf[i] = terms[i].Idf;
-            var bound = lists[i].Bounds(avgdl, ktab);
+            var bound = list.Bounds(avgdl, ktab);
             ub[i] = idf[i] * bound.Part;
             bmax[i] = bound.BlockMax;
         }
@@ -70,7 +71,6 @@ internal static class Bm25TopK
         var order = Enumerable.Range(0, m).OrderBy(i => ub[i]).ThenBy(i => i).ToArray();
         var prefix = new double[m];
         for (int r = 0; r < m; r++) prefix[r] = (r > 0 ? prefix[r - 1] : 0) + ub[order[r]];
-        var pos = new int[m];
         var tf = new int[m];
         var heap = new PriorityQueue<long, double>(depth + 1);
         var ties = new List<(long Doc, double Score)>();
@@ -85,11 +85,7 @@ internal static class Bm25TopK
             // the next candidate: the smallest doc among the essential lists
             long doc = long.MaxValue;
             for (int r = firstEssential; r < m; r++)
-            {
-                int i = order[r];
-                var l = lists[i];
-                if (pos[i] < l.Count && l.Docs[pos[i]] < doc) doc = l.Docs[pos[i]];
-            }
+                if (cur[order[r]].Doc < doc) doc = cur[order[r]].Doc;
             if (doc == long.MaxValue) break;
             if (doc > checkedUpTo && cut > double.NegativeInfinity && BlockMax)
             {
@@ -102,43 +98,36 @@ internal static class Bm25TopK
                 double bound = 0;
                 for (int r = firstEssential; r < m; r++)
                 {
-                    int i = order[r];
-                    var l = lists[i];
-                    int p = pos[i];
-                    if (p >= l.Count) continue;
-                    long last = l.BlockLast[p >> TermPostings.BlockShift];
+                    var c = cur[order[r]];
+                    if (c.Doc == long.MaxValue) continue;
+                    long last = c.List.BlockLast[c.Block];
                     if (last < boundary) boundary = last;
                 }
                 for (int r = firstEssential; r < m; r++)
                 {
                     int i = order[r];
-                    var l = lists[i];
-                    int p = pos[i];
-                    if (p < l.Count && l.Docs[p] <= boundary) bound += idf[i] * bmax[i][p >> TermPostings.BlockShift];
+                    var c = cur[i];
+                    if (c.Doc <= boundary) bound += idf[i] * bmax[i][c.Block];
                 }
                 for (int r = firstEssential - 1; r >= 0 && bound < cut; r--)
                 {
                     int i = order[r];
-                    var l = lists[i];
-                    int p = Seek(l, pos[i], doc); // candidates only grow, so this is where the list would be sought anyway
-                    pos[i] = p;
-                    if (p >= l.Count || l.Docs[p] > boundary) continue;
+                    var c = cur[i];
+                    c.SeekTo(doc); // candidates only grow, so this is where the list would be sought anyway
+                    if (c.Doc > boundary) continue;
                     double most = 0;
                     var bm = bmax[i];
-                    for (int blk = p >> TermPostings.BlockShift; blk < bm.Length; blk++)
+                    var blockLast = c.List.BlockLast;
+                    for (int blk = c.Block; blk < bm.Length; blk++)
                     {
                         if (bm[blk] > most) most = bm[blk];
-                        if (l.BlockLast[blk] >= boundary) break;
+                        if (blockLast[blk] >= boundary) break;
                     }
                     bound += idf[i] * most;
                 }
                 if (bound < cut)
                 {
-                    for (int r = firstEssential; r < m; r++)
-                    {
-                        int i = order[r];
-                        pos[i] = Seek(lists[i], pos[i], boundary + 1);
-                    }
+                    for (int r = firstEssential; r < m; r++) cur[order[r]].SeekTo(boundary + 1);
                     skippedHere++;
                     continue;
                 }
@@ -149,12 +138,11 @@ internal static class Bm25TopK
             for (int r = firstEssential; r < m; r++)
             {
                 int i = order[r];
-                var l = lists[i];
-                int p = pos[i];
-                if (p < l.Count && l.Docs[p] == doc)
+                var c = cur[i];
+                if (c.Doc == doc)
                 {
-                    tf[i] = l.Tf[p]; dl = l.Dl[p]; ns = l.Ns[p];
-                    pos[i] = p + 1;
+                    tf[i] = c.Tf; dl = c.Dl; ns = c.Ns;
+                    c.Next();
                 }
                 else tf[i] = 0;
             }
@@ -172,12 +160,11 @@ internal static class Bm25TopK
                 tf[i] = 0;
                 if (pruned) continue;
                 if (partial + prefix[r] < cut) { pruned = true; continue; }
-                var l = lists[i];
-                int p = Seek(l, pos[i], doc);
-                pos[i] = p;
-                if (p < l.Count && l.Docs[p] == doc)
+                var c = cur[i];
+                c.SeekTo(doc);
+                if (c.Doc == doc)
                 {
-                    tf[i] = l.Tf[p];
+                    tf[i] = c.Tf;
                     double f = tf[i];
                     partial += idf[i] * ((f * (K1 + 1.0)) / (f + k));
                 }
@@ -216,24 +203,5 @@ internal static class Bm25TopK
         while (heap.TryDequeue(out long d, out double s)) result.Add((d, s));
         result.AddRange(ties);
         return result;
-    }
-
-    /// <summary>The first index ≥ <paramref name="from"/> whose doc is ≥ <paramref name="doc"/> (galloping, then binary search).</summary>
-    private static int Seek(TermPostings l, int from, long doc)
-    {
-        var docs = l.Docs;
-        int n = l.Count;
-        if (from >= n || docs[from] >= doc) return from;
-        int step = 1, lo = from, hi = from + 1;
-        while (hi < n && docs[hi] < doc) { lo = hi; step <<= 1; hi = from + step; }
-        if (hi > n) hi = n;
-        // docs[lo] < doc; answer in (lo, hi]
-        int a = lo + 1, b = hi;
-        while (a < b)
-        {
-            int mid = (a + b) >>> 1;
-            if (docs[mid] < doc) a = mid + 1; else b = mid;
-        }
-        return a;
     }
 }

@@ -352,25 +352,18 @@ internal sealed class SqliteLexicalIndex
     public TermPostings Load(SqliteConnection c, SqliteTransaction? tx, QueryTerm term, long gen)
     {
         if (_cache.Get(term.Word, gen) is { List: { } cached }) return cached;
-        var list = new TermPostings((int)Math.Min(term.Df + 1, int.MaxValue / 2));
+        var list = new TermPostings();
         using (var q = c.CreateCommand())
         {
             q.Transaction = tx;
             q.CommandText = "SELECT p.data FROM lex_segments s CROSS JOIN lex_postings p WHERE p.seg = s.id AND p.term_id = $t ORDER BY s.min_doc";
             q.Parameters.Add(new SqliteParameter("$t", term.Id));
             using var r = q.ExecuteReader();
-            var buf = new byte[4096];
-            int at = 0;
-            while (r.Read())
-            {
-                long len = r.GetBytes(0, 0, null, 0, 0);
-                if (len > buf.Length) buf = new byte[Math.Max(len, buf.Length * 2)];
-                r.GetBytes(0, 0, buf, 0, (int)len);
-                at = PostingBlock.Decode(0, buf.AsSpan(0, (int)len), list, at);
-            }
-            list.Count = at;
+            while (r.Read()) list.AddRow((byte[])r[0]);
         }
-        list.Finish(); // segments hold disjoint doc ranges (one writer at a time), so doc order holds; Finish checks it
+        list.Finish(sortIfNeeded: false); // segments hold disjoint doc ranges (one writer at a time), so doc order holds; Finish checks it
+        if (list.Count != term.Df)
+            throw new InvalidDataException($"the word '{term.Word}' has {list.Count} postings but a document frequency of {term.Df}: the store is corrupt; rebuild it (fed memory export, then import).");
         _cache.PutList(term.Word, gen, term.Id, term.Df, list);
         return list;
     }
