@@ -26,6 +26,7 @@ internal static class MemoryBench
 {
     private const int Vocabulary = 20_000;
     private static int Queries = 1000;
+    private static int? PgMergeLevels; // --pg-merge-levels: MemoryStoreOptions.LexicalMergeLevels for the PostgreSQL store (default 1)
     private static long? CacheMb; // --lexical-cache-mb: MemoryStoreOptions.LexicalCacheBytes for the SQLite store (default 256)
 
     [StructLayout(LayoutKind.Sequential)]
@@ -69,6 +70,8 @@ internal static class MemoryBench
         return ticks / 100.0; // USER_HZ
     }
 
+    private static MemoryStoreOptions PgOptions() => PgMergeLevels is { } l ? new MemoryStoreOptions { LexicalMergeLevels = l } : new MemoryStoreOptions();
+
     public static async Task<int> RunAsync(string[] argv)
     {
         string? pg = Environment.GetEnvironmentVariable("FEDERATION_BENCH_POSTGRES"), only = null;
@@ -84,6 +87,7 @@ internal static class MemoryBench
                 case "--queries": Queries = int.Parse(argv[++a], CultureInfo.InvariantCulture); break;
                 case "--lexical-cache-mb": CacheMb = long.Parse(argv[++a], CultureInfo.InvariantCulture); break;
                 case "--compare-block-max": compareBlockMax = true; break;
+                case "--pg-merge-levels": PgMergeLevels = int.Parse(argv[++a], CultureInfo.InvariantCulture); break;
                 default: args.Add(argv[a]); break;
             }
         int n = args.Count > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 100_000;
@@ -96,7 +100,7 @@ internal static class MemoryBench
         if (reuse && only == "postgres" && pg is not null)
         {
             Console.WriteLine("## PostgreSQL, existing memory tables (search and proofs only)");
-            using var store = PostgresMemoryStore.Open(pg, key);
+            using var store = PostgresMemoryStore.Open(pg, key, null, PgOptions());
             Console.WriteLine($"  fragments: {store.Heads().Sum(h => h.Size):N0}");
             await Searches(store, words, cdf, "BM25 only");
             Proofs(store, store.Export().Select(f => f.Cid).ToArray(), key);
@@ -141,7 +145,7 @@ internal static class MemoryBench
                 // The server's CPU is not in this process: its time is the server processes' (reported by the caller).
                 Console.WriteLine("## PostgreSQL (synchronous_commit=on); CPU figures are this client process only");
                 PostgresMemoryStore.DropAll(pg!);
-                using var store = PostgresMemoryStore.Open(pg!, key);
+                using var store = PostgresMemoryStore.Open(pg!, key, null, PgOptions());
                 await StoreFigures(store, frags, words, cdf, key, " (client CPU)");
             }
             if (!service) return 0;

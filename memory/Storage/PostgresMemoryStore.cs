@@ -36,10 +36,6 @@ public sealed class PostgresMemoryStore : IMemoryStore
     /// <summary>Segments of one level merged into one of the next (as SQLite's <see cref="SqliteLexicalIndex.MergeFanIn"/>).</summary>
     internal const int MergeFanIn = 8;
 
-    /// <summary>Levels below this are merged: level-2 segments (64 batches) are the largest, so a posting is rewritten at
-    /// most twice and no append pays for a merge of more than 64 batches; a word then has ≤ 7 + 7 + N/64 batches rows.</summary>
-    internal const int MergeLevels = 2;
-
     // pg advisory lock keys: the schema (exclusive while opening) and the lexical segments (merges exclusive, removals shared)
     private const long SchemaLockKey = 7243560119, SegmentLockKey = 7243560120;
     private readonly NpgsqlDataSource _db;
@@ -524,7 +520,7 @@ public sealed class PostgresMemoryStore : IMemoryStore
     }
 
     /// <summary>
-    /// One merge, when a level below <see cref="MergeLevels"/> holds <see cref="MergeFanIn"/> segments: its oldest
+    /// One merge, when a level below <see cref="MemoryStoreOptions.LexicalMergeLevels"/> holds <see cref="MergeFanIn"/> segments: its oldest
     /// <see cref="MergeFanIn"/> segments become one of the next level, term by term (postings put in doc order: segments
     /// of concurrent writers may interleave their ids), in the caller's transaction. Only one transaction merges at a
     /// time (an exclusive advisory lock, tried, never waited for: a writer that cannot have it leaves the merge to the
@@ -532,10 +528,11 @@ public sealed class PostgresMemoryStore : IMemoryStore
     /// recorded in <c>memory_lex_moves</c>, so a removal finds a fragment's postings from its <c>lex_seg</c>.
     /// At most one merge per append keeps every append's cost bounded.
     /// </summary>
-    private static void MergeOnce(NpgsqlConnection c, NpgsqlTransaction tx)
+    private void MergeOnce(NpgsqlConnection c, NpgsqlTransaction tx)
     {
+        if (_options.LexicalMergeLevels <= 0) return;
         if (Scalar(c, tx, "SELECT pg_try_advisory_xact_lock($1)", SegmentLockKey) is not true) return;
-        if (Scalar(c, tx, "SELECT level FROM memory_lex_segments WHERE level < $1 GROUP BY level HAVING count(*) >= $2 ORDER BY level LIMIT 1", MergeLevels, MergeFanIn) is not int level) return;
+        if (Scalar(c, tx, "SELECT level FROM memory_lex_segments WHERE level < $1 GROUP BY level HAVING count(*) >= $2 ORDER BY level LIMIT 1", _options.LexicalMergeLevels, MergeFanIn) is not int level) return;
         var segs = new List<long>();
         long min = long.MaxValue, max = long.MinValue;
         using (var q = Cmd(c, tx, "SELECT seg, min_doc, max_doc FROM memory_lex_segments WHERE level = $1 ORDER BY min_doc, seg LIMIT $2", level, MergeFanIn))

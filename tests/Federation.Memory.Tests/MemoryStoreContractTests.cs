@@ -444,8 +444,8 @@ public sealed class PostgresStoreContractTests(PostgresServer server) : MemorySt
     }
 
     /// <summary>
-    /// 80 batches from two namespaces whose fragment ids interleave (as two writers' do): level-0 segments merge into
-    /// level 1 and level 2, tombstones and erasures then find their postings in merged segments through the recorded
+    /// 80 batches from two namespaces whose fragment ids interleave (as two writers' do), with two merge levels: level-0
+    /// segments merge into level 1 and level 2, tombstones and erasures then find their postings in merged segments through the recorded
     /// moves, and every ranking stays SQLite's, before and after a restart.
     /// </summary>
     [Fact]
@@ -464,7 +464,8 @@ public sealed class PostgresStoreContractTests(PostgresServer server) : MemorySt
         try
         {
             using var sqlite = SqliteMemoryStore.Open(Path.Combine(dir, "m.db"), Keys.Node, null, Options());
-            using (var pg = Open(at))
+            MemoryStoreOptions TwoLevels() { var o = Options(); o.LexicalMergeLevels = 2; return o; }
+            using (var pg = PostgresMemoryStore.Open(at, Keys.Node, null, TwoLevels()))
             {
                 for (int b = 0; b < batches.Count; b++)
                 {
@@ -498,7 +499,7 @@ public sealed class PostgresStoreContractTests(PostgresServer server) : MemorySt
                     foreach (var q in queries)
                         Assert.DoesNotContain(f.Cid, (await pg.SearchAsync(q, ["public", "topic:a"], 50)).Select(h => h.Cid));
             }
-            using (var pg = Open(at))
+            using (var pg = Open(at)) // default options (one level) read the same store after a restart
                 Assert.Equal(await Rankings(sqlite, queries, spaces), await Rankings(pg, queries, spaces));
         }
         finally
