@@ -294,18 +294,7 @@ public sealed class PostgresMemoryStore : IMemoryStore
                 var docs = rows.Where(r => r.Terms is not null).Select(r => r.Id).ToArray();
                 Exec(c, tx, "INSERT INTO memory_lex_segments (seg, level, min_doc, max_doc) VALUES ($1, 0, $2, $3)", seg, docs.Min(), docs.Max());
             }
-            using (var w = c.BeginBinaryImport("COPY memory_lex (term, seg, n, data) FROM STDIN (FORMAT BINARY)"))
-            {
-                foreach (var (term, n, data) in encoded)
-                {
-                    w.StartRow();
-                    w.Write(term, NpgsqlDbType.Text);
-                    w.Write(seg, NpgsqlDbType.Bigint);
-                    w.Write(n, NpgsqlDbType.Integer);
-                    w.Write(data, NpgsqlDbType.Bytea);
-                }
-                w.Complete();
-            }
+            CopyLexRows(c, seg, encoded);
             if (rows.Any(r => r.Vec is not null && r.Terms is not null))
             {
                 using var w = c.BeginBinaryImport("COPY memory_vectors (id, ns_id, leaf_index, vec) FROM STDIN (FORMAT BINARY)");
@@ -493,18 +482,7 @@ public sealed class PostgresMemoryStore : IMemoryStore
                 }
             if (lists.Count == 0) continue;
             long seg = NextVals(c, tx, "memory_lex_segs", 1)[0];
-            using (var w = c.BeginBinaryImport("COPY memory_lex (term, seg, n, data) FROM STDIN (FORMAT BINARY)"))
-            {
-                foreach (var (term, l) in lists)
-                {
-                    w.StartRow();
-                    w.Write(term, NpgsqlDbType.Text);
-                    w.Write(seg, NpgsqlDbType.Bigint);
-                    w.Write(l.Count, NpgsqlDbType.Integer);
-                    w.Write(PostingBlock.Encode(0, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(l)), NpgsqlDbType.Bytea);
-                }
-                w.Complete();
-            }
+            CopyLexRows(c, seg, lists.Select(x => (x.Key, x.Value.Count, PostingBlock.Encode(0, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(x.Value)))));
             Exec(c, tx, "UPDATE memory_fragments f SET lex_seg = $1 WHERE f.ns_id = $2 AND EXISTS (SELECT 1 FROM memory_postings p WHERE p.frag_id = f.id)", seg, ns);
         }
         Exec(c, tx, "DROP TABLE IF EXISTS memory_postings, memory_df; UPDATE memory_meta SET value = '2' WHERE key = 'format'");
@@ -567,24 +545,28 @@ public sealed class PostgresMemoryStore : IMemoryStore
             }
             Flush();
         }
-        using (var w = c.BeginBinaryImport("COPY memory_lex (term, seg, n, data) FROM STDIN (FORMAT BINARY)"))
-        {
-            foreach (var (term, n, data) in merged)
-            {
-                w.StartRow();
-                w.Write(term, NpgsqlDbType.Text);
-                w.Write(into, NpgsqlDbType.Bigint);
-                w.Write(n, NpgsqlDbType.Integer);
-                w.Write(data, NpgsqlDbType.Bytea);
-            }
-            w.Complete();
-        }
+        CopyLexRows(c, into, merged);
         var old = segs.ToArray();
         Exec(c, tx, "DELETE FROM memory_lex WHERE seg = ANY($1)", (object)old);
         Exec(c, tx, "DELETE FROM memory_lex_segments WHERE seg = ANY($1)", (object)old);
         Exec(c, tx, "INSERT INTO memory_lex_segments (seg, level, min_doc, max_doc) VALUES ($1, $2, $3, $4)", into, level + 1, min, max);
         Exec(c, tx, "INSERT INTO memory_lex_moves (seg, into_seg) SELECT unnest($1::bigint[]), $2", (object)old, into);
         Interlocked.Increment(ref Merges);
+    }
+
+    /// <summary>Writes one segment's rows (term, postings count, encoded postings) by binary COPY.</summary>
+    private static void CopyLexRows(NpgsqlConnection c, long seg, IEnumerable<(string Term, int N, byte[] Data)> rows)
+    {
+        using var w = c.BeginBinaryImport("COPY memory_lex (term, seg, n, data) FROM STDIN (FORMAT BINARY)");
+        foreach (var (term, n, data) in rows)
+        {
+            w.StartRow();
+            w.Write(term, NpgsqlDbType.Text);
+            w.Write(seg, NpgsqlDbType.Bigint);
+            w.Write(n, NpgsqlDbType.Integer);
+            w.Write(data, NpgsqlDbType.Bytea);
+        }
+        w.Complete();
     }
 
     /// <summary>Segment merges done by this process (tests check that merging runs).</summary>

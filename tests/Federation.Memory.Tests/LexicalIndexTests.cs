@@ -186,6 +186,25 @@ public sealed class LexicalIndexTests
         Assert.True(await CompareAll(t, queries.Take(20), [10]) > 100);
     }
 
+    /// <summary>6,000 fragments of 20–40 words drawn from Zipf(1) over 200 words "w0".."w199" (the bench's shape: several
+    /// words in most fragments), over the four namespaces in turn.</summary>
+    private static List<SignedFragment> ZipfCorpus(int seed)
+    {
+        var rng = new Random(seed);
+        var cdf = new double[200];
+        double sum = 0;
+        for (int i = 0; i < cdf.Length; i++) cdf[i] = sum += 1.0 / (i + 1);
+        return Enumerable.Range(0, 6000).Select(i =>
+        {
+            var words = Enumerable.Range(0, rng.Next(20, 41)).Select(_ =>
+            {
+                int j = Array.BinarySearch(cdf, rng.NextDouble() * sum);
+                return "w" + Math.Min(j < 0 ? ~j : j, cdf.Length - 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            });
+            return Keys.Fragment(Keys.Alice, Names[i % Names.Length], string.Join(' ', words), t: i);
+        }).ToList();
+    }
+
     /// <summary>
     /// Queries made only of words in at least half of the fragments (the slow tail at scale: every word kept with FTS5's
     /// clamped idf, all bounds nearly equal, so MaxScore alone cannot prune): block-max skipping must pass over whole
@@ -195,20 +214,7 @@ public sealed class LexicalIndexTests
     public async Task All_common_word_queries_skip_blocks_and_still_rank_exactly_as_fts5()
     {
         using var t = new TempStore();
-        // Zipf(1) over 200 words, 20–40 words a fragment (the bench's shape): several words in most fragments
-        var rng = new Random(21);
-        var cdf = new double[200];
-        double sum = 0;
-        for (int i = 0; i < cdf.Length; i++) cdf[i] = sum += 1.0 / (i + 1);
-        var frags = Enumerable.Range(0, 6000).Select(i =>
-        {
-            var words = Enumerable.Range(0, rng.Next(20, 41)).Select(_ =>
-            {
-                int j = Array.BinarySearch(cdf, rng.NextDouble() * sum);
-                return "w" + Math.Min(j < 0 ? ~j : j, cdf.Length - 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            });
-            return Keys.Fragment(Keys.Alice, Names[i % Names.Length], string.Join(' ', words), t: i);
-        }).ToList();
+        var frags = ZipfCorpus(21);
         foreach (var chunk in frags.Chunk(500)) await t.Store.AppendAsync(chunk);
         // the words in at least half of the fragments (counted here from the texts)
         var common = Enumerable.Range(0, 12).Select(i => "w" + i.ToString(System.Globalization.CultureInfo.InvariantCulture))
@@ -233,19 +239,7 @@ public sealed class LexicalIndexTests
     public async Task A_rare_word_beside_a_long_list_lets_the_long_list_skip_blocks_and_ranks_exactly_as_fts5()
     {
         using var t = new TempStore();
-        var rng = new Random(5);
-        var cdf = new double[200];
-        double sum = 0;
-        for (int i = 0; i < cdf.Length; i++) cdf[i] = sum += 1.0 / (i + 1);
-        var frags = Enumerable.Range(0, 6000).Select(i =>
-        {
-            var words = Enumerable.Range(0, rng.Next(20, 41)).Select(_ =>
-            {
-                int j = Array.BinarySearch(cdf, rng.NextDouble() * sum);
-                return "w" + Math.Min(j < 0 ? ~j : j, cdf.Length - 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            });
-            return Keys.Fragment(Keys.Alice, Names[i % Names.Length], string.Join(' ', words), t: i);
-        }).ToList();
+        var frags = ZipfCorpus(5);
         frags.AddRange(Enumerable.Range(0, 3).Select(i => Keys.Fragment(Keys.Alice, Names[i], "zyrare alpha beta", t: 6000 + i)));
         foreach (var chunk in frags.Chunk(500)) await t.Store.AppendAsync(chunk);
         int df = frags.Count(f => f.Fragment.Content.Split(' ').Contains("w10"));
