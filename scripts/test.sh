@@ -8,7 +8,8 @@ FEDERATION_APT_PACKAGES="${FEDERATION_APT_PACKAGES:-chromium postgresql}" "$root
 
 log="$(mktemp)"
 dotnet build "$root/Federation.sln" -c Debug -nologo -v quiet -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }
-dotnet test "$root/Federation.sln" -c Debug --no-build -nologo -v quiet 2>&1 | tee "$log"
+# console logger at "minimal": a failed test prints its message and stack trace (quiet printed only its name), passes stay silent
+dotnet test "$root/Federation.sln" -c Debug --no-build -nologo -v quiet --logger "console;verbosity=minimal" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 # VSTest prints one summary per test assembly: "Passed!  - Failed: 0, Passed: 12, Skipped: 0, Total: 12, ..."
 read -r passed failed skipped < <(grep -E '(Passed|Failed)!? +- +Failed: ' "$log" | awk -F'[:,]' \
