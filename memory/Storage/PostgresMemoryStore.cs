@@ -85,11 +85,11 @@ public sealed class PostgresMemoryStore : IMemoryStore
             var format = Scalar(c, tx, "SELECT value FROM memory_meta WHERE key = 'format'") as string;
             if (format == "1") format = MigrateFromPostingRows(c, tx);
             if (format == "2") format = MigrateToMergedSegments(c, tx);
+            if (format != FormatVersion)
+                throw new InvalidDataException($"{Location}: memory store format '{format}' is not supported; this build reads format {FormatVersion}.");
             // merges read a segment's rows by segment; blobs are stored uncompressed (varints do not compress, and
             // pglz's attempt cost every write and read)
             Exec(c, tx, "CREATE INDEX IF NOT EXISTS memory_lex_by_seg ON memory_lex (seg); ALTER TABLE memory_lex ALTER COLUMN data SET STORAGE EXTERNAL;");
-            if (format != FormatVersion)
-                throw new InvalidDataException($"{Location}: memory store format '{format}' is not supported; this build reads format {FormatVersion}.");
             if (embedder is not null)
             {
                 var want = embedder.Dimensions.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -318,7 +318,9 @@ public sealed class PostgresMemoryStore : IMemoryStore
             using (var q = Cmd(c, tx, "SELECT id, lex_seg FROM memory_fragments WHERE id = ANY($1)", (object)deletedStored.Select(d => d.Id).ToArray()))
             using (var r = q.ExecuteReader())
                 while (r.Read()) segs[r.GetInt64(0)] = r.IsDBNull(1) ? null : r.GetInt64(1);
-            foreach (var id in segs.Keys.ToList()) segs[id] = SegmentOf(c, tx, segs[id]);
+            var now = new Dictionary<long, long?>(); // stored segment -> where its postings are now (many fragments share one)
+            foreach (var id in segs.Keys.ToList())
+                if (segs[id] is long stored) segs[id] = now.TryGetValue(stored, out var at) ? at : now[stored] = SegmentOf(c, tx, stored);
             foreach (var (id, log, content) in deletedStored.OrderBy(d => segs.GetValueOrDefault(d.Id) ?? -1).ThenBy(d => d.Id))
             {
                 Exec(c, tx, "UPDATE memory_fragments SET status = 1 WHERE id = $1", id);
@@ -787,8 +789,7 @@ public sealed class PostgresMemoryStore : IMemoryStore
             {
                 var l = lists[w];
                 l.Finish(sortIfNeeded: true);
-                if (l.Count != df[w])
-                    throw new InvalidDataException($"{Location}: the word '{w}' has {l.Count} postings but a document frequency of {df[w]}: the store is corrupt; rebuild it (fed memory export, then import).");
+                l.CheckCount(w, df[w], Location);
                 _lex.PutList(w, gen, 0, df[w], l);
             }
         }

@@ -129,6 +129,14 @@ internal sealed class TermPostings
         throw new InvalidDataException("a lexical posting list is out of order: the store is corrupt; rebuild it (fed memory export, then import).");
     }
 
+    /// <summary>Throws when the list does not hold exactly <paramref name="df"/> postings (the stored statistics and rows
+    /// disagree: the store is corrupt); <paramref name="where"/> names the store in the message.</summary>
+    public void CheckCount(string word, long df, string? where)
+    {
+        if (Count != df)
+            throw new InvalidDataException($"{(where is null ? "" : where + ": ")}the word '{word}' has {Count} postings but a document frequency of {df}: the store is corrupt; rebuild it (fed memory export, then import).");
+    }
+
     private bool Index()
     {
         int cap = 0;

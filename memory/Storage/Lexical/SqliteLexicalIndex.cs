@@ -362,8 +362,7 @@ internal sealed class SqliteLexicalIndex
             while (r.Read()) list.AddRow((byte[])r[0]);
         }
         list.Finish(sortIfNeeded: false); // segments hold disjoint doc ranges (one writer at a time), so doc order holds; Finish checks it
-        if (list.Count != term.Df)
-            throw new InvalidDataException($"the word '{term.Word}' has {list.Count} postings but a document frequency of {term.Df}: the store is corrupt; rebuild it (fed memory export, then import).");
+        list.CheckCount(term.Word, term.Df, null);
         _cache.PutList(term.Word, gen, term.Id, term.Df, list);
         return list;
     }
