@@ -8,16 +8,12 @@ namespace Federation.Memory.Storage.Lexical;
 internal readonly record struct Posting(long Doc, int Tf, int Dl, int Ns);
 
 /// <summary>
-/// A block of at most <see cref="Capacity"/> postings of one term, in doc order, stored as one row
-/// <c>(term, key, last_doc, n, data)</c>: <c>key</c> is at most the first doc and above the previous block's last doc
-/// (it stays when the first posting is removed), <c>data</c> is per posting the unsigned LEB128 varints
-/// <c>doc − previous doc (the key for the first)</c>, <c>tf</c>, <c>dl</c>, <c>ns</c> — about 4–5 bytes a posting.
+/// The encoding of one stored posting row (one term's postings of one segment, in doc order): per posting the unsigned
+/// LEB128 varints <c>doc − previous doc (the key for the first)</c>, <c>tf</c>, <c>dl</c>, <c>ns</c> — about 4–5 bytes
+/// a posting. Both stores write rows with key 0.
 /// </summary>
 internal static class PostingBlock
 {
-    /// <summary>Postings per block: appends fill the term's last block up to this many, then start a new one.</summary>
-    public const int Capacity = 128;
-
     public static byte[] Encode(long key, ReadOnlySpan<Posting> postings)
     {
         Span<byte> buf = postings.Length <= 256 ? stackalloc byte[postings.Length * 40] : new byte[postings.Length * 40];
